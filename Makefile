@@ -1,0 +1,53 @@
+# wvoice: `make demo` and `make test` do all the set-up on a fresh machine.
+#
+#   make            build (build/)
+#   make test       install missing packages, build, run every test, then the
+#                   same suites under ASan+UBSan (build-asan/) and TSan
+#                   (build-tsan/)
+#   make bench      build and run the benchmarks
+#   make install    install the library, headers and wvoice.pc (PREFIX)
+
+JOBS   ?= $(shell nproc)
+PREFIX ?= /usr/local
+CMAKE  ?= cmake
+CTEST  ?= ctest --output-on-failure -j $(JOBS)
+
+.PHONY: all deps build test test-plain test-asan test-tsan bench demo install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	$(CMAKE) --build build -j $(JOBS)
+
+test: test-plain test-asan test-tsan
+
+test-plain: build
+	cd build && $(CTEST)
+
+test-asan: deps
+	$(CMAKE) -S . -B build-asan -DWV_SANITIZE=address,undefined >/dev/null
+	$(CMAKE) --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+
+test-tsan: deps
+	$(CMAKE) -S . -B build-tsan -DWV_SANITIZE=thread >/dev/null
+	$(CMAKE) --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST)
+
+bench: build
+	build/bench_core
+
+demo: build
+	@echo "wvoice demo: the command-line phone and local agent are not built yet;"
+	@echo "the core library is built in build/ and \`make test\` runs its tests."
+
+install: build
+	$(CMAKE) --install build
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,127 @@
+/*
+ * Playout buffer: the agent's 8 kHz audio and marks, between the network
+ * thread (the producer) and the real-time audio thread (the consumer).
+ *
+ * Positions. Every sample ever queued has a position on one 64-bit count
+ * that never resets, not even on a clear. A mark is placed at the count of
+ * samples queued before it, and is reported once the consumer has played up
+ * to that position; marks and audio therefore keep their arrival order end to
+ * end, and a mark with nothing queued before it is reported at once.
+ *
+ * Playout policy (the consumer's states):
+ *   BUFFERING  outputs silence until one of:
+ *              - the queued audio reaches the pre-buffer target
+ *                (prebuffer_ms, default 300, 0 allowed);
+ *              - a mark or wv_playout_flush() closes a segment: everything
+ *                before it is played without waiting for the target, so a
+ *                short utterance followed by a mark is always heard;
+ *              - the end of a burst: queued audio and no new audio for
+ *                burst_gap_ms of playout time.
+ *   PLAYING    outputs queued audio. If the queue runs dry exactly at the
+ *              end of a segment (a mark, a flush, or the end of a burst),
+ *              that is the end of an utterance: back to BUFFERING. If it
+ *              runs dry anywhere else, that is an underrun: the missing
+ *              samples are silence, `underruns` counts one event, and the
+ *              buffer goes back to BUFFERING so that it refills to the target
+ *              before resuming: a late network costs one gap, not a stutter
+ *              packet by packet.
+ *   clear      drops all queued audio and pending marks (pending marks are
+ *              not reported, unless answer_marks_on_clear is set, in which
+ *              case they are reported at once) and returns to BUFFERING.
+ *
+ * Cap: at most max_ms of audio (default 60 s) is queued. Audio pushed beyond
+ * the cap is dropped (the newest audio, since the producer may not touch what
+ * the consumer reads) and counted in `overflow_samples`; marks keep their
+ * place after the audio that was accepted. At most max_marks marks (default
+ * 1024) wait at once; a mark beyond that is refused with WV_ERR_FULL and
+ * counted in `marks_refused`.
+ *
+ * Threads: one producer thread calls push*, mark, clear, flush and
+ * poll_marks; one consumer thread calls read. The two sides share only
+ * atomic positions: read() never blocks, locks, allocates or logs. stats()
+ * is safe from any thread. create/destroy are not concurrent with anything.
+ */
+#ifndef WVOICE_PLAYOUT_H
+#define WVOICE_PLAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct wv_playout_config {
+	unsigned prebuffer_ms;	    /* default 300; 0 plays at once */
+	unsigned max_ms;	    /* cap on queued audio; default 60000 */
+	unsigned burst_gap_ms;	    /* end-of-burst detection; default 100 */
+	unsigned max_marks;	    /* marks waiting at once; default 1024 */
+	bool answer_marks_on_clear; /* report pending marks on clear; off */
+};
+
+struct wv_playout_stats {
+	uint64_t queued_samples;   /* queued and not yet played */
+	unsigned queued_ms;	   /* the same, in milliseconds */
+	uint64_t pushed_samples;   /* accepted by push, ever */
+	uint64_t played_samples;   /* queued audio handed to the device, ever */
+	uint64_t silence_samples;  /* silence handed out (buffering, underrun) */
+	uint64_t underruns;	   /* mid-stream underrun events */
+	uint64_t overflow_samples; /* dropped at the cap */
+	uint64_t cleared_samples;  /* dropped by clear */
+	uint64_t marks_pending;	   /* marks waiting to be reached */
+	uint64_t marks_reported;   /* marks reported by poll_marks, ever */
+	uint64_t marks_refused;	   /* marks refused at max_marks */
+	bool playing;		   /* consumer state: PLAYING (else BUFFERING) */
+};
+
+/* Reports one reached mark, in order; id is only valid during the call. */
+typedef void wv_mark_fn(void *user, const char *id);
+
+struct wv_playout;
+
+void wv_playout_config_default(struct wv_playout_config *cfg);
+
+/*
+ * Creates a playout buffer; all memory is allocated here, up front.
+ * Errors: WV_ERR_INVALID (prebuffer over the cap, zero cap or max_marks),
+ * WV_ERR_NOMEM.
+ */
+int wv_playout_create(struct wv_playout **out,
+		      const struct wv_playout_config *cfg);
+void wv_playout_destroy(struct wv_playout *p);
+
+/* Producer. Queues n samples; returns how many fit (the rest is dropped and
+ * counted, see "Cap"). */
+size_t wv_playout_push(struct wv_playout *p, const int16_t *samples, size_t n);
+
+/* Producer. The same for mu-law bytes, decoded straight into the buffer. */
+size_t wv_playout_push_ulaw(struct wv_playout *p, const uint8_t *ulaw,
+			    size_t n);
+
+/* Producer. Places mark id after everything queued so far (id is copied).
+ * Errors: WV_ERR_FULL (max_marks waiting), WV_ERR_INVALID, WV_ERR_NOMEM. */
+int wv_playout_mark(struct wv_playout *p, const char *id);
+
+/* Producer. Drops queued audio and pending marks (barge-in). */
+void wv_playout_clear(struct wv_playout *p);
+
+/* Producer. Closes the current segment: what is queued plays without waiting
+ * for the pre-buffer target (end of stream, end of an utterance). */
+void wv_playout_flush(struct wv_playout *p);
+
+/* Producer. Calls fn for each mark the consumer has reached, in order, once
+ * each. Returns the number reported. */
+size_t wv_playout_poll_marks(struct wv_playout *p, wv_mark_fn *fn, void *user);
+
+/* Consumer (real-time). Fills out with exactly n samples: queued audio, or
+ * silence where the policy above says so. */
+void wv_playout_read(struct wv_playout *p, int16_t *out, size_t n);
+
+/* Any thread. A consistent-enough snapshot of the counters. */
+void wv_playout_stats(const struct wv_playout *p, struct wv_playout_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

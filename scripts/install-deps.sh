@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wvoice builds and tests with, if any is missing.
+# Idempotent and quiet when everything is present. Run as root to install;
+# otherwise it lists what is missing and fails.
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config
+	libjansson-dev      # JSON events
+	libspeexdsp-dev     # resampler, later VAD/AGC/AEC
+	libcmocka-dev       # unit tests
+	libspandsp-dev      # independent G.711 reference for the codec tests
+	sox                 # inspecting recordings by hand
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
