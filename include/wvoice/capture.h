@@ -44,14 +44,19 @@ void wv_capture_destroy(struct wv_capture *c);
 
 /*
  * Feeds n samples at the device rate (float, [-1, 1]); calls on_frame for
- * every frame completed, from this thread, before returning. Returns 0.
+ * every frame completed, from this thread, before returning. The mute state is
+ * read once per call and applies to the whole block. Returns 0, or
+ * WV_ERR_INVALID (c NULL, or samples NULL with n > 0).
  */
 int wv_capture_write(struct wv_capture *c, const float *samples, size_t n);
 
+/* Thread: any. Takes effect from the next write(). */
 void wv_capture_set_muted(struct wv_capture *c, bool muted);
+/* Thread: any. */
 bool wv_capture_muted(const struct wv_capture *c);
 
-/* Frames delivered so far. */
+/* Frames delivered so far, counting the one being delivered when called from
+ * on_frame. Thread: the one that calls write(). */
 uint64_t wv_capture_frames(const struct wv_capture *c);
 
 /* Delay from a sample entering write() to the frame that carries it leaving,
