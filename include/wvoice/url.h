@@ -1,0 +1,50 @@
+/*
+ * The call URL:
+ *   {base}/telephony/websocket/call?agent_id=ID[&from=NAME]
+ *       [&metadata=B64URL][&synthetic=true]
+ * Query values are percent-encoded (everything but A-Z a-z 0-9 - . _ ~);
+ * metadata is a JSON object, written compact and encoded as unpadded
+ * base64url.
+ */
+#ifndef WVOICE_URL_H
+#define WVOICE_URL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WV_CALL_PATH "/telephony/websocket/call"
+
+struct wv_url_params {
+	const char *base;     /* ws:// or wss:// (lower case) with host,
+				 required; trailing slashes are dropped */
+	const char *agent_id; /* required, non-empty */
+	const char *from;     /* optional; NULL or "" leaves it out */
+	const char *metadata; /* optional: text of a JSON object, without
+				 duplicate keys; NULL or "" leaves it out */
+	bool synthetic;	      /* adds synthetic=true */
+};
+
+/*
+ * Writes the URL into dst (cap bytes, NUL included) and returns its length.
+ * Errors: WV_ERR_URL (no base, a scheme other than ws/wss, no host, a query
+ * or fragment in base, no agent_id), WV_ERR_JSON (metadata is not JSON),
+ * WV_ERR_NOT_OBJECT (metadata is not an object), WV_ERR_NOSPACE, WV_ERR_NOMEM.
+ * Thread: any.
+ */
+int wv_url_build(char *dst, size_t cap, const struct wv_url_params *p);
+
+/*
+ * Percent-encodes len bytes of src into dst (cap bytes, NUL included),
+ * keeping only unreserved characters. Returns the length or WV_ERR_NOSPACE.
+ */
+int wv_url_encode_component(char *dst, size_t cap, const char *src,
+			    size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,188 @@
+/*
+ * The call URL. base is checked rather than parsed: the scheme, a host, and
+ * nothing that would land in the query (a '?', a '#', spaces, raw bytes).
+ */
+#include <wvoice/url.h>
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wvoice/base64.h>
+#include <wvoice/error.h>
+
+/* Output that counts what it could not write, so one check at the end says
+ * whether everything fit. */
+struct out {
+	char *dst;
+	size_t cap;
+	size_t len;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	/* Once something did not fit, len >= cap and nothing more is written. */
+	if (o->len + n < o->cap)
+		memcpy(o->dst + o->len, s, n);
+	o->len += n;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+static void put_encoded(struct out *o, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+		if (unreserved(c))
+			put(o, (const char *)&c, 1);
+		else
+			put(o, esc, sizeof esc);
+	}
+}
+
+static int finish(struct out *o)
+{
+	if (o->len >= o->cap || o->len > INT_MAX)
+		return WV_ERR_NOSPACE;
+	o->dst[o->len] = '\0';
+	return (int)o->len;
+}
+
+int wv_url_encode_component(char *dst, size_t cap, const char *src,
+			    size_t len)
+{
+	struct out o = { dst, cap, 0 };
+
+	put_encoded(&o, src, len);
+	return finish(&o);
+}
+
+static size_t scheme_len(const char *base)
+{
+	if (strncmp(base, "ws://", 5) == 0)
+		return 5;
+	if (strncmp(base, "wss://", 6) == 0)
+		return 6;
+	return 0;
+}
+
+/* The host of an authority ([user@]host[:port]) is not empty. */
+static bool has_host(const char *auth, size_t len)
+{
+	const char *at = NULL;
+
+	for (const char *p = auth; p < auth + len; p++)
+		if (*p == '@')
+			at = p;
+	if (at) {
+		len -= (size_t)(at + 1 - auth);
+		auth = at + 1;
+	}
+	if (len > 0 && auth[0] == '[') /* an IPv6 literal */
+		return len > 2 && memchr(auth, ']', len) != NULL;
+	return len > 0 && auth[0] != ':';
+}
+
+/* Checks base and returns the length to keep, or 0 if it is not usable. */
+static size_t check_base(const char *base)
+{
+	size_t skip = base ? scheme_len(base) : 0;
+	size_t len;
+
+	if (skip == 0)
+		return 0;
+	/* A URL has no spaces, controls or raw non-ASCII; a query or fragment
+	 * would end up before the call path. */
+	for (const unsigned char *p = (const unsigned char *)base; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '?' || *p == '#')
+			return 0;
+	len = strlen(base);
+	while (len > skip && base[len - 1] == '/')
+		len--;
+	if (!has_host(base + skip, strcspn(base + skip, "/")))
+		return 0;
+	return len;
+}
+
+static int put_metadata(struct out *o, const char *text)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			       &jerr);
+	char *compact = NULL;
+	char *b64 = NULL;
+	size_t n;
+	int rc = WV_ERR_NOMEM;
+
+	if (!j)
+		return json_error_code(&jerr) == json_error_out_of_memory
+			       ? WV_ERR_NOMEM
+			       : WV_ERR_JSON;
+	if (!json_is_object(j)) {
+		rc = WV_ERR_NOT_OBJECT;
+		goto out;
+	}
+	compact = json_dumps(j, JSON_COMPACT);
+	if (!compact)
+		goto out;
+	n = strlen(compact);
+	b64 = malloc(WV_BASE64URL_ENCODED_LEN(n) + 1);
+	if (!b64)
+		goto out;
+	n = wv_base64url_encode(b64, (const uint8_t *)compact, n);
+	put_str(o, "&metadata=");
+	/* base64url is all unreserved characters; encoding is a no-op kept
+	 * so that the query stays correct whatever the alphabet. */
+	put_encoded(o, b64, n);
+	rc = 0;
+out:
+	free(b64);
+	free(compact);
+	json_decref(j);
+	return rc;
+}
+
+static void put_param(struct out *o, const char *name, const char *value)
+{
+	put_str(o, name);
+	put_encoded(o, value, strlen(value));
+}
+
+int wv_url_build(char *dst, size_t cap, const struct wv_url_params *p)
+{
+	struct out o = { dst, cap, 0 };
+	size_t base_len = check_base(p->base);
+	int rc;
+
+	if (base_len == 0 || !p->agent_id || !*p->agent_id)
+		return WV_ERR_URL;
+	put(&o, p->base, base_len);
+	put_str(&o, WV_CALL_PATH);
+	put_param(&o, "?agent_id=", p->agent_id);
+	if (p->from && *p->from)
+		put_param(&o, "&from=", p->from);
+	if (p->metadata && *p->metadata) {
+		rc = put_metadata(&o, p->metadata);
+		if (rc < 0)
+			return rc;
+	}
+	if (p->synthetic)
+		put_str(&o, "&synthetic=true");
+	return finish(&o);
+}
