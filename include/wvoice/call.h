@@ -1,0 +1,191 @@
+/*
+ * The call state machine, sans I/O.
+ *
+ * A call takes in what happens (the socket opened, a text frame arrived, the
+ * socket closed, the user hung up, time passed) and gives out what to do
+ * (frames to send, whether to close the socket) and callbacks. It never
+ * touches a socket, a thread or a clock: every function that needs the time
+ * is given it, in microseconds on any monotonic clock. So one loop can drive
+ * thousands of calls, and a test can drive one with a fake clock.
+ *
+ *   idle --connect()--> connecting --server start--> connected
+ *     connecting/connected --server stop, hangup(), closed(), timeout-->
+ *     disconnected
+ *
+ * On opened() the call queues `start`; audio from capture is sent from then
+ * on, 20 ms a frame. The server's `start` confirms the call (status
+ * connected, communication id reported, elapsed time starts). Server audio
+ * and marks go into the playout buffer, `clear` clears it, and marks reached
+ * by playback are answered with `mark` on the next tick(). The server's
+ * `stop` or a close ends the call; hangup() queues `stop` and ends it. When
+ * the call has ended and every queued frame has been sent, should_close()
+ * says to close the socket (code 1000).
+ *
+ * Threads: a call belongs to one thread (the network thread), except that
+ * the playout buffer's read side (wv_call_playout(), wv_playout_read()) is
+ * for the real-time audio thread and wv_call_set_muted() is safe from any
+ * thread.
+ */
+#ifndef WVOICE_CALL_H
+#define WVOICE_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <wvoice/playout.h>
+#include <wvoice/protocol.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum wv_status {
+	WV_STATUS_IDLE,
+	WV_STATUS_CONNECTING,
+	WV_STATUS_CONNECTED,
+	WV_STATUS_DISCONNECTED,
+};
+
+/* Why a call ended. */
+enum wv_end_reason {
+	WV_END_NONE,	       /* not ended */
+	WV_END_HANGUP,	       /* hangup() */
+	WV_END_REMOTE_STOP,    /* the server sent stop */
+	WV_END_CLOSED,	       /* the socket closed without a stop */
+	WV_END_START_TIMEOUT,  /* the server never answered start */
+	WV_END_ERROR,	       /* a transport error (see closed()) */
+};
+
+enum wv_direction { WV_DIR_IN, WV_DIR_OUT };
+
+/* "idle", "connecting", "connected", "disconnected". */
+const char *wv_status_name(enum wv_status status);
+/* "none", "hangup", "remote-stop", "closed", "start-timeout", "error". */
+const char *wv_end_reason_name(enum wv_end_reason reason);
+
+/* Every callback is optional and runs on the call's thread, from inside the
+ * function that caused it. A callback must not destroy the call. */
+struct wv_call_callbacks {
+	void (*status)(void *user, enum wv_status from, enum wv_status to);
+	void (*communication_id)(void *user, const char *id);
+	/* An event the protocol does not define, whole. */
+	void (*unknown_event)(void *user, const char *name, const char *json,
+			      size_t len);
+	/* Something went wrong; code is a WV_ERR_*, detail one line. Bad
+	 * frames from the server are reported here and ignored. */
+	void (*error)(void *user, int code, const char *detail);
+	/* Every event in and out, for event logs. Audio events carry
+	 * audio_len; the payload itself may not be set. */
+	void (*event)(void *user, enum wv_direction dir,
+		      const struct wv_event *ev);
+};
+
+struct wv_call_config {
+	unsigned capture_rate;	   /* rate of write_audio(); default 8000 */
+	int resampler_quality;	   /* -1: default */
+	struct wv_playout_config playout;
+	unsigned start_timeout_ms; /* server start after opened(); 10000 */
+	unsigned max_queued_audio; /* audio frames waiting to be sent; 50 */
+	size_t max_audio_payload;  /* per server audio event; 0: default */
+	struct wv_call_callbacks cb;
+	void *user;
+};
+
+struct wv_call_stats {
+	uint64_t audio_frames_sent;
+	uint64_t audio_frames_dropped; /* send queue full: socket too slow */
+	uint64_t audio_events_received;
+	uint64_t audio_bytes_received;
+	uint64_t marks_received;
+	uint64_t marks_answered;
+	uint64_t clears_received;
+	uint64_t dtmf_sent;
+	uint64_t unknown_events;
+	uint64_t bad_frames; /* frames from the server reported and ignored */
+	struct wv_playout_stats playout;
+};
+
+struct wv_call;
+
+void wv_call_config_default(struct wv_call_config *cfg);
+
+/* Errors: WV_ERR_INVALID, WV_ERR_RATE, WV_ERR_NOMEM. */
+int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg);
+void wv_call_destroy(struct wv_call *c);
+
+/* Transport side. */
+
+/* idle -> connecting; the transport starts opening the socket.
+ * Errors: WV_ERR_STATE (not idle). */
+int wv_call_connect(struct wv_call *c, int64_t now_us);
+
+/* The socket is open: queues `start`. Errors: WV_ERR_STATE. */
+int wv_call_opened(struct wv_call *c, int64_t now_us);
+
+/*
+ * One text frame from the server. Returns 0, or the WV_ERR_* of a frame that
+ * was reported (error callback) and ignored; the call goes on either way.
+ */
+int wv_call_receive(struct wv_call *c, const char *text, size_t len,
+		    int64_t now_us);
+
+/* The socket closed, with its close code (or 0 for none) and reason (may be
+ * NULL); error is true when it failed rather than closed. Ends the call. */
+void wv_call_closed(struct wv_call *c, int code, const char *reason,
+		    bool error, int64_t now_us);
+
+/* Answers marks that playback has reached and checks the start timeout.
+ * Call it every loop turn, and at the latest by next_deadline(). */
+void wv_call_tick(struct wv_call *c, int64_t now_us);
+
+/* When tick() must next run at the latest, or INT64_MAX. */
+int64_t wv_call_next_deadline(const struct wv_call *c);
+
+/* The next frame to send (NUL-terminated, len bytes), or NULL. It stays
+ * valid until frame_sent() or any other call on c. */
+const char *wv_call_peek_frame(struct wv_call *c, size_t *len);
+/* The frame from peek_frame() has been sent. */
+void wv_call_frame_sent(struct wv_call *c);
+
+/* True once the call has ended and every queued frame has gone: close the
+ * socket with *code (1000) now. */
+bool wv_call_should_close(const struct wv_call *c, int *code);
+
+/* Application side. */
+
+/* Queues `stop` and ends the call. Errors: WV_ERR_STATE (not connecting
+ * or connected). */
+int wv_call_hangup(struct wv_call *c, int64_t now_us);
+
+/* Queues one DTMF digit. Errors: WV_ERR_DTMF, WV_ERR_STATE (not
+ * connected). */
+int wv_call_send_dtmf(struct wv_call *c, char digit, int64_t now_us);
+
+/* Thread: any. */
+void wv_call_set_muted(struct wv_call *c, bool muted);
+bool wv_call_muted(const struct wv_call *c);
+
+/* Captured audio at capture_rate; complete 20 ms frames are queued as
+ * `audio` events once the socket is open (and dropped before). */
+int wv_call_write_audio(struct wv_call *c, const float *samples, size_t n);
+
+/* The playout buffer: its read side belongs to the audio thread. */
+struct wv_playout *wv_call_playout(struct wv_call *c);
+
+enum wv_status wv_call_status(const struct wv_call *c);
+enum wv_end_reason wv_call_end_reason(const struct wv_call *c);
+/* The server's communication id, or NULL before it is known. */
+const char *wv_call_communication_id(const struct wv_call *c);
+/* Time since the server's start; frozen when the call ends; 0 before. */
+int64_t wv_call_elapsed_ms(const struct wv_call *c, int64_t now_us);
+/* The last error's detail, or "". */
+const char *wv_call_last_error(const struct wv_call *c);
+/* The close code and reason given to closed() (0 and "" before). */
+int wv_call_close_code(const struct wv_call *c, const char **reason);
+void wv_call_stats(const struct wv_call *c, struct wv_call_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
