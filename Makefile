@@ -4,10 +4,12 @@
 #   make test       install missing packages, build, run every test, then the
 #                   same suites under ASan+UBSan (build-asan/) and TSan
 #                   (build-tsan/)
+#   make demo       install, build, run a call through the core
 #   make bench      build and run the benchmarks
 #   make install    install the library, headers and wvoice.pc (PREFIX)
 
 JOBS   ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 PREFIX ?= /usr/local
 CMAKE  ?= cmake
 CTEST  ?= ctest --output-on-failure -j $(JOBS)
@@ -42,9 +44,10 @@ test-tsan: deps
 bench: build
 	build/bench_core
 
+# Until the command-line phone lands, the demo is a whole call through the
+# core against a scripted agent (examples/core_loop.c).
 demo: build
-	@echo "wvoice demo: the command-line phone and local agent are not built yet;"
-	@echo "the core library is built in build/ and \`make test\` runs its tests."
+	build/example_core_loop
 
 install: build
 	$(CMAKE) --install build
