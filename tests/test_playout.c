@@ -177,6 +177,7 @@ static void test_playout_create_validates_config(void **state)
 	     i++) {
 		struct wv_playout_config cfg =
 			config(config_rows[i].prebuffer_ms, config_rows[i].max_ms);
+		/* Not NULL, so that a failed create must clear it. */
 		struct wv_playout *p = (struct wv_playout *)&cfg;
 		int rc;
 
@@ -562,6 +563,25 @@ static void test_playout_clear_returns_to_buffering(void **state)
 	wv_playout_destroy(f.p);
 }
 
+/* A clear just as the queue empties is a deliberate stop, not a late
+ * network: running dry after it counts no underrun. */
+static void test_playout_clear_after_everything_played_is_no_underrun(
+	void **state)
+{
+	struct fx f;
+	(void)state;
+
+	fx_open_default(&f);
+	push_seq(&f, 4000);
+	read_audio(&f, 4000, 0);
+	assert_true(stats(&f).playing);
+	wv_playout_clear(f.p);
+	read_silence(&f, BLOCK);
+	assert_int_equal(stats(&f).underruns, 0);
+	assert_int_equal(stats(&f).cleared_samples, 0);
+	wv_playout_destroy(f.p);
+}
+
 static void test_playout_mark_right_after_clear_is_reported_at_once(
 	void **state)
 {
@@ -886,6 +906,8 @@ int main(void)
 			test_playout_answer_marks_on_clear_reports_them_at_once),
 		cmocka_unit_test(test_playout_clear_while_playing_drops_the_rest),
 		cmocka_unit_test(test_playout_clear_returns_to_buffering),
+		cmocka_unit_test(
+			test_playout_clear_after_everything_played_is_no_underrun),
 		cmocka_unit_test(
 			test_playout_mark_right_after_clear_is_reported_at_once),
 		cmocka_unit_test(test_playout_clear_frees_space_at_next_read),

@@ -29,6 +29,22 @@
  *              not reported, unless answer_marks_on_clear is set, in which
  *              case they are reported at once) and returns to BUFFERING.
  *
+ * How this implementation reads the policy:
+ *   - read() calls are the clock. burst_gap_ms counts the samples read()
+ *     has handed out since it last saw new audio; the state changes at the
+ *     start of a read() call, or within one where the queue runs dry.
+ *     burst_gap_ms 0 ends a burst as soon as its audio is seen.
+ *   - The end of a burst is recognised while buffering. A queue that runs
+ *     dry while playing, with no mark, flush or clear at that point, counts
+ *     as an underrun: that includes an utterance longer than the target that
+ *     ends with no mark (the silence and the refill are the same either way;
+ *     only the count differs).
+ *   - A clear takes effect at the consumer's next read(): the space it frees
+ *     and `cleared_samples` are counted then, so a push in between may still
+ *     find the buffer full. `queued_samples` drops to 0 at once.
+ *   - Marks are reported only by poll_marks(): "at once" means at the next
+ *     poll. A mark placed right after a clear has nothing queued before it.
+ *
  * Cap: at most max_ms of audio (default 60 s) is queued. Audio pushed beyond
  * the cap is dropped (the newest audio, since the producer may not touch what
  * the consumer reads) and counted in `overflow_samples`; marks keep their
@@ -83,7 +99,8 @@ struct wv_playout;
 void wv_playout_config_default(struct wv_playout_config *cfg);
 
 /*
- * Creates a playout buffer; all memory is allocated here, up front.
+ * Creates a playout buffer; all memory is allocated here, up front (mark
+ * ids excepted: mark() copies them). cfg NULL means the defaults.
  * Errors: WV_ERR_INVALID (prebuffer over the cap, zero cap or max_marks),
  * WV_ERR_NOMEM.
  */
@@ -111,7 +128,8 @@ void wv_playout_clear(struct wv_playout *p);
 void wv_playout_flush(struct wv_playout *p);
 
 /* Producer. Calls fn for each mark the consumer has reached, in order, once
- * each. Returns the number reported. */
+ * each. Returns the number reported. fn may call the other producer
+ * functions; fn NULL drops the reached marks (still counted as reported). */
 size_t wv_playout_poll_marks(struct wv_playout *p, wv_mark_fn *fn, void *user);
 
 /* Consumer (real-time). Fills out with exactly n samples: queued audio, or
