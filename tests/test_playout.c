@@ -111,6 +111,14 @@ static void read_audio(struct fx *f, size_t n, uint64_t from)
 	expect_audio(out, n, from);
 }
 
+/* Reads total samples in BLOCK-sized reads, checking they are the audio
+ * from position from on, as a device callback would take them. */
+static void read_audio_blocks(struct fx *f, size_t total, uint64_t from)
+{
+	for (size_t done = 0; done < total; done += BLOCK)
+		read_audio(f, BLOCK, from + done);
+}
+
 static void read_silence(struct fx *f, size_t n)
 {
 	int16_t out[MAX_BLOCK];
@@ -259,8 +267,7 @@ static void test_playout_end_of_burst_plays_short_audio(void **state)
 	push_seq(&f, 800);
 	for (int i = 0; i < GAP / BLOCK; i++)
 		read_silence(&f, BLOCK);
-	for (int i = 0; i < 800 / BLOCK; i++)
-		read_audio(&f, BLOCK, (uint64_t)i * BLOCK);
+	read_audio_blocks(&f, 800, 0);
 	read_silence(&f, BLOCK);
 	assert_int_equal(stats(&f).underruns, 0);
 	assert_false(stats(&f).playing);
@@ -292,8 +299,7 @@ static void test_playout_flush_plays_short_utterance_at_once(void **state)
 	fx_open_default(&f);
 	push_seq(&f, 800);
 	wv_playout_flush(f.p);
-	for (int i = 0; i < 800 / BLOCK; i++)
-		read_audio(&f, BLOCK, (uint64_t)i * BLOCK);
+	read_audio_blocks(&f, 800, 0);
 	read_silence(&f, BLOCK);
 	assert_int_equal(stats(&f).underruns, 0);
 	wv_playout_destroy(f.p);
@@ -326,8 +332,7 @@ static void test_playout_utterance_ending_with_mark_counts_no_underrun(
 			assert_int_equal(wv_playout_mark(f.p, "end"), 0);
 		if (utterance_rows[r].ending == END_FLUSH)
 			wv_playout_flush(f.p);
-		for (int i = 0; i < 4000 / BLOCK; i++)
-			read_audio(&f, BLOCK, (uint64_t)i * BLOCK);
+		read_audio_blocks(&f, 4000, 0);
 		read_silence(&f, BLOCK);
 		read_silence(&f, BLOCK);
 		if (stats(&f).underruns != utterance_rows[r].want_underruns)
