@@ -7,7 +7,13 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libjansson-dev      # JSON events
-	libspeexdsp-dev     # resampler, later VAD/AGC/AEC
+	libspeexdsp-dev     # resampler, VAD, later AGC/AEC
+	libwebsockets-dev   # WebSocket server and client, TLS through OpenSSL
+	libssl-dev openssl  # TLS; openssl makes the test certificates
+	libsndfile1-dev     # WAV recordings and prompts
+	libespeak-ng-dev    # the local agent's voice
+	uuid-dev            # communication ids
+	python3             # the server's integration tests (a raw WebSocket client)
 	libcmocka-dev       # unit tests
 	libspandsp-dev      # independent G.711 reference for the codec tests
 	sox                 # inspecting recordings by hand
