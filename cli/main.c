@@ -1,0 +1,63 @@
+/* wvoice: the command-line tool. Dispatches to a subcommand. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define WV_VERSION "0.1.0"
+
+static const char usage[] =
+	"usage: wvoice <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  serve     run the local agent server (wvoice serve --help)\n"
+	"\n"
+	"  wvoice --help | --version\n"
+	"See wvoice(1).\n";
+
+int cli_parse_uint(const char *s, unsigned long min, unsigned long max,
+		   unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} commands[] = {
+		{ "serve", cli_serve },
+	};
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		puts("wvoice " WV_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "wvoice: unknown command '%s'\n%s", argv[1], usage);
+	return 2;
+}

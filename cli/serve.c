@@ -1,0 +1,298 @@
+/* `wvoice serve`: the local agent server, from the command line. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "server.h"
+
+static const char usage[] =
+	"usage: wvoice serve [options]\n"
+	"\n"
+	"A local stand-in for the voice agent service: it speaks the server\n"
+	"side of the call protocol, with built-in and scripted agents.\n"
+	"\n"
+	"  --listen HOST:PORT    address to listen on (127.0.0.1:8765)\n"
+	"  --port N              port only; 0 picks a free one\n"
+	"  --api-key KEY         accept this key (repeatable; default: the\n"
+	"                        comma-separated WVOICE_API_KEYS, or a random\n"
+	"                        key printed at start)\n"
+	"  --tls-cert FILE       serve wss:// with this certificate (PEM)...\n"
+	"  --tls-key FILE        ...and this private key (PEM)\n"
+	"  --script NAME=FILE    a scripted agent, called as agent_id NAME\n"
+	"                        (repeatable; see wvoice(1) for the format)\n"
+	"  --record DIR          write DIR/<id>.wav and DIR/<id>.jsonl per call\n"
+	"  --max-calls N         refuse calls past N at once with 503 (1000)\n"
+	"  --allow-origin ORIGIN browser origin allowed to call (repeatable;\n"
+	"                        '*' for any; default: this server's own)\n"
+	"  --voice NAME          espeak-ng voice for the agents (en-us)\n"
+	"  --verbose             log every event but audio\n"
+	"  --quiet               log only refusals and problems\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"agents (agent_id):\n"
+	"  demo    greets, says back what you say (barge-in stops it), names\n"
+	"          each digit, says goodbye and hangs up on #\n"
+	"  echo    plays back each caller utterance, then a mark\n"
+	"  silent  confirms the call and says nothing; logs what you do\n"
+	"\n"
+	"It prints 'listening on ws://HOST:PORT' once ready. SIGINT or SIGTERM\n"
+	"end every call with stop, flush the recordings and exit 0.\n";
+
+static struct wvs_server *running; /* for the signal handler */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running)
+		wvs_server_stop(running);
+}
+
+/* Growable list of strings from repeated options. */
+struct strings {
+	const char **v;
+	size_t n;
+};
+
+static int strings_add(struct strings *l, const char *s)
+{
+	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+
+	if (!v)
+		return -1;
+	v[l->n++] = s;
+	l->v = v;
+	return 0;
+}
+
+static int parse_listen(const char *arg, struct wvs_server_config *cfg,
+			char *host, size_t hostcap)
+{
+	const char *colon = strrchr(arg, ':');
+	unsigned long port;
+	size_t n;
+
+	if (!colon || cli_parse_uint(colon + 1, 0, 65535, &port))
+		return -1;
+	n = (size_t)(colon - arg);
+	if (n >= 2 && arg[0] == '[' && arg[n - 1] == ']')
+		arg++, n -= 2;
+	if (n == 0 || n >= hostcap)
+		return -1;
+	memcpy(host, arg, n);
+	host[n] = '\0';
+	if (!strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	cfg->host = host;
+	cfg->port = (int)port;
+	return 0;
+}
+
+static int parse_script(const char *arg, struct wvs_script_arg **v, size_t *n)
+{
+	const char *eq = strchr(arg, '=');
+	struct wvs_script_arg *nv;
+	char *name;
+
+	if (!eq || eq == arg || !eq[1])
+		return -1;
+	nv = realloc(*v, (*n + 1) * sizeof *nv);
+	if (!nv)
+		return -1;
+	*v = nv;
+	name = strndup(arg, (size_t)(eq - arg));
+	if (!name)
+		return -1;
+	nv[*n].name = name;
+	nv[*n].path = eq + 1;
+	++*n;
+	return 0;
+}
+
+/* WVOICE_API_KEYS: comma-separated keys, empty entries skipped. */
+static char *env_keys(struct strings *keys)
+{
+	const char *env = getenv("WVOICE_API_KEYS");
+	char *copy, *save = NULL;
+
+	if (!env || !*env || !(copy = strdup(env)))
+		return NULL;
+	for (char *k = strtok_r(copy, ",", &save); k;
+	     k = strtok_r(NULL, ",", &save))
+		strings_add(keys, k);
+	return copy;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("wvoice serve: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'wvoice serve --help'.\n", stderr);
+	return 2;
+}
+
+static int serve(const struct wvs_server_config *cfg)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct wvs_server_stats st;
+	char err[512] = "";
+	int rc;
+
+	rc = wvs_server_create(&running, cfg, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "wvoice serve: %s\n", err);
+		return 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (wvs_server_generated_key(running))
+		printf("api key: %s\n", wvs_server_generated_key(running));
+	printf("listening on %s\n", wvs_server_url(running));
+	fflush(stdout);
+
+	rc = wvs_server_run(running);
+	wvs_server_get_stats(running, &st);
+	fprintf(stderr,
+		"wvoice serve: %llu calls, %llu refused; agent frames %llu, "
+		"late %llu, worst send delay %.1f ms\n",
+		(unsigned long long)st.calls, (unsigned long long)st.refused,
+		(unsigned long long)st.frames_out,
+		(unsigned long long)st.late_frames,
+		(double)st.max_send_delay_us / 1000.0);
+	wvs_server_destroy(running);
+	running = NULL;
+	return rc < 0 ? 1 : 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+	enum { O_LISTEN = 256, O_PORT, O_KEY, O_CERT, O_TLSKEY, O_SCRIPT,
+	       O_RECORD, O_MAX, O_ORIGIN, O_VOICE, O_VERBOSE, O_QUIET };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "api-key", required_argument, NULL, O_KEY },
+		{ "tls-cert", required_argument, NULL, O_CERT },
+		{ "tls-key", required_argument, NULL, O_TLSKEY },
+		{ "script", required_argument, NULL, O_SCRIPT },
+		{ "record", required_argument, NULL, O_RECORD },
+		{ "max-calls", required_argument, NULL, O_MAX },
+		{ "allow-origin", required_argument, NULL, O_ORIGIN },
+		{ "voice", required_argument, NULL, O_VOICE },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct wvs_server_config cfg;
+	struct strings keys = { 0 }, origins = { 0 };
+	struct wvs_script_arg *scripts = NULL;
+	size_t n_scripts = 0;
+	char host[256], *env_copy = NULL;
+	unsigned long v;
+	int c, status = 2;
+
+	wvs_server_config_default(&cfg);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			if (parse_listen(optarg, &cfg, host, sizeof host)) {
+				status = usage_error("--listen: '%s' is not "
+						     "HOST:PORT", optarg);
+				goto out;
+			}
+			break;
+		case O_PORT:
+			if (cli_parse_uint(optarg, 0, 65535, &v)) {
+				status = usage_error("--port: '%s' is not a "
+						     "port number", optarg);
+				goto out;
+			}
+			cfg.port = (int)v;
+			break;
+		case O_KEY:
+			strings_add(&keys, optarg);
+			break;
+		case O_CERT:
+			cfg.tls_cert = optarg;
+			break;
+		case O_TLSKEY:
+			cfg.tls_key = optarg;
+			break;
+		case O_SCRIPT:
+			if (parse_script(optarg, &scripts, &n_scripts)) {
+				status = usage_error("--script: '%s' is not "
+						     "NAME=FILE", optarg);
+				goto out;
+			}
+			break;
+		case O_RECORD:
+			cfg.record_dir = optarg;
+			break;
+		case O_MAX:
+			if (cli_parse_uint(optarg, 1, 1000000, &v)) {
+				status = usage_error("--max-calls: '%s' is not "
+						     "a number from 1",
+						     optarg);
+				goto out;
+			}
+			cfg.max_calls = (unsigned)v;
+			break;
+		case O_ORIGIN:
+			strings_add(&origins, optarg);
+			break;
+		case O_VOICE:
+			cfg.voice = optarg;
+			break;
+		case O_VERBOSE:
+			cfg.verbose = 1;
+			break;
+		case O_QUIET:
+			cfg.quiet = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			status = 0;
+			goto out;
+		default:
+			status = usage_error("unknown or incomplete option '%s'",
+					     argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		status = usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!cfg.tls_cert != !cfg.tls_key) {
+		status = usage_error("%s", "--tls-cert and --tls-key go together");
+		goto out;
+	}
+	if (cfg.verbose && cfg.quiet) {
+		status = usage_error("%s", "--verbose and --quiet conflict");
+		goto out;
+	}
+	if (keys.n == 0)
+		env_copy = env_keys(&keys);
+	cfg.api_keys = keys.v;
+	cfg.n_api_keys = keys.n;
+	cfg.origins = origins.v;
+	cfg.n_origins = origins.n;
+	cfg.scripts = scripts;
+	cfg.n_scripts = n_scripts;
+	status = serve(&cfg);
+out:
+	for (size_t i = 0; i < n_scripts; i++)
+		free((char *)scripts[i].name);
+	free(scripts);
+	free(keys.v);
+	free(origins.v);
+	free(env_copy);
+	return status;
+}

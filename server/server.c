@@ -1,0 +1,948 @@
+/* `wvoice serve` over libwebsockets: see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <uuid/uuid.h>
+
+#include <wvoice/base64.h>
+#include <wvoice/error.h>
+#include <wvoice/protocol.h>
+#include <wvoice/url.h>
+
+#include "agents.h"
+#include "recorder.h"
+#include "script.h"
+#include "session.h"
+#include "tts.h"
+
+#define TX_MAX 16384	     /* longest server message (a long mark id) */
+#define SHUTDOWN_GRACE_US 2000000
+
+struct agent_entry {
+	const char *id;
+	const struct wvs_agent *agent;
+	const void *arg;
+};
+
+/* One WebSocket connection (lws per-session user data). */
+struct conn {
+	struct wvs_server *srv;
+	struct lws *wsi;
+	struct wvs_session *session;
+	struct wvs_record *rec;
+	const struct agent_entry *agent;
+	struct conn *prev, *next;
+	char id[37];
+	char peer[64];
+	int64_t opened;
+	/* Reassembly of a message that arrives in several fragments. */
+	char *rx;
+	size_t rx_len, rx_cap;
+	int rx_binary, rx_dropping;
+	/* Handshake details, read in the filter, used once established. */
+	char from[128];
+	char *metadata; /* decoded JSON, or NULL */
+	int synthetic;
+};
+
+struct wvs_server {
+	struct wvs_server_config cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct lws_protocols protocols[2];
+	char url[128];
+	int port;
+	char generated_key[64];
+	unsigned char (*keys)[SHA256_DIGEST_LENGTH];
+	size_t n_keys;
+
+	struct wvs_tts *tts;
+	struct wvs_prompts prompts;
+	struct wvs_script *scripts;
+	size_t n_scripts;
+	struct agent_entry *agents;
+	size_t n_agents;
+	struct wvs_recorder *recorder;
+
+	struct conn *conns;
+	struct wvs_server_stats stats;
+	atomic_int stop;
+	int64_t stopping_since;
+	char tx[LWS_PRE + TX_MAX];
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One line on stderr, time-stamped; never holds a key. */
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char stamp[32], line[1024];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s.%03ld %s\n", stamp, ts.tv_nsec / 1000000, line);
+}
+
+/* lws itself logs errors only: its NOTICE and lower levels can print the
+   offered subprotocols, which hold the key. */
+static void lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	(void)level;
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	logf_("lws: %.*s", (int)n, line);
+}
+
+void wvs_server_config_default(struct wvs_server_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->host = WVS_DEFAULT_HOST;
+	cfg->port = WVS_DEFAULT_PORT;
+	cfg->max_calls = WVS_DEFAULT_MAX_CALLS;
+	cfg->lead_ms = 60;
+}
+
+/* ---- keys ---- */
+
+static int key_add(struct wvs_server *srv, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > WVS_KEY_MAX)
+		return WV_ERR_INVALID;
+	SHA256((const unsigned char *)key, n, srv->keys[srv->n_keys++]);
+	return 0;
+}
+
+/* Compares digests, so the time taken says nothing about the key, and
+   looks at every key so it says nothing about which one matched. */
+static int key_ok(const struct wvs_server *srv, const char *key, size_t n)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	int ok = 0;
+
+	SHA256((const unsigned char *)key, n, d);
+	for (size_t i = 0; i < srv->n_keys; i++)
+		ok |= CRYPTO_memcmp(d, srv->keys[i], sizeof d) == 0;
+	return ok;
+}
+
+static int keys_init(struct wvs_server *srv, char *err, size_t errlen)
+{
+	size_t n = srv->cfg.n_api_keys ? srv->cfg.n_api_keys : 1;
+
+	srv->keys = calloc(n, sizeof *srv->keys);
+	if (!srv->keys)
+		return WV_ERR_NOMEM;
+	for (size_t i = 0; i < srv->cfg.n_api_keys; i++)
+		if (key_add(srv, srv->cfg.api_keys[i]) < 0) {
+			snprintf(err, errlen,
+				 "API key %zu: empty or over %d characters",
+				 i + 1, WVS_KEY_MAX);
+			return WV_ERR_INVALID;
+		}
+	if (srv->cfg.n_api_keys == 0) {
+		uint8_t raw[24];
+
+		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+			snprintf(err, errlen, "no randomness for a key: %s",
+				 strerror(errno));
+			return WV_ERR_INTERNAL;
+		}
+		srv->generated_key[wv_base64url_encode(srv->generated_key, raw,
+						       sizeof raw)] = '\0';
+		key_add(srv, srv->generated_key);
+	}
+	return 0;
+}
+
+/* ---- agents ---- */
+
+static int agents_init(struct wvs_server *srv, char *err, size_t errlen)
+{
+	static const struct wvs_agent *const builtin[] = {
+		&wvs_agent_demo, &wvs_agent_echo, &wvs_agent_silent,
+	};
+	size_t nb = sizeof builtin / sizeof builtin[0];
+	int rc;
+
+	rc = wvs_tts_create(&srv->tts, srv->cfg.voice, 0, err, errlen);
+	if (rc == 0)
+		rc = wvs_prompts_render(&srv->prompts, srv->tts, err, errlen);
+	if (rc < 0)
+		return rc;
+	srv->scripts = calloc(srv->cfg.n_scripts + 1, sizeof *srv->scripts);
+	srv->agents = calloc(nb + srv->cfg.n_scripts, sizeof *srv->agents);
+	if (!srv->scripts || !srv->agents)
+		return WV_ERR_NOMEM;
+	for (size_t i = 0; i < nb; i++)
+		srv->agents[srv->n_agents++] = (struct agent_entry){
+			builtin[i]->name, builtin[i], &srv->prompts
+		};
+	for (size_t i = 0; i < srv->cfg.n_scripts; i++) {
+		const struct wvs_script_arg *sa = &srv->cfg.scripts[i];
+		struct wvs_script *sc = &srv->scripts[i];
+
+		rc = wvs_script_load(sc, sa->name, sa->path, srv->tts, err,
+				     errlen);
+		if (rc < 0)
+			return rc;
+		srv->n_scripts++;
+		/* A script may take a built-in's name: the user asked for it. */
+		struct agent_entry *e = NULL;
+		for (size_t j = 0; j < srv->n_agents; j++)
+			if (strcmp(srv->agents[j].id, sa->name) == 0)
+				e = &srv->agents[j];
+		if (!e)
+			e = &srv->agents[srv->n_agents++];
+		*e = (struct agent_entry){ sc->name, &wvs_agent_script, sc };
+	}
+	return 0;
+}
+
+static const struct agent_entry *agent_find(const struct wvs_server *srv,
+					    const char *id)
+{
+	for (size_t i = 0; i < srv->n_agents; i++)
+		if (strcmp(srv->agents[i].id, id) == 0)
+			return &srv->agents[i];
+	return NULL;
+}
+
+/* ---- the handshake ---- */
+
+/* Refuses the upgrade with an HTTP status. The filter callback runs after
+   lws has switched the connection to the ws role, where LWS_WRITE_HTTP
+   goes out raw; returning nonzero then drops the connection. */
+static int refuse(struct conn *c, struct lws *wsi, int status,
+		  const char *reason, const char *detail)
+{
+	char *p = c->srv->tx + LWS_PRE;
+	char body[160];
+	int blen, n;
+
+	blen = snprintf(body, sizeof body, "%d %s\n", status, reason);
+	n = snprintf(p, TX_MAX,
+		     "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\n"
+		     "content-length: %d\r\nconnection: close\r\n\r\n%s",
+		     status, reason, blen, body);
+	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_HTTP);
+	c->srv->stats.refused++;
+	logf_("refused %s: %d %s%s%s", c->peer, status, reason,
+	      detail ? ": " : "", detail ? detail : "");
+	return 1;
+}
+
+/* The key offered in `Sec-WebSocket-Protocol: apikey, KEY`: the token
+   after "apikey". Returns its length, or -1 when there is none. */
+static int subprotocol_key(const char *list, const char **key)
+{
+	const char *p = list;
+	int after_apikey = 0;
+
+	while (p && *p) {
+		const char *start, *end;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		start = p;
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end == start)
+			continue;
+		if (after_apikey) {
+			*key = start;
+			return (int)(end - start);
+		}
+		after_apikey = (size_t)(end - start) == 6 &&
+			       strncmp(start, "apikey", 6) == 0;
+	}
+	return -1;
+}
+
+static int authorized(struct conn *c, struct lws *wsi, const char *offered)
+{
+	char key[WVS_KEY_MAX + 2];
+	const char *k;
+	int n;
+
+	if (offered && (n = subprotocol_key(offered, &k)) >= 0)
+		return n <= WVS_KEY_MAX && key_ok(c->srv, k, (size_t)n);
+	n = lws_hdr_custom_length(wsi, "x-api-key:", 10);
+	if (n <= 0 || n > WVS_KEY_MAX)
+		return 0;
+	if (lws_hdr_custom_copy(wsi, key, sizeof key, "x-api-key:", 10) < 0)
+		return 0;
+	return key_ok(c->srv, key, strlen(key));
+}
+
+static int origin_ok(const struct wvs_server *srv, struct lws *wsi)
+{
+	char origin[256], own[160];
+	const char *scheme = srv->cfg.tls_cert ? "https" : "http";
+	static const char *const local[] = { "127.0.0.1", "localhost", "[::1]" };
+
+	/* Clients that are not browsers send no Origin: nothing to check. */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return 1;
+	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
+		return 0;
+	for (size_t i = 0; i < srv->cfg.n_origins; i++)
+		if (strcmp(srv->cfg.origins[i], "*") == 0 ||
+		    strcasecmp(srv->cfg.origins[i], origin) == 0)
+			return 1;
+	if (srv->cfg.n_origins)
+		return 0;
+	/* By default, only pages the server itself could have served. */
+	snprintf(own, sizeof own, "%s://%s:%d", scheme, srv->cfg.host,
+		 srv->port);
+	if (strcasecmp(own, origin) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+		snprintf(own, sizeof own, "%s://%s:%d", scheme, local[i],
+			 srv->port);
+		if (strcasecmp(own, origin) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* base64url (unpadded, as the call URL carries metadata) into dst, which
+   holds at least len bytes. Returns the decoded length, or -1. */
+static long base64url_decode(char *dst, const char *src, size_t len)
+{
+	size_t padded = (len + 3) / 4 * 4, out;
+	char *std = malloc(padded);
+	int rc;
+
+	if (!std)
+		return -1;
+	for (size_t i = 0; i < padded; i++)
+		std[i] = i >= len ? '=' : src[i] == '-' ? '+'
+				  : src[i] == '_'   ? '/'
+						    : src[i];
+	rc = wv_base64_decode((uint8_t *)dst, len, &out, std, padded, NULL);
+	free(std);
+	return rc < 0 ? -1 : (long)out;
+}
+
+/* Reads from, metadata and synthetic off the query for the record. */
+static void read_query(struct conn *c, struct lws *wsi)
+{
+	char buf[4096];
+	const char *v;
+
+	v = lws_get_urlarg_by_name(wsi, "from=", buf, sizeof buf);
+	snprintf(c->from, sizeof c->from, "%s", v ? v : "");
+	v = lws_get_urlarg_by_name(wsi, "synthetic=", buf, sizeof buf);
+	c->synthetic = v && strcmp(v, "true") == 0;
+	v = lws_get_urlarg_by_name(wsi, "metadata=", buf, sizeof buf);
+	if (v && *v) {
+		size_t len = strlen(v);
+		char *json = malloc(len + 1);
+		json_error_t jerr;
+		json_t *obj = NULL;
+		long out = json ? base64url_decode(json, v, len) : -1;
+
+		if (out >= 0) {
+			json[out] = '\0';
+			obj = json_loadb(json, (size_t)out, 0, &jerr);
+		}
+		if (obj && json_is_object(obj)) {
+			c->metadata = json;
+			json = NULL;
+		} else {
+			logf_("call %s: metadata is not base64url of a JSON "
+			      "object; ignored",
+			      c->id);
+		}
+		json_decref(obj);
+		free(json);
+	}
+}
+
+static int filter(struct conn *c, struct lws *wsi, const char *offered)
+{
+	struct wvs_server *srv = lws_context_user(lws_get_context(wsi));
+	char path[256], agent[128];
+	const char *a;
+	uuid_t u;
+
+	memset(c, 0, sizeof *c);
+	c->srv = srv;
+	lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+	if (atomic_load(&srv->stop))
+		return refuse(c, wsi, 503, "Service Unavailable",
+			      "shutting down");
+	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
+	    strcmp(path, WV_CALL_PATH) != 0)
+		return refuse(c, wsi, 404, "Not Found", "no such path");
+	if (!origin_ok(srv, wsi))
+		return refuse(c, wsi, 403, "Forbidden", "origin not allowed");
+	if (!authorized(c, wsi, offered))
+		return refuse(c, wsi, 401, "Unauthorized",
+			      "missing or wrong API key");
+	a = lws_get_urlarg_by_name(wsi, "agent_id=", agent, sizeof agent);
+	if (!a || !(c->agent = agent_find(srv, a)))
+		return refuse(c, wsi, 404, "Not Found",
+			      a ? "unknown agent" : "no agent_id");
+	if (srv->stats.active >= srv->cfg.max_calls)
+		return refuse(c, wsi, 503, "Service Unavailable",
+			      "at --max-calls");
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, c->id);
+	read_query(c, wsi);
+	return 0;
+}
+
+/* ---- tracing and recording ---- */
+
+static void record_line(struct conn *c, json_t *obj)
+{
+	char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (line) {
+		wvs_record_line(c->rec, line, strlen(line));
+		free(line);
+	}
+	json_decref(obj);
+}
+
+static void on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
+		     const char *problem, int64_t now)
+{
+	struct conn *c = user;
+	const char *d = dir == WVS_IN ? "in" : "out";
+	double t = (double)(now - c->opened) / 1e6;
+	json_t *obj;
+
+	if (c->srv->cfg.verbose && (!ev || ev->type != WV_EVENT_AUDIO))
+		logf_("call %s: %s %s%s%s", c->id, d,
+		      ev ? ev->name : "bad frame", ev && ev->mark ? " " : "",
+		      ev && ev->mark ? ev->mark : "");
+	if (!c->rec)
+		return;
+	if (ev && ev->type == WV_EVENT_AUDIO) {
+		char line[96];
+		int n = snprintf(line, sizeof line,
+				 "{\"t\":%.3f,\"dir\":\"%s\",\"event\":\"audio\","
+				 "\"bytes\":%zu}",
+				 t, d, ev->audio_len);
+		wvs_record_line(c->rec, line, (size_t)n);
+		return;
+	}
+	obj = json_pack("{s:f,s:s}", "t", t, "dir", d);
+	if (!obj)
+		return;
+	if (!ev) {
+		json_object_set_new(obj, "error", json_string(problem));
+	} else {
+		json_object_set_new(obj, "event", json_string(ev->name));
+		if (ev->communication_id)
+			json_object_set_new(obj, "communication_id",
+					    json_string(ev->communication_id));
+		if (ev->type == WV_EVENT_MARK)
+			json_object_set_new(obj, "mark", json_string(ev->mark));
+		if (ev->type == WV_EVENT_DTMF)
+			json_object_set_new(obj, "dtmf",
+					    json_stringn(&ev->dtmf, 1));
+	}
+	record_line(c, obj);
+}
+
+static void on_audio(void *user, enum wvs_dir dir, uint64_t pos,
+		     const int16_t *pcm, size_t n)
+{
+	struct conn *c = user;
+
+	if (c->rec)
+		wvs_record_audio(c->rec, dir == WVS_IN ? WVS_CALLER : WVS_AGENT,
+				 pos, pcm, n);
+}
+
+static void on_log(void *user, const char *line)
+{
+	struct conn *c = user;
+
+	logf_("call %s: %s", c->id, line);
+}
+
+static void record_open(struct conn *c)
+{
+	json_t *obj, *meta = NULL;
+
+	if (!c->srv->recorder ||
+	    wvs_record_open(c->srv->recorder, c->id, &c->rec) < 0)
+		return;
+	if (c->metadata)
+		meta = json_loads(c->metadata, 0, NULL);
+	obj = json_pack("{s:f,s:s,s:s,s:s,s:s,s:b,s:o*}", "t", 0.0, "dir", "in",
+			"event", "connect", "agent_id", c->agent->id, "from",
+			c->from, "synthetic", c->synthetic, "metadata", meta);
+	if (obj)
+		record_line(c, obj);
+}
+
+/* ---- a call's life on the socket ---- */
+
+static int pump(struct conn *c, struct lws *wsi, int writeable);
+
+static int established(struct conn *c, struct lws *wsi)
+{
+	struct wvs_server *srv = c->srv;
+	struct wvs_session_config cfg;
+
+	c->wsi = wsi;
+	c->opened = now_us();
+	wvs_session_config_default(&cfg);
+	cfg.agent = c->agent->agent;
+	cfg.agent_arg = c->agent->arg;
+	cfg.id = c->id;
+	cfg.lead_ms = srv->cfg.lead_ms;
+	cfg.trace = on_trace;
+	cfg.audio = on_audio;
+	cfg.log = on_log;
+	cfg.user = c;
+	if (wvs_session_create(&c->session, &cfg, c->opened) < 0) {
+		logf_("call %s: out of memory", c->id);
+		return -1;
+	}
+	record_open(c);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->stats.calls++;
+	srv->stats.active++;
+	pump(c, wsi, 0); /* arms the start timeout */
+	if (!srv->cfg.quiet)
+		logf_("call %s start agent=%s peer=%s%s%s", c->id, c->agent->id,
+		      c->peer, *c->from ? " from=" : "", c->from);
+	return 0;
+}
+
+static void finished(struct conn *c)
+{
+	struct wvs_server *srv = c->srv;
+	const struct wvs_session_stats *st;
+
+	free(c->rx);
+	free(c->metadata);
+	c->rx = c->metadata = NULL;
+	if (!c->session)
+		return;
+	wvs_session_closed(c->session, now_us());
+	st = wvs_session_stats(c->session);
+	srv->stats.frames_in += st->frames_in;
+	srv->stats.frames_out += st->frames_out;
+	srv->stats.late_frames += st->late_frames;
+	if (st->max_send_delay > srv->stats.max_send_delay_us)
+		srv->stats.max_send_delay_us = st->max_send_delay;
+	if (!srv->cfg.quiet)
+		logf_("call %s end agent=%s duration=%.3fs reason=%s "
+		      "frames_in=%llu frames_out=%llu marks=%llu late=%llu",
+		      c->id, c->agent->id, (double)(now_us() - c->opened) / 1e6,
+		      wvs_end_name(wvs_session_end(c->session)),
+		      (unsigned long long)st->frames_in,
+		      (unsigned long long)st->frames_out,
+		      (unsigned long long)st->marks_played,
+		      (unsigned long long)st->late_frames);
+	if (c->rec)
+		wvs_record_close(c->rec);
+	c->rec = NULL;
+	wvs_session_destroy(c->session);
+	c->session = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->stats.active--;
+}
+
+/* After anything happens on a call: close it, or arrange to be called
+   again when it next has something to do. A close starts from the
+   writeable callback: lws then sends the close frame and waits for the
+   client's answer, reading and dropping what the client still sends, where
+   a close from the receive callback can reset the connection under the
+   close frame while a flooding client's data is unread. */
+static int pump(struct conn *c, struct lws *wsi, int writeable)
+{
+	int64_t now = now_us(), at;
+	const char *reason;
+	int code;
+
+	wvs_session_tick(c->session, now);
+	if (wvs_session_should_close(c->session, &code, &reason)) {
+		if (!writeable) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		lws_close_reason(wsi, (enum lws_close_status)code,
+				 (unsigned char *)reason, strlen(reason));
+		return -1;
+	}
+	at = wvs_session_deadline(c->session);
+	if (at <= now)
+		lws_callback_on_writable(wsi);
+	else if (at != INT64_MAX)
+		lws_set_timer_usecs(wsi, at - now);
+	return 0;
+}
+
+static int writeable(struct conn *c, struct lws *wsi)
+{
+	char *p = c->srv->tx + LWS_PRE;
+	int n = wvs_session_next(c->session, now_us(), p, TX_MAX);
+
+	if (n < 0) {
+		logf_("call %s: %s encoding a message", c->id, wv_strerror(n));
+		return -1;
+	}
+	if (n > 0 &&
+	    lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_TEXT) < n)
+		return -1;
+	return pump(c, wsi, 1);
+}
+
+static int rx_append(struct conn *c, const void *in, size_t len)
+{
+	size_t need = c->rx_len + len;
+
+	if (need > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 1024;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(c->rx, cap);
+		if (!p)
+			return WV_ERR_NOMEM;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len = need;
+	return 0;
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char b = s[i];
+		size_t len;
+		uint32_t cp;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf)
+			len = 2, cp = b & 0x1f;
+		else if (b >= 0xe0 && b <= 0xef)
+			len = 3, cp = b & 0x0f;
+		else if (b >= 0xf0 && b <= 0xf4)
+			len = 4, cp = b & 0x07;
+		else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static int receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
+{
+	int64_t now = now_us();
+	int first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
+
+	if (first) {
+		c->rx_len = 0;
+		c->rx_binary = lws_frame_is_binary(wsi);
+		c->rx_dropping = 0;
+	}
+	if (c->rx_dropping)
+		return 0;
+	if (c->rx_binary) {
+		wvs_session_reject(c->session, 1003,
+				   "binary frame: this protocol is JSON text",
+				   now);
+		return pump(c, wsi, 0);
+	}
+	if (c->rx_len + len > WV_MESSAGE_MAX) {
+		wvs_session_reject(c->session, 1009,
+				   "message over 65536 bytes", now);
+		c->rx_dropping = 1;
+		return pump(c, wsi, 0);
+	}
+	/* One whole message in one piece, the usual case: no copy. */
+	if (first && last) {
+		c->rx_len = 0;
+	} else {
+		if (rx_append(c, in, len) < 0)
+			return -1;
+		if (!last)
+			return 0;
+		in = c->rx;
+		len = c->rx_len;
+	}
+	if (!utf8_valid((const unsigned char *)in, len))
+		wvs_session_reject(c->session, 1007, "text frame not UTF-8", now);
+	else
+		wvs_session_receive(c->session, in, len, now);
+	return pump(c, wsi, 0);
+}
+
+/* ---- shutdown ---- */
+
+static void begin_shutdown(struct wvs_server *srv)
+{
+	int64_t now = now_us();
+
+	if (srv->stopping_since)
+		return;
+	srv->stopping_since = now;
+	for (struct conn *c = srv->conns; c; c = c->next) {
+		wvs_session_shutdown(c->session, now);
+		lws_callback_on_writable(c->wsi);
+	}
+}
+
+/* ---- the lws callback ---- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return filter(c, wsi, in);
+	case LWS_CALLBACK_ESTABLISHED:
+		return established(c, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return c->session ? receive(c, wsi, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return c->session ? writeable(c, wsi) : -1;
+	case LWS_CALLBACK_TIMER:
+		return c->session ? pump(c, wsi, 0) : -1;
+	case LWS_CALLBACK_CLOSED:
+		if (c)
+			finished(c);
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+		struct wvs_server *srv = lws_context_user(lws_get_context(wsi));
+		if (atomic_load(&srv->stop))
+			begin_shutdown(srv);
+		return 0;
+	}
+	case LWS_CALLBACK_HTTP:
+		/* Plain HTTP: nothing here but the call path. */
+		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
+			return -1;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- life ---- */
+
+/* Every call is a socket, and a recorded one two files more: raise the
+   descriptor limit before lws sizes its tables from it (to a bound, as
+   those tables are per descriptor). */
+static void raise_fd_limit(void)
+{
+	const rlim_t want = 16384;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int listen_on(struct wvs_server *srv, char *err, size_t errlen)
+{
+	struct lws_context_creation_info info;
+	const char *scheme = srv->cfg.tls_cert ? "wss" : "ws";
+	int v6 = strchr(srv->cfg.host, ':') != NULL;
+
+	srv->protocols[0] = (struct lws_protocols){
+		.name = "apikey",
+		.callback = callback,
+		.per_session_data_size = sizeof(struct conn),
+		.rx_buffer_size = 4096,
+	};
+	memset(&info, 0, sizeof info);
+	info.port = srv->cfg.port;
+	info.iface = srv->cfg.host;
+	info.protocols = srv->protocols;
+	info.user = srv;
+	info.gid = -1;
+	info.uid = -1;
+	/* Our own UTF-8 check names the problem in the log; lws's would close
+	   the call without telling us why. */
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * !v6 |
+		       LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY * v6 |
+		       LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE * v6;
+	info.timeout_secs = 10;
+	if (srv->cfg.tls_cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = srv->cfg.tls_cert;
+		info.ssl_private_key_filepath = srv->cfg.tls_key;
+		info.alpn = "http/1.1";
+	}
+	raise_fd_limit();
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx) {
+		snprintf(err, errlen,
+			 "cannot listen on %s port %d (in use? a bad address%s?)",
+			 srv->cfg.host, srv->cfg.port,
+			 srv->cfg.tls_cert ? ", or a bad certificate or key" : "");
+		return WV_ERR_INTERNAL;
+	}
+	srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+	srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost)
+			       : srv->cfg.port;
+	snprintf(srv->url, sizeof srv->url, v6 ? "%s://[%s]:%d" : "%s://%s:%d",
+		 scheme, srv->cfg.host, srv->port);
+	return 0;
+}
+
+int wvs_server_create(struct wvs_server **out,
+		      const struct wvs_server_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct wvs_server *srv;
+	int rc;
+
+	*out = NULL;
+	if (!cfg || !cfg->host || cfg->port < 0 || cfg->port > 65535 ||
+	    !cfg->tls_cert != !cfg->tls_key) {
+		snprintf(err, errlen, "bad server configuration");
+		return WV_ERR_INVALID;
+	}
+	srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return WV_ERR_NOMEM;
+	srv->cfg = *cfg;
+	if (!srv->cfg.lead_ms)
+		srv->cfg.lead_ms = 60;
+	lws_set_log_level(LLL_ERR, lws_log);
+	rc = keys_init(srv, err, errlen);
+	if (rc == 0)
+		rc = agents_init(srv, err, errlen);
+	if (rc == 0 && cfg->record_dir)
+		rc = wvs_recorder_create(&srv->recorder, cfg->record_dir, 0,
+					 err, errlen);
+	if (rc == 0)
+		rc = listen_on(srv, err, errlen);
+	if (rc < 0) {
+		wvs_server_destroy(srv);
+		return rc;
+	}
+	*out = srv;
+	return 0;
+}
+
+int wvs_server_run(struct wvs_server *srv)
+{
+	while (!srv->stopping_since || (srv->conns && now_us() -
+			srv->stopping_since < SHUTDOWN_GRACE_US))
+		if (lws_service(srv->ctx, 0) < 0)
+			return WV_ERR_INTERNAL;
+	return 0;
+}
+
+void wvs_server_stop(struct wvs_server *srv)
+{
+	atomic_store(&srv->stop, 1);
+	lws_cancel_service(srv->ctx);
+}
+
+int wvs_server_port(const struct wvs_server *srv)
+{
+	return srv->port;
+}
+
+const char *wvs_server_url(const struct wvs_server *srv)
+{
+	return srv->url;
+}
+
+const char *wvs_server_generated_key(const struct wvs_server *srv)
+{
+	return srv->generated_key[0] ? srv->generated_key : NULL;
+}
+
+void wvs_server_get_stats(const struct wvs_server *srv,
+			  struct wvs_server_stats *out)
+{
+	*out = srv->stats;
+}
+
+void wvs_server_destroy(struct wvs_server *srv)
+{
+	if (!srv)
+		return;
+	/* Closes what is left; each close comes back through finished(). */
+	if (srv->ctx)
+		lws_context_destroy(srv->ctx);
+	wvs_recorder_destroy(srv->recorder);
+	for (size_t i = 0; i < srv->n_scripts; i++)
+		wvs_script_cleanup(&srv->scripts[i]);
+	free(srv->scripts);
+	free(srv->agents);
+	wvs_prompts_cleanup(&srv->prompts);
+	wvs_tts_destroy(srv->tts);
+	free(srv->keys);
+	free(srv);
+}

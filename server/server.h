@@ -1,0 +1,83 @@
+/*
+ * `wvoice serve`: the local agent server. It speaks the server side of the
+ * call protocol over libwebsockets, with built-in agents (demo, echo,
+ * silent) and scripted ones, optional recordings, and the handshake checks
+ * of the real service (path, key, agent, capacity). Server-internal, used
+ * by the command-line tool and, in-process, by `wvoice call` and
+ * `wvoice demo`.
+ *
+ * Thread: wvs_server_run() is the network loop and owns everything; only
+ * wvs_server_stop() may be called from another thread (or a signal
+ * handler).
+ */
+#ifndef WVS_SERVER_H
+#define WVS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WVS_DEFAULT_HOST "127.0.0.1"
+#define WVS_DEFAULT_PORT 8765
+#define WVS_DEFAULT_MAX_CALLS 1000
+#define WVS_KEY_MAX 512 /* longest API key accepted */
+
+struct wvs_script_arg {
+	const char *name; /* the agent_id that runs it */
+	const char *path;
+};
+
+struct wvs_server_config {
+	const char *host;	/* address to listen on */
+	int port;		/* 0: any free port */
+	const char *tls_cert;	/* both set: wss:// */
+	const char *tls_key;
+	const char *const *api_keys; /* none: one is generated */
+	size_t n_api_keys;
+	const char *const *origins; /* allowed browser origins; "*" any */
+	size_t n_origins;
+	const struct wvs_script_arg *scripts;
+	size_t n_scripts;
+	const char *record_dir; /* NULL: no recordings */
+	unsigned max_calls;
+	unsigned lead_ms;	/* agent audio sent this far ahead: 60 */
+	const char *voice;	/* espeak-ng voice: "en-us" */
+	int verbose;		/* log every event but audio */
+	int quiet;		/* log refusals and problems only */
+};
+
+struct wvs_server_stats {
+	uint64_t calls, refused, active;
+	uint64_t frames_in, frames_out, late_frames;
+	int64_t max_send_delay_us;
+};
+
+struct wvs_server;
+
+void wvs_server_config_default(struct wvs_server_config *cfg);
+
+/*
+ * Loads the agents (renders speech, reads scripts), then binds and listens.
+ * Returns 0, or a negative WV_ERR_* with a message in err.
+ */
+int wvs_server_create(struct wvs_server **out,
+		      const struct wvs_server_config *cfg, char *err,
+		      size_t errlen);
+
+/* The port it listens on, and its URL ("ws://127.0.0.1:8765"). */
+int wvs_server_port(const struct wvs_server *srv);
+const char *wvs_server_url(const struct wvs_server *srv);
+/* The key generated when none was configured, else NULL. */
+const char *wvs_server_generated_key(const struct wvs_server *srv);
+
+/* Serves until wvs_server_stop(); then ends the calls with `stop`, waits
+   up to two seconds for them to close and flushes the recordings. */
+int wvs_server_run(struct wvs_server *srv);
+
+/* Asks the loop to stop. Thread: any; async-signal-safe. */
+void wvs_server_stop(struct wvs_server *srv);
+
+void wvs_server_get_stats(const struct wvs_server *srv,
+			  struct wvs_server_stats *out);
+void wvs_server_destroy(struct wvs_server *srv);
+
+#endif
