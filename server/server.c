@@ -32,6 +32,11 @@
 
 #define TX_MAX 16384	     /* longest server message (a long mark id) */
 #define SHUTDOWN_GRACE_US 2000000
+/* lws waits in poll() by whole milliseconds and spins through the rest of a
+   timer that is not: our timers are whole milliseconds, and what falls due
+   within one is done now (a frame then leaves up to 1 ms early, well inside
+   its 60 ms lead). */
+#define SLACK_US 1000
 
 struct agent_entry {
 	const char *id;
@@ -165,13 +170,21 @@ static int keys_init(struct wvs_server *srv, char *err, size_t errlen)
 	srv->keys = calloc(n, sizeof *srv->keys);
 	if (!srv->keys)
 		return WV_ERR_NOMEM;
-	for (size_t i = 0; i < srv->cfg.n_api_keys; i++)
+	for (size_t i = 0; i < srv->cfg.n_api_keys; i++) {
 		if (key_add(srv, srv->cfg.api_keys[i]) < 0) {
 			snprintf(err, errlen,
 				 "API key %zu: empty or over %d characters",
 				 i + 1, WVS_KEY_MAX);
 			return WV_ERR_INVALID;
 		}
+		/* lws reads Sec-WebSocket-Protocol into 128 bytes and drops a
+		   longer one, so "apikey, KEY" must fit in 127. */
+		if (strlen(srv->cfg.api_keys[i]) > WVS_SUBPROTOCOL_KEY_MAX)
+			logf_("API key %zu is over %d characters: clients can "
+			      "present it as X-API-Key only, not as a subprotocol "
+			      "(browsers)",
+			      i + 1, WVS_SUBPROTOCOL_KEY_MAX);
+	}
 	if (srv->cfg.n_api_keys == 0) {
 		uint8_t raw[24];
 
@@ -533,6 +546,7 @@ static int established(struct conn *c, struct lws *wsi)
 	cfg.agent_arg = c->agent->arg;
 	cfg.id = c->id;
 	cfg.lead_ms = srv->cfg.lead_ms;
+	cfg.early_us = SLACK_US;
 	cfg.trace = on_trace;
 	cfg.audio = on_audio;
 	cfg.log = on_log;
@@ -618,10 +632,10 @@ static int pump(struct conn *c, struct lws *wsi, int writeable)
 		return -1;
 	}
 	at = wvs_session_deadline(c->session);
-	if (at <= now)
+	if (at <= now + SLACK_US)
 		lws_callback_on_writable(wsi);
 	else if (at != INT64_MAX)
-		lws_set_timer_usecs(wsi, at - now);
+		lws_set_timer_usecs(wsi, (at - now) / 1000 * 1000);
 	return 0;
 }
 

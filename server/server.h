@@ -20,6 +20,10 @@
 #define WVS_DEFAULT_PORT 8765
 #define WVS_DEFAULT_MAX_CALLS 1000
 #define WVS_KEY_MAX 512 /* longest API key accepted */
+/* Longest key a client can offer as `apikey, KEY`: libwebsockets 4.1.6 reads
+   Sec-WebSocket-Protocol into a 128-byte buffer. Longer keys work as
+   X-API-Key only. */
+#define WVS_SUBPROTOCOL_KEY_MAX 118
 
 struct wvs_script_arg {
 	const char *name; /* the agent_id that runs it */

@@ -619,7 +619,7 @@ void wvs_session_tick(struct wvs_session *s, int64_t now)
 		s->end = WVS_END_NO_START;
 		return;
 	}
-	if (s->wake_at <= now) {
+	if (s->wake_at <= now + s->cfg.early_us) {
 		s->wake_at = INT64_MAX;
 		if (a->on_wake)
 			a->on_wake(s, s->agent_state, now);
@@ -755,11 +755,11 @@ int wvs_session_next(struct wvs_session *s, int64_t now, char *dst, size_t cap)
 	case ITEM_MARK:
 		return send_mark(s, dst, cap, now);
 	case ITEM_AUDIO:
-		if (s->play_at - lead > now)
+		if (s->play_at - lead > now + s->cfg.early_us)
 			return 0;
 		return send_audio(s, dst, cap, now);
 	case ITEM_STOP:
-		if (s->talk_end > now)
+		if (s->talk_end > now + s->cfg.early_us)
 			return 0;
 		item_free(queue_pop(s));
 		queue_drop(s);

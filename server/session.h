@@ -78,6 +78,8 @@ struct wvs_session_config {
 	unsigned max_bad_frames;	/* ignored bad frames before 1008: 100 */
 	unsigned max_frames_per_s;	/* flood limit, sustained: 200 */
 	unsigned flood_burst;		/* ... and burst: 1000 */
+	unsigned early_us;		/* what is due this soon counts as due
+					   now (a coarse event loop's timers): 0 */
 	/* Every event in and out, and every bad frame (ev NULL, problem set). */
 	void (*trace)(void *user, enum wvs_dir dir, const struct wv_event *ev,
 		      const char *problem, int64_t now);

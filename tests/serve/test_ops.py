@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""`wvoice serve` as an operator sees it: TLS, shutdown on a signal, exit
+codes, the command line, log levels and the exit summary.
+
+Run: python3 test_ops.py [path/to/wvoice]   (or WVOICE_BIN=...)
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+
+import harness
+from harness import (HOST, KEY, SLOW, Received, ServeTest, collect,
+                     speech)
+import wsclient
+from test_records import read_jsonl, wav_header
+
+
+def run_cli(*args, timeout=20):
+    """Runs `wvoice serve ARGS` to its end: (exit code, stdout, stderr)."""
+    env = dict(os.environ)
+    env.pop("WVOICE_API_KEYS", None)
+    p = subprocess.run([harness.binary(), "serve"] + list(args),
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout * SLOW, env=env)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+def make_cert(directory):
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+class Tls(ServeTest):
+    concurrent = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="wv-tls-")
+        cls.cert, cls.key = make_cert(cls.dir)
+        cls.server_args = ("--tls-cert", cls.cert, "--tls-key", cls.key)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_listening_line_says_wss(self):
+        self.assertEqual(self.server.url, "wss://127.0.0.1:%d" %
+                         self.server.port)
+
+    def test_a_call_over_tls(self):
+        c, cid = self.open_call("demo", auth="subprotocol")
+        self.assertEqual(c.subprotocol, "apikey")
+        self.assertIsInstance(c.sock, ssl.SSLSocket)
+        r = Received()
+        collect(c, lambda ev: len(r.items) >= 25, 5 * SLOW, r)
+        self.assertEqual(set(r.names()), {"audio"})
+        self.assertTrue(any(harness.loud(f) for _, f in r.audio()))
+        self.assert_stop_closes(c)
+
+    def test_many_calls_over_tls_end_with_close_frames(self):
+        # Once seen: about one call in forty got the TLS close_notify but
+        # no WebSocket close frame after its stop.
+        results = []
+
+        def one():
+            try:
+                c, cid = self.server.start_call("demo")
+                try:
+                    r = Received()
+                    collect(c, lambda ev: len(r.items) >= 10, 5 * SLOW, r)
+                    c.send_event({"event": "stop"})
+                    results.append(c.wait_close(5 * SLOW)[0])
+                finally:
+                    c.close()
+            except Exception as e:  # noqa: BLE001
+                results.append(repr(e)[:100])
+
+        threads = [threading.Thread(target=one) for _ in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30 * SLOW)
+        self.assertEqual(results, [1000] * 30)
+
+    def test_refusals_over_tls_are_http_responses(self):
+        self.assertEqual(self.server.call("echo", key="nope"), 401)
+        self.assertEqual(self.server.call("nobody"), 404)
+
+    def test_alpn_never_picks_http2(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection((HOST, self.server.port), 5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=HOST) as s:
+                self.assertIn(s.selected_alpn_protocol(), (None, "http/1.1"))
+
+    def test_https_own_origin_is_allowed_http_is_not(self):
+        port = self.server.port
+        c, _ = self.open_call("echo", headers={
+            "Origin": "https://127.0.0.1:%d" % port})
+        self.assert_stop_closes(c)
+        self.assertEqual(self.server.call("echo", headers={
+            "Origin": "http://127.0.0.1:%d" % port}), 403)
+
+    def test_plain_ws_to_the_tls_port_gets_no_call(self):
+        try:
+            c = self.server.call("echo", tls=False, timeout=3)
+        except (wsclient.ConnectionLost, wsclient.ProtocolError, OSError,
+                TimeoutError, ValueError):
+            return
+        if not isinstance(c, int):
+            c.close()
+            self.fail("a plain-text WebSocket was upgraded on the TLS port")
+
+
+class Shutdown(ServeTest):
+    """SIGTERM with calls up: each gets stop then 1000, records complete,
+    exit 0, and the summary counts what happened."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="wv-shutdown-")
+        cls.server_args = ("--record", cls.dir)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.server.proc.poll() is None:
+                cls.server.stop()
+        finally:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_sigterm_during_calls(self):
+        echo, eid = self.open_call("echo")
+        demo, did = self.open_call("demo")
+        pump = self.start_pump(echo)
+        pump.say(speech(0.6, seed=15))
+        collect(demo, lambda ev: ev.get("event") == "audio", 5 * SLOW)
+        self.assertEqual(self.server.call("echo", key="wrong-key"), 401)
+        time.sleep(1.0)
+        t = time.monotonic()
+        self.server.send_signal(signal.SIGTERM)
+        for c in (echo, demo):
+            code, reason, events = c.wait_close(5 * SLOW)
+            self.assertEqual(events[-1:], [{"event": "stop"}],
+                             "no stop before the close")
+            self.assertEqual(code, 1000)
+        pump.stop()
+        self.assertEqual(self.server.wait_exit(), 0)
+        self.assertLess(time.monotonic() - t, 3.0 * SLOW)
+        self.server.check_clean()
+        for cid in (eid, did):
+            self.server.wait_log(r"call %s end .* reason=shutdown " % cid)
+            events = read_jsonl(os.path.join(self.dir, cid + ".jsonl"))
+            self.assertEqual(events[0]["event"], "connect")
+            stops = [e for e in events if e.get("event") == "stop"]
+            self.assertEqual([e["dir"] for e in stops], ["out"])
+            riff, off, size, fsize = wav_header(
+                os.path.join(self.dir, cid + ".wav"))
+            self.assertEqual(riff, fsize - 8, "RIFF size not final")
+            self.assertEqual(off + size, fsize, "data size not final")
+            self.assertGreater(size, 4 * 8000, "under a second recorded")
+        m = re.search(r"wvoice serve: (\d+) calls, (\d+) refused; agent "
+                      r"frames (\d+), late (\d+), worst send delay "
+                      r"([0-9.]+) ms$", self.server.stderr_lines[-1])
+        self.assertTrue(m, "summary line: %r" % self.server.stderr_lines[-1])
+        calls, refused, frames, late, worst = m.groups()
+        self.assertEqual((calls, refused), ("2", "1"))
+        self.assertGreater(int(frames), 40)
+        harness.figure("shutdown summary", self.server.stderr_lines[-1])
+
+
+class Signals(ServeTest):
+    def test_sigint_exits_0(self):
+        self.assertEqual(self.server.stop(signal.SIGINT), 0)
+        self.server.check_clean()
+
+
+class ListenOption(ServeTest):
+    server_kw = {"port": None}
+    server_args = ("--listen", "localhost:0")
+
+    def test_listen_host_and_port_zero(self):
+        self.assertRegex(self.server.url, r"^ws://127\.0\.0\.1:\d+$")
+        self.assertNotEqual(self.server.port, 0)
+        c, _ = self.open_call("echo")
+        self.assert_stop_closes(c)
+
+
+class Quiet(ServeTest):
+    server_args = ("--quiet",)
+
+    def test_quiet_logs_only_refusals_and_problems(self):
+        c, cid = self.open_call("echo")
+        c.send_text("{")
+        self.assert_stop_closes(c)
+        self.assertEqual(self.server.call("echo", key="wrong"), 401)
+        self.server.wait_log(r"refused 127\.0\.0\.1: 401")
+        self.server.wait_log(r"call %s: bad frame" % cid)
+        self.assertEqual(self.server.log_lines(r" start agent=| end agent="),
+                         [])
+
+
+class Verbose(ServeTest):
+    server_args = ("--verbose",)
+
+    def test_verbose_logs_every_event_but_audio(self):
+        c, cid = self.open_call("echo")
+        pump = self.start_pump(c)
+        c.send_event({"event": "dtmf", "dtmf": "3"})
+        time.sleep(0.3)
+        pump.stop()
+        self.assert_stop_closes(c)
+        self.server.wait_log(r"call %s: in start" % cid)
+        self.server.wait_log(r"call %s: out start" % cid)
+        self.server.wait_log(r"call %s: in dtmf" % cid)
+        self.server.wait_log(r"call %s: in stop" % cid)
+        self.assertEqual(self.server.log_lines(r"call %s: (in|out) audio" %
+                                               cid), [])
+
+
+class CommandLine(ServeTest):
+    """Exit 2 on usage errors, 1 when it cannot start, 0 for --help."""
+
+    concurrent = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = None
+        cls.dir = tempfile.mkdtemp(prefix="wv-cli-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_help_exits_0(self):
+        code, out, err = run_cli("--help")
+        self.assertEqual(code, 0)
+        self.assertIn("usage: wvoice serve", out)
+
+    def test_usage_errors_exit_2(self):
+        for args in (["--port", "abc"], ["--port", "70000"], ["--bogus"],
+                     ["--tls-cert", "x.pem"], ["--max-calls", "0"],
+                     ["stray"], ["--verbose", "--quiet"], ["--script", "x"],
+                     ["--listen", "nohostport"], ["--api-key"]):
+            with self.subTest(args=args):
+                code, out, err = run_cli(*args)
+                self.assertEqual(code, 2, err)
+                self.assertIn("Try 'wvoice serve --help'", err)
+                self.assertNotIn("listening", out)
+
+    def test_port_in_use_exits_1(self):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            code, out, err = run_cli("--port", str(port), "--api-key", KEY)
+        self.assertEqual(code, 1, err)
+        self.assertIn("cannot listen on 127.0.0.1 port %d" % port, err)
+        self.assertNotIn(KEY, err)
+        self.assertNotIn("listening", out)
+
+    def test_bad_certificate_exits_1(self):
+        junk = os.path.join(self.dir, "junk.pem")
+        with open(junk, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot a cert\n"
+                    "-----END CERTIFICATE-----\n")
+        for cert, key in ((junk, junk),
+                          (os.path.join(self.dir, "none.pem"), junk)):
+            with self.subTest(cert=os.path.basename(cert)):
+                code, out, err = run_cli("--port", "0", "--api-key", KEY,
+                                         "--tls-cert", cert, "--tls-key", key)
+                self.assertEqual(code, 1, err)
+                self.assertNotIn("listening", out)
+
+    def test_bad_key_option_exits_1(self):
+        code, out, err = run_cli("--port", "0", "--api-key", "k" * 600)
+        self.assertEqual(code, 1, err)
+        self.assertNotIn("k" * 20, err)
+
+
+if __name__ == "__main__":
+    harness.main()
