@@ -44,6 +44,7 @@ test-tsan: deps
 
 bench: build
 	build/bench_core
+	build/bench_serve
 
 # Until the command-line phone lands, the demo is a whole call through the
 # core against a scripted agent (examples/core_loop.c).

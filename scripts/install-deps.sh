@@ -9,6 +9,7 @@ packages=(
 	libjansson-dev      # JSON events
 	libspeexdsp-dev     # resampler, VAD, later AGC/AEC
 	libwebsockets-dev   # WebSocket server and client, TLS through OpenSSL
+	libev-dev           # the event loop lws runs on (epoll, exact timers)
 	libssl-dev openssl  # TLS; openssl makes the test certificates
 	libsndfile1-dev     # WAV recordings and prompts
 	libespeak-ng-dev    # the local agent's voice

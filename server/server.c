@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <ev.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
@@ -32,10 +33,8 @@
 
 #define TX_MAX 16384	     /* longest server message (a long mark id) */
 #define SHUTDOWN_GRACE_US 2000000
-/* lws waits in poll() by whole milliseconds and spins through the rest of a
-   timer that is not: our timers are whole milliseconds, and what falls due
-   within one is done now (a frame then leaves up to 1 ms early, well inside
-   its 60 ms lead). */
+/* epoll waits whole milliseconds: what falls due within one is done now
+   (a frame then leaves up to 1 ms early, well inside its 60 ms lead). */
 #define SLACK_US 1000
 
 struct agent_entry {
@@ -50,6 +49,7 @@ struct conn {
 	struct lws *wsi;
 	struct wvs_session *session;
 	struct wvs_record *rec;
+	ev_timer pace; /* when the session next has something to do */
 	const struct agent_entry *agent;
 	struct conn *prev, *next;
 	char id[37];
@@ -67,6 +67,11 @@ struct conn {
 
 struct wvs_server {
 	struct wvs_server_config cfg;
+	/* lws runs on a libev loop of ours (epoll): its own poll() loop scans
+	   every socket on each wake-up and spins through the sub-millisecond
+	   rest of every timer, which costs most of a core at 500 calls. */
+	struct ev_loop *loop;
+	ev_timer grace; /* wakes the loop while calls close at shutdown */
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
 	struct lws_protocols protocols[2];
@@ -533,6 +538,7 @@ static void record_open(struct conn *c)
 /* ---- a call's life on the socket ---- */
 
 static int pump(struct conn *c, struct lws *wsi, int writeable);
+static void pace_due(struct ev_loop *loop, ev_timer *w, int revents);
 
 static int established(struct conn *c, struct lws *wsi)
 {
@@ -541,6 +547,8 @@ static int established(struct conn *c, struct lws *wsi)
 
 	c->wsi = wsi;
 	c->opened = now_us();
+	ev_timer_init(&c->pace, pace_due, 0, 0);
+	c->pace.data = c;
 	wvs_session_config_default(&cfg);
 	cfg.agent = c->agent->agent;
 	cfg.agent_arg = c->agent->arg;
@@ -579,6 +587,7 @@ static void finished(struct conn *c)
 	c->rx = c->metadata = NULL;
 	if (!c->session)
 		return;
+	ev_timer_stop(srv->loop, &c->pace);
 	wvs_session_closed(c->session, now_us());
 	st = wvs_session_stats(c->session);
 	srv->stats.frames_in += st->frames_in;
@@ -632,11 +641,26 @@ static int pump(struct conn *c, struct lws *wsi, int writeable)
 		return -1;
 	}
 	at = wvs_session_deadline(c->session);
-	if (at <= now + SLACK_US)
+	ev_timer_stop(c->srv->loop, &c->pace);
+	if (at <= now + SLACK_US) {
 		lws_callback_on_writable(wsi);
-	else if (at != INT64_MAX)
-		lws_set_timer_usecs(wsi, (at - now) / 1000 * 1000);
+	} else if (at != INT64_MAX) {
+		/* Our own timer, not lws_set_timer_usecs(): lws 4.1.6's libev
+		   glue re-arms its one timer with ev_timer_start(), which does
+		   nothing while the timer runs, so a nearer deadline waits. */
+		ev_timer_set(&c->pace, (double)(at - now) / 1e6, 0);
+		ev_timer_start(c->srv->loop, &c->pace);
+	}
 	return 0;
+}
+
+static void pace_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	pump(c, c->wsi, 0);
 }
 
 static int writeable(struct conn *c, struct lws *wsi)
@@ -785,8 +809,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return c->session ? receive(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c->session ? writeable(c, wsi) : -1;
-	case LWS_CALLBACK_TIMER:
-		return c->session ? pump(c, wsi, 0) : -1;
 	case LWS_CALLBACK_CLOSED:
 		if (c)
 			finished(c);
@@ -855,6 +877,14 @@ static int listen_on(struct wvs_server *srv, char *err, size_t errlen)
 		info.alpn = "http/1.1";
 	}
 	raise_fd_limit();
+	srv->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (!srv->loop) {
+		snprintf(err, errlen, "cannot make an event loop");
+		return WV_ERR_INTERNAL;
+	}
+	void *loops[] = { srv->loop };
+	info.foreign_loops = loops;
+	info.options |= LWS_SERVER_OPTION_LIBEV;
 	srv->ctx = lws_create_context(&info);
 	if (!srv->ctx) {
 		snprintf(err, errlen,
@@ -907,12 +937,25 @@ int wvs_server_create(struct wvs_server **out,
 	return 0;
 }
 
+static void grace_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
 int wvs_server_run(struct wvs_server *srv)
 {
 	while (!srv->stopping_since || (srv->conns && now_us() -
-			srv->stopping_since < SHUTDOWN_GRACE_US))
-		if (lws_service(srv->ctx, 0) < 0)
-			return WV_ERR_INTERNAL;
+			srv->stopping_since < SHUTDOWN_GRACE_US)) {
+		if (srv->stopping_since && !ev_is_active(&srv->grace)) {
+			ev_timer_init(&srv->grace, grace_tick, 0.05, 0.05);
+			ev_timer_start(srv->loop, &srv->grace);
+		}
+		ev_run(srv->loop, EVRUN_ONCE);
+	}
+	if (ev_is_active(&srv->grace))
+		ev_timer_stop(srv->loop, &srv->grace);
 	return 0;
 }
 
@@ -950,6 +993,8 @@ void wvs_server_destroy(struct wvs_server *srv)
 	/* Closes what is left; each close comes back through finished(). */
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
+	if (srv->loop)
+		ev_loop_destroy(srv->loop);
 	wvs_recorder_destroy(srv->recorder);
 	for (size_t i = 0; i < srv->n_scripts; i++)
 		wvs_script_cleanup(&srv->scripts[i]);
