@@ -449,15 +449,29 @@ static int filter(struct conn *c, struct lws *wsi, const char *offered)
 
 /* ---- tracing and recording ---- */
 
-static void record_line(struct conn *c, json_t *obj)
+/* One JSONL line: the time (to the millisecond, as jansson would print
+   every digit of the double) and direction, then the fields of obj. */
+static void record_line(struct conn *c, double t, const char *dir, json_t *obj)
 {
-	char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *fields = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)
+			   : NULL;
+	char head[64];
+	int n;
 
+	json_decref(obj);
+	if (!fields)
+		return;
+	/* fields is "{...}": the line goes on after its brace. */
+	n = snprintf(head, sizeof head, "{\"t\":%.3f,\"dir\":\"%s\"%s", t, dir,
+		     fields[1] == '}' ? "" : ",");
+	char *line = malloc((size_t)n + strlen(fields));
 	if (line) {
+		memcpy(line, head, (size_t)n);
+		strcpy(line + n, fields + 1);
 		wvs_record_line(c->rec, line, strlen(line));
 		free(line);
 	}
-	json_decref(obj);
+	free(fields);
 }
 
 static void on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
@@ -483,7 +497,7 @@ static void on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
 		wvs_record_line(c->rec, line, (size_t)n);
 		return;
 	}
-	obj = json_pack("{s:f,s:s}", "t", t, "dir", d);
+	obj = json_object();
 	if (!obj)
 		return;
 	if (!ev) {
@@ -499,7 +513,7 @@ static void on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
 			json_object_set_new(obj, "dtmf",
 					    json_stringn(&ev->dtmf, 1));
 	}
-	record_line(c, obj);
+	record_line(c, t, d, obj);
 }
 
 static void on_audio(void *user, enum wvs_dir dir, uint64_t pos,
@@ -528,11 +542,10 @@ static void record_open(struct conn *c)
 		return;
 	if (c->metadata)
 		meta = json_loads(c->metadata, 0, NULL);
-	obj = json_pack("{s:f,s:s,s:s,s:s,s:s,s:b,s:o*}", "t", 0.0, "dir", "in",
-			"event", "connect", "agent_id", c->agent->id, "from",
-			c->from, "synthetic", c->synthetic, "metadata", meta);
-	if (obj)
-		record_line(c, obj);
+	obj = json_pack("{s:s,s:s,s:s,s:b,s:o*}", "event", "connect",
+			"agent_id", c->agent->id, "from", c->from, "synthetic",
+			c->synthetic, "metadata", meta);
+	record_line(c, 0.0, "in", obj);
 }
 
 /* ---- a call's life on the socket ---- */

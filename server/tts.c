@@ -254,6 +254,8 @@ static int trim(struct wvs_clip *out, const struct wvs_clip *clip)
 	return wvs_clip_copy(out, clip->pcm + first, end - first);
 }
 
+#define SPEECH_GAIN 0.708f /* -3 dB */
+
 static int to_clip(struct wvs_clip *out, const struct speech *sp, int rate)
 {
 	struct wvs_clip full = {0};
@@ -266,6 +268,10 @@ static int to_clip(struct wvs_clip *out, const struct speech *sp, int rate)
 	if (!x)
 		return WV_ERR_NOMEM;
 	wv_pcm_to_float(x, sp->pcm, sp->len);
+	/* espeak-ng peaks at full scale, and the resampler's filter can
+	   overshoot that: 3 dB of headroom keeps every peak unclipped. */
+	for (size_t i = 0; i < sp->len; i++)
+		x[i] *= SPEECH_GAIN;
 	rc = wvs_clip_from_float(&full, x, sp->len, (unsigned)rate);
 	free(x);
 	if (rc == 0)
