@@ -21,9 +21,11 @@ import math
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -579,15 +581,43 @@ class ServeTest(unittest.TestCase):
     server_args = ()
     server_kw = {}
     server = None
+    start_server = True  # False: the tests run wvoice themselves
+    temp_dir = None      # a name: cls.dir is a fresh directory, removed
+                         # when the class ends
+
+    @classmethod
+    def prepare(cls):
+        """Runs before the server starts: write files into cls.dir, set
+        cls.server_args."""
+
+    @classmethod
+    def stop_server(cls):
+        cls.server.stop_clean()
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(*cls.server_args, **cls.server_kw)
+        if cls.temp_dir:
+            cls.dir = tempfile.mkdtemp(prefix="wv-%s-" % cls.temp_dir)
+        try:
+            cls.prepare()
+            if cls.start_server:
+                cls.server = Server(*cls.server_args, **cls.server_kw)
+        except BaseException:
+            cls.remove_dir()
+            raise
+
+    @classmethod
+    def remove_dir(cls):
+        if cls.temp_dir:
+            shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
     def tearDownClass(cls):
-        if cls.server:
-            cls.server.stop_clean()
+        try:
+            if cls.server:
+                cls.stop_server()
+        finally:
+            cls.remove_dir()
 
     def tearDown(self):
         if self.server and self.server.leaked():

@@ -7,12 +7,10 @@ Run: python3 test_ops.py [path/to/wvoice]   (or WVOICE_BIN=...)
 
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -47,19 +45,12 @@ def make_cert(directory):
 class Tls(ServeTest):
     concurrent = True
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="wv-tls-")
-        cls.cert, cls.key = make_cert(cls.dir)
-        cls.server_args = ("--tls-cert", cls.cert, "--tls-key", cls.key)
-        super().setUpClass()
+    temp_dir = "tls"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+    def prepare(cls):
+        cls.cert, cls.key = make_cert(cls.dir)
+        cls.server_args = ("--tls-cert", cls.cert, "--tls-key", cls.key)
 
     def test_listening_line_says_wss(self):
         self.assertEqual(self.server.url, "wss://127.0.0.1:%d" %
@@ -136,19 +127,16 @@ class Shutdown(ServeTest):
     """SIGTERM with calls up: each gets stop then 1000, records complete,
     exit 0, and the summary counts what happened."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="wv-shutdown-")
-        cls.server_args = ("--record", cls.dir)
-        super().setUpClass()
+    temp_dir = "shutdown"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server.proc.poll() is None:
-                cls.server.stop()
-        finally:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+    def prepare(cls):
+        cls.server_args = ("--record", cls.dir)
+
+    @classmethod
+    def stop_server(cls):
+        if cls.server.proc.poll() is None:  # the test stops it itself
+            cls.server.stop()
 
     def test_sigterm_during_calls(self):
         echo, eid = self.open_call("echo")
@@ -244,14 +232,8 @@ class CommandLine(ServeTest):
 
     concurrent = True
 
-    @classmethod
-    def setUpClass(cls):
-        cls.server = None
-        cls.dir = tempfile.mkdtemp(prefix="wv-cli-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.dir, ignore_errors=True)
+    start_server = False
+    temp_dir = "cli"
 
     def test_help_exits_0(self):
         code, out, err = run_cli("--help")

@@ -9,10 +9,8 @@ Run: python3 test_records.py [path/to/wvoice]   (or WVOICE_BIN=...)
 import base64
 import json
 import os
-import shutil
 import signal
 import struct
-import tempfile
 import time
 import wave
 
@@ -79,18 +77,11 @@ def b64url(obj):
 class Records(ServeTest):
     concurrent = True
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="wv-record-")
-        cls.server_args = ("--record", cls.dir)
-        super().setUpClass()
+    temp_dir = "record"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+    def prepare(cls):
+        cls.server_args = ("--record", cls.dir)
 
     def paths(self, cid):
         return (os.path.join(self.dir, cid + ".wav"),
@@ -248,17 +239,16 @@ class Records(ServeTest):
 class Killed(ServeTest):
     """SIGKILL mid-call: what was flushed is a valid WAV and whole lines."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="wv-killed-")
-        cls.server_args = ("--record", cls.dir)
-        super().setUpClass()
+    temp_dir = "killed"
 
     @classmethod
-    def tearDownClass(cls):
+    def prepare(cls):
+        cls.server_args = ("--record", cls.dir)
+
+    @classmethod
+    def stop_server(cls):
         if cls.server.proc.poll() is None:
             cls.server.stop(signal.SIGKILL)
-        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def test_wav_header_is_valid_after_sigkill(self):
         c, cid = self.open_call("echo")

@@ -7,8 +7,6 @@ Run: python3 test_script.py [path/to/wvoice]   (or WVOICE_BIN=...)
 
 import json
 import os
-import shutil
-import tempfile
 import time
 import wave
 
@@ -69,9 +67,10 @@ def write_wav(path, samples, rate=8000):
 class Scripted(ServeTest):
     concurrent = True
 
+    temp_dir = "script"
+
     @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="wv-script-")
+    def prepare(cls):
         args = []
         for name, body in SCRIPTS.items():
             path = os.path.join(cls.dir, name + ".json")
@@ -80,14 +79,6 @@ class Scripted(ServeTest):
             args += ["--script", "%s=%s" % (name, path)]
         write_wav(os.path.join(cls.dir, "tone.wav"), speech(0.5, seed=9))
         cls.server_args = tuple(args)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            shutil.rmtree(cls.dir, ignore_errors=True)
 
     def assert_quiet_for(self, conn, seconds, why):
         try:
@@ -196,14 +187,8 @@ class Scripted(ServeTest):
 class BadScripts(ServeTest):
     """Scripts that must stop the server from starting (exit 1)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.server = None
-        cls.dir = tempfile.mkdtemp(prefix="wv-badscript-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.dir, ignore_errors=True)
+    start_server = False
+    temp_dir = "badscript"
 
     def run_with(self, name, text):
         path = os.path.join(self.dir, name + ".json")
