@@ -32,7 +32,10 @@ extern "C" {
 	X(URL, -15, "bad URL")                                                 \
 	X(PROTOCOL, -16, "protocol violation")                                 \
 	X(TIMEOUT, -17, "timed out")                                           \
-	X(INTERNAL, -18, "internal error")
+	X(INTERNAL, -18, "internal error")                                     \
+	X(CONNECT, -19, "cannot connect")                                      \
+	X(TLS, -20, "TLS failure")                                             \
+	X(REFUSED, -21, "handshake refused")
 
 enum wv_error {
 	WV_OK = 0,
