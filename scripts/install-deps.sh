@@ -7,7 +7,9 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	libjansson-dev      # JSON events
-	libspeexdsp-dev     # resampler, VAD, later AGC/AEC
+	libspeexdsp-dev     # resampler, VAD, AGC, noise suppression, AEC
+	portaudio19-dev     # audio devices (microphone, speaker); brings libasound2-dev
+	alsa-utils          # aplay -L / arecord -L: what ALSA sees, by hand
 	libwebsockets-dev   # WebSocket server and client, TLS through OpenSSL
 	libev-dev           # the event loop lws runs on (epoll, exact timers)
 	libssl-dev openssl  # TLS; openssl makes the test certificates

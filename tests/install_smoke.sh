@@ -11,7 +11,7 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 libdir=$(find "$tmp/prefix" -name wvoice.pc -printf '%h\n' | head -n 1)
 [ -n "$libdir" ] || { echo "wvoice.pc was not installed"; exit 1; }
 export PKG_CONFIG_PATH=$libdir
-for h in error codec base64 pcm resampler capture playout protocol url call; do
+for h in error codec base64 pcm resampler capture playout protocol url call wvoice; do
 	[ -f "$tmp/prefix/include/wvoice/$h.h" ] || { echo "missing wvoice/$h.h"; exit 1; }
 done
 
@@ -24,4 +24,10 @@ cc -std=c17 -Wall -Wextra -Werror -o "$tmp/static" "$src/examples/core_loop.c" \
 	$(pkg-config --cflags wvoice) "$libdir/../libwvoice.a" \
 	$(pkg-config --libs --static wvoice | sed 's/-lwvoice//')
 "$tmp/static" | grep -q "ended    remote-stop"
+
+# The client links libwebsockets, OpenSSL and libev: all from wvoice.pc.
+cc -std=c17 -Wall -Wextra -Werror -o "$tmp/call" "$src/examples/call.c" \
+	$(pkg-config --cflags wvoice) "$libdir/../libwvoice.a" \
+	$(pkg-config --libs --static wvoice | sed 's/-lwvoice//')
+env -u WVOICE_URL "$tmp/call" | grep -q "skipping"
 echo "install smoke: headers, wvoice.pc, shared and static library all work"

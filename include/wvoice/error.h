@@ -35,7 +35,8 @@ extern "C" {
 	X(INTERNAL, -18, "internal error")                                     \
 	X(CONNECT, -19, "cannot connect")                                      \
 	X(TLS, -20, "TLS failure")                                             \
-	X(REFUSED, -21, "handshake refused")
+	X(REFUSED, -21, "handshake refused")                                   \
+	X(DEVICE, -22, "audio device error")
 
 enum wv_error {
 	WV_OK = 0,
