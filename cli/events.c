@@ -1,0 +1,233 @@
+/* The --events log: see events.h. */
+#include "events.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <wvoice/error.h>
+
+#include "errbuf.h"
+
+struct cli_events {
+	FILE *f;
+	char *path;
+	char *line; /* the line being put together */
+	size_t len, cap;
+	int write_errno; /* of the first failed write, 0 if none */
+};
+
+int cli_events_open(struct cli_events **out, const char *path, char *err,
+		    size_t errlen)
+{
+	struct cli_events *e = calloc(1, sizeof *e);
+
+	*out = NULL;
+	if (!e || !(e->path = strdup(path))) {
+		free(e);
+		return WV_ERR_NOMEM;
+	}
+	e->f = fopen(path, "w");
+	if (!e->f) {
+		int rc = wvs_errorf(err, errlen, WV_ERR_INVALID,
+				    "%s: cannot create: %s", path,
+				    strerror(errno));
+
+		free(e->path);
+		free(e);
+		return rc;
+	}
+	/* Unbuffered: each line then leaves in the one fwrite that holds it,
+	 * never half of it in a buffer when the program dies. */
+	setvbuf(e->f, NULL, _IONBF, 0);
+	*out = e;
+	return 0;
+}
+
+int cli_events_close(struct cli_events *e, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!e)
+		return 0;
+	errno = 0;
+	if (fclose(e->f) != 0 && !e->write_errno)
+		e->write_errno = errno ? errno : EIO;
+	if (e->write_errno)
+		rc = wvs_errorf(err, errlen, WV_ERR_INTERNAL,
+				"%s: cannot write: %s", e->path,
+				strerror(e->write_errno));
+	free(e->line);
+	free(e->path);
+	free(e);
+	return rc;
+}
+
+/* ---- Putting a line together ---- */
+
+static int append(struct cli_events *e, const char *s, size_t n)
+{
+	if (e->cap - e->len < n + 1) {
+		size_t cap = e->cap ? e->cap : 256;
+		char *line;
+
+		while (cap - e->len < n + 1)
+			cap *= 2;
+		line = realloc(e->line, cap);
+		if (!line)
+			return WV_ERR_NOMEM;
+		e->line = line;
+		e->cap = cap;
+	}
+	memcpy(e->line + e->len, s, n);
+	e->len += n;
+	e->line[e->len] = '\0';
+	return 0;
+}
+
+static int begin(struct cli_events *e, int64_t t_us, enum wv_direction dir)
+{
+	char head[64];
+	double t = t_us > 0 ? (double)t_us / 1e6 : 0.0;
+	int n = snprintf(head, sizeof head, "{\"t\":%.3f,\"dir\":\"%s\"", t,
+			 dir == WV_DIR_OUT ? "out" : "in");
+
+	if (e->write_errno)
+		return WV_ERR_INTERNAL;
+	e->len = 0;
+	return append(e, head, (size_t)n);
+}
+
+/* Adds the members of a compact JSON object text ("{...}") and closes the
+ * line's own object. */
+static int append_members(struct cli_events *e, const char *obj)
+{
+	size_t n = strlen(obj);
+
+	if (n <= 2) /* "{}" */
+		return append(e, "}", 1);
+	if (append(e, ",", 1) < 0)
+		return WV_ERR_NOMEM;
+	return append(e, obj + 1, n - 1);
+}
+
+static int finish(struct cli_events *e)
+{
+	if (append(e, "\n", 1) < 0)
+		return WV_ERR_NOMEM;
+	errno = 0;
+	if (fwrite(e->line, 1, e->len, e->f) != e->len || fflush(e->f) != 0) {
+		e->write_errno = errno ? errno : EIO;
+		return WV_ERR_INTERNAL;
+	}
+	return 0;
+}
+
+/* ---- The fields of each event ---- */
+
+/* An unknown event's own members, or NULL if its text is missing or does
+ * not hold an object (the decoder lets through only objects, but an
+ * event made by hand may have no text). */
+static json_t *unknown_fields(const struct wv_event *ev)
+{
+	json_t *obj;
+
+	if (!ev->json)
+		return NULL;
+	obj = json_loadb(ev->json, ev->json_len, 0, NULL);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return NULL;
+	}
+	json_object_del(obj, "t");
+	json_object_del(obj, "dir");
+	return obj;
+}
+
+/* jansson takes only UTF-8; an error detail may quote bytes that are not. */
+static json_t *str_value(const char *s)
+{
+	json_t *v = json_string(s);
+
+	return v ? v : json_string("(not UTF-8)");
+}
+
+static json_t *known_fields(const struct wv_event *ev)
+{
+	const char *name = ev->name ? ev->name : wv_event_name(ev->type);
+	json_t *obj = json_object();
+
+	if (!obj)
+		return NULL;
+	json_object_set_new(obj, "event", str_value(name ? name : ""));
+	if (ev->type == WV_EVENT_START && ev->communication_id)
+		json_object_set_new(obj, "communication_id",
+				    str_value(ev->communication_id));
+	if (ev->type == WV_EVENT_MARK && ev->mark)
+		json_object_set_new(obj, "mark", str_value(ev->mark));
+	if (ev->type == WV_EVENT_DTMF)
+		json_object_set_new(obj, "dtmf", json_stringn(&ev->dtmf, 1));
+	return obj;
+}
+
+static json_t *event_fields(const struct wv_event *ev)
+{
+	json_t *obj = NULL;
+
+	if (ev->type == WV_EVENT_UNKNOWN)
+		obj = unknown_fields(ev);
+	if (!obj)
+		obj = known_fields(ev);
+	return obj;
+}
+
+/* Writes the line begun with begin(), its members from obj (consumed). */
+static int finish_with(struct cli_events *e, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)
+			 : NULL;
+	int rc = text ? append_members(e, text) : WV_ERR_NOMEM;
+
+	json_decref(obj);
+	free(text);
+	return rc < 0 ? rc : finish(e);
+}
+
+int cli_events_write(struct cli_events *e, int64_t t_us,
+		     enum wv_direction dir, const struct wv_event *ev)
+{
+	int rc = begin(e, t_us, dir);
+
+	if (rc < 0)
+		return rc;
+	/* 50 a second each way: no JSON library, no allocation once the
+	 * line has grown to fit. */
+	if (ev->type == WV_EVENT_AUDIO) {
+		char tail[64];
+		int n = snprintf(tail, sizeof tail,
+				 ",\"event\":\"audio\",\"bytes\":%zu}",
+				 ev->audio_len);
+
+		rc = append(e, tail, (size_t)n);
+		return rc < 0 ? rc : finish(e);
+	}
+	return finish_with(e, event_fields(ev));
+}
+
+int cli_events_write_error(struct cli_events *e, int64_t t_us,
+			   enum wv_direction dir, const char *detail)
+{
+	int rc = begin(e, t_us, dir);
+	json_t *obj;
+
+	if (rc < 0)
+		return rc;
+	obj = json_object();
+	if (obj)
+		json_object_set_new(obj, "error",
+				    str_value(detail ? detail : ""));
+	return finish_with(e, obj);
+}

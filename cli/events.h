@@ -1,0 +1,62 @@
+/*
+ * The event log of `wvoice call --events FILE.jsonl`: one JSON object a
+ * line for every event sent or received, in the shape of the server's
+ * records:
+ *
+ *   {"t":0.000,"dir":"out","event":"start"}
+ *   {"t":0.012,"dir":"in","event":"start","communication_id":"c-1"}
+ *   {"t":0.020,"dir":"out","event":"audio","bytes":160}
+ *   {"t":1.480,"dir":"in","event":"mark","mark":"m1"}
+ *   {"t":2.000,"dir":"out","event":"dtmf","dtmf":"5"}
+ *   {"t":2.300,"dir":"in","event":"x-note","text":"hi"}
+ *   {"t":2.310,"dir":"in","error":"field \"payload\": bad base64 ..."}
+ *
+ * t is seconds since the socket opened, to the millisecond (times before
+ * it read 0.000). Audio carries its decoded byte count, never the payload.
+ * An event the protocol does not define is written whole, its members after
+ * t and dir, except members of its own named "t" or "dir", which are left
+ * out so that every reader finds the log's own t and dir.
+ *
+ * Each line is written with one write and flushed, so the file is whole up
+ * to the last event even if the program is killed. After a write fails the
+ * log stops writing and cli_events_close() reports why.
+ *
+ * Threads: one at a time (the thread running the call).
+ */
+#ifndef CLI_EVENTS_H
+#define CLI_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <wvoice/call.h>
+#include <wvoice/protocol.h>
+
+struct cli_events;
+
+/* Creates (or truncates) path. Errors: WV_ERR_INVALID (cannot create it;
+ * err says why), WV_ERR_NOMEM. */
+int cli_events_open(struct cli_events **out, const char *path, char *err,
+		    size_t errlen);
+
+/*
+ * Closes the log and frees it (NULL is fine). Returns 0, or WV_ERR_INTERNAL
+ * if a write failed at any time, with "PATH: cannot write: ..." in err.
+ */
+int cli_events_close(struct cli_events *e, char *err, size_t errlen);
+
+/*
+ * Writes one event, t_us microseconds after the socket opened. Fits the
+ * call core's `event` callback: audio events need only audio_len, unknown
+ * ones json and json_len (or only name). Returns 0, WV_ERR_NOMEM, or
+ * WV_ERR_INTERNAL once a write has failed.
+ */
+int cli_events_write(struct cli_events *e, int64_t t_us,
+		     enum wv_direction dir, const struct wv_event *ev);
+
+/* Writes {"t":..,"dir":..,"error":detail}: a frame that was reported and
+ * ignored, as the server records it. Returns as cli_events_write(). */
+int cli_events_write_error(struct cli_events *e, int64_t t_us,
+			   enum wv_direction dir, const char *detail);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * The --events log: events written and the file read back, line for line,
+ * against lines written out by hand. Events come both made by hand and
+ * decoded from frames by the library's decoder, as the call core passes
+ * them on.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <wvoice/call.h>
+#include <wvoice/error.h>
+#include <wvoice/protocol.h>
+
+#include "events.h"
+#include "scratch.h"
+
+struct fx {
+	char dir[64];
+	char path[96];
+	struct cli_events *log;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	if (!f || scratch_make(f->dir, sizeof f->dir, "events") < 0) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof f->path, "%s/call.jsonl", f->dir);
+	if (cli_events_open(&f->log, f->path, NULL, 0) < 0) {
+		scratch_remove(f->dir);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	int rc;
+
+	cli_events_close(f->log, NULL, 0);
+	rc = scratch_remove(f->dir);
+	free(f);
+	return rc;
+}
+
+/* The file as it is on disk now. */
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	static char buf[1 << 17];
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- Events made by hand ---- */
+
+struct line_case {
+	int64_t t_us;
+	enum wv_direction dir;
+	struct wv_event ev;
+	const char *line;
+};
+
+static const uint8_t two[2] = { 0xff, 0x7f };
+
+static const struct line_case line_cases[] = {
+	{ 0, WV_DIR_OUT, { .type = WV_EVENT_START, .name = "start" },
+	  "{\"t\":0.000,\"dir\":\"out\",\"event\":\"start\"}" },
+	{ 12345, WV_DIR_IN,
+	  { .type = WV_EVENT_START, .name = "start",
+	    .communication_id = "c-1" },
+	  "{\"t\":0.012,\"dir\":\"in\",\"event\":\"start\","
+	  "\"communication_id\":\"c-1\"}" },
+	{ 20000, WV_DIR_OUT,
+	  { .type = WV_EVENT_AUDIO, .name = "audio", .audio_len = 160 },
+	  "{\"t\":0.020,\"dir\":\"out\",\"event\":\"audio\",\"bytes\":160}" },
+	{ 1234567, WV_DIR_IN,
+	  { .type = WV_EVENT_AUDIO, .name = "audio", .audio = two,
+	    .audio_len = 2 },
+	  "{\"t\":1.235,\"dir\":\"in\",\"event\":\"audio\",\"bytes\":2}" },
+	{ 1480000, WV_DIR_IN,
+	  { .type = WV_EVENT_MARK, .name = "mark", .mark = "m\"1\\" },
+	  "{\"t\":1.480,\"dir\":\"in\",\"event\":\"mark\","
+	  "\"mark\":\"m\\\"1\\\\\"}" },
+	{ 1500000, WV_DIR_OUT,
+	  { .type = WV_EVENT_MARK, .name = "mark", .mark = "" },
+	  "{\"t\":1.500,\"dir\":\"out\",\"event\":\"mark\",\"mark\":\"\"}" },
+	{ 2000000, WV_DIR_OUT,
+	  { .type = WV_EVENT_DTMF, .name = "dtmf", .dtmf = '#' },
+	  "{\"t\":2.000,\"dir\":\"out\",\"event\":\"dtmf\",\"dtmf\":\"#\"}" },
+	{ 3000000, WV_DIR_IN, { .type = WV_EVENT_CLEAR, .name = "clear" },
+	  "{\"t\":3.000,\"dir\":\"in\",\"event\":\"clear\"}" },
+	{ 3600000000LL, WV_DIR_IN, { .type = WV_EVENT_STOP, .name = "stop" },
+	  "{\"t\":3600.000,\"dir\":\"in\",\"event\":\"stop\"}" },
+	/* Before the socket opened: 0, not a negative time. */
+	{ -5000, WV_DIR_OUT, { .type = WV_EVENT_STOP, .name = "stop" },
+	  "{\"t\":0.000,\"dir\":\"out\",\"event\":\"stop\"}" },
+	/* Only start carries a communication id. */
+	{ 1600000, WV_DIR_IN,
+	  { .type = WV_EVENT_MARK, .name = "mark", .mark = "m",
+	    .communication_id = "c-1" },
+	  "{\"t\":1.600,\"dir\":\"in\",\"event\":\"mark\",\"mark\":\"m\"}" },
+	/* An unknown event with no text: its name is all there is. */
+	{ 4000, WV_DIR_IN, { .type = WV_EVENT_UNKNOWN, .name = "x-ping" },
+	  "{\"t\":0.004,\"dir\":\"in\",\"event\":\"x-ping\"}" },
+	/* A type's name when the event has none. */
+	{ 5000, WV_DIR_OUT, { .type = WV_EVENT_STOP },
+	  "{\"t\":0.005,\"dir\":\"out\",\"event\":\"stop\"}" },
+};
+
+static void test_events_lines_for_each_event(void **state)
+{
+	struct fx *f = *state;
+	size_t n = sizeof line_cases / sizeof line_cases[0];
+	char want[4096] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(cli_events_write(f->log, line_cases[i].t_us,
+						  line_cases[i].dir,
+						  &line_cases[i].ev),
+				 0);
+		strcat(want, line_cases[i].line);
+		strcat(want, "\n");
+	}
+	assert_string_equal(slurp(f->path), want);
+}
+
+/* ---- Events decoded from frames ---- */
+
+struct frame_case {
+	const char *frame;
+	const char *line; /* after {"t":1.000,"dir":"in", */
+};
+
+static const struct frame_case frame_cases[] = {
+	{ "{\"event\":\"start\",\"communication_id\":\"abc\",\"extra\":1}",
+	  "\"event\":\"start\",\"communication_id\":\"abc\"}" },
+	{ "{\"event\":\"audio\",\"payload\":\"//8A\"}",
+	  "\"event\":\"audio\",\"bytes\":3}" },
+	{ "{\"event\":\"mark\",\"mark\":\"greeting\"}",
+	  "\"event\":\"mark\",\"mark\":\"greeting\"}" },
+	{ "{\"event\":\"dtmf\",\"dtmf\":\"7\"}",
+	  "\"event\":\"dtmf\",\"dtmf\":\"7\"}" },
+	{ "{\"event\":\"x-note\",\"text\":\"hi\",\"n\":[1,2.5,null]}",
+	  "\"event\":\"x-note\",\"text\":\"hi\",\"n\":[1,2.5,null]}" },
+	/* Members keep their order, even with event not first. */
+	{ "{\"z\":{\"b\":1,\"a\":2},\"event\":\"x\"}",
+	  "\"z\":{\"b\":1,\"a\":2},\"event\":\"x\"}" },
+	/* Spread over lines as received: one line in the log. */
+	{ "{\n  \"event\": \"x\",\n  \"s\": \"a\\nb\"\n}",
+	  "\"event\":\"x\",\"s\":\"a\\nb\"}" },
+	{ "{\"event\":\"x\",\"s\":\"\xc3\xa9\"}",
+	  "\"event\":\"x\",\"s\":\"\xc3\xa9\"}" },
+	/* Its own t and dir would hide the log's: left out. */
+	{ "{\"t\":99,\"event\":\"x\",\"dir\":\"up\",\"k\":true}",
+	  "\"event\":\"x\",\"k\":true}" },
+};
+
+static void test_events_decoded_frames_logged(void **state)
+{
+	struct fx *f = *state;
+	struct wv_decoder *d;
+	char want[8192] = "";
+
+	assert_int_equal(wv_decoder_create(&d, 0), 0);
+	for (size_t i = 0; i < sizeof frame_cases / sizeof frame_cases[0];
+	     i++) {
+		struct wv_event ev;
+		const char *fr = frame_cases[i].frame;
+
+		print_message("%s\n", fr);
+		assert_int_equal(wv_decoder_decode(d, fr, strlen(fr), &ev), 0);
+		assert_int_equal(
+			cli_events_write(f->log, 1000000, WV_DIR_IN, &ev), 0);
+		strcat(want, "{\"t\":1.000,\"dir\":\"in\",");
+		strcat(want, frame_cases[i].line);
+		strcat(want, "\n");
+	}
+	wv_decoder_destroy(d);
+	assert_string_equal(slurp(f->path), want);
+}
+
+static void test_events_long_unknown_event_whole(void **state)
+{
+	struct fx *f = *state;
+	static char frame[WV_MESSAGE_MAX], want[WV_MESSAGE_MAX + 64];
+	struct wv_decoder *d;
+	struct wv_event ev;
+	size_t fill = WV_MESSAGE_MAX - 64;
+	int n;
+
+	n = snprintf(frame, sizeof frame, "{\"event\":\"big\",\"s\":\"");
+	memset(frame + n, 'q', fill);
+	strcpy(frame + n + fill, "\"}");
+	snprintf(want, sizeof want, "{\"t\":0.001,\"dir\":\"in\",%s\n",
+		 frame + 1);
+	assert_int_equal(wv_decoder_create(&d, 0), 0);
+	assert_int_equal(wv_decoder_decode(d, frame, strlen(frame), &ev), 0);
+	assert_int_equal(cli_events_write(f->log, 1000, WV_DIR_IN, &ev), 0);
+	wv_decoder_destroy(d);
+	assert_string_equal(slurp(f->path), want);
+}
+
+/* ---- Errors ---- */
+
+static void test_events_error_lines(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(cli_events_write_error(f->log, 2600, WV_DIR_IN,
+						"field \"payload\": bad base64"),
+			 0);
+	assert_int_equal(
+		cli_events_write_error(f->log, 3600, WV_DIR_IN, "bad \xff"), 0);
+	assert_string_equal(
+		slurp(f->path),
+		"{\"t\":0.003,\"dir\":\"in\",\"error\":\"field \\\"payload\\\": "
+		"bad base64\"}\n"
+		"{\"t\":0.004,\"dir\":\"in\",\"error\":\"(not UTF-8)\"}\n");
+}
+
+/* Each line is on disk as soon as it is written: nothing waits for close. */
+static void test_events_each_line_on_disk_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct wv_event ev = { .type = WV_EVENT_AUDIO, .name = "audio",
+			       .audio_len = 160 };
+	size_t lines = 0;
+
+	for (int i = 0; i < 500; i++)
+		assert_int_equal(cli_events_write(f->log, i * 20000,
+						  WV_DIR_OUT, &ev),
+				 0);
+	for (const char *p = slurp(f->path); (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 500);
+}
+
+static void test_events_write_failure_reported_at_close(void **state)
+{
+	struct cli_events *log;
+	struct wv_event ev = { .type = WV_EVENT_STOP, .name = "stop" };
+	char err[256] = "";
+
+	(void)state;
+	if (access("/dev/full", W_OK) != 0)
+		skip();
+	assert_int_equal(cli_events_open(&log, "/dev/full", err, sizeof err),
+			 0);
+	assert_int_equal(cli_events_write(log, 0, WV_DIR_IN, &ev),
+			 WV_ERR_INTERNAL);
+	assert_int_equal(cli_events_write(log, 0, WV_DIR_IN, &ev),
+			 WV_ERR_INTERNAL);
+	assert_int_equal(cli_events_write_error(log, 0, WV_DIR_IN, "x"),
+			 WV_ERR_INTERNAL);
+	assert_int_equal(cli_events_close(log, err, sizeof err),
+			 WV_ERR_INTERNAL);
+	assert_string_equal(err,
+			    "/dev/full: cannot write: No space left on device");
+}
+
+static void test_events_open_failure_names_the_file(void **state)
+{
+	struct cli_events *log = (struct cli_events *)&log;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(cli_events_open(&log, "/nonexistent-dir/e.jsonl", err,
+					 sizeof err),
+			 WV_ERR_INVALID);
+	assert_null(log);
+	assert_string_equal(err, "/nonexistent-dir/e.jsonl: cannot create: "
+				 "No such file or directory");
+	assert_int_equal(cli_events_close(NULL, err, sizeof err), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_events_lines_for_each_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_events_decoded_frames_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_events_long_unknown_event_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_error_lines, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_events_each_line_on_disk_at_once, setup, teardown),
+		cmocka_unit_test(test_events_write_failure_reported_at_close),
+		cmocka_unit_test(test_events_open_failure_names_the_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
