@@ -12,6 +12,8 @@ static const char usage[] =
 	"usage: wvoice <command> [options]\n"
 	"\n"
 	"commands:\n"
+	"  call      place a call (wvoice call --help)\n"
+	"  devices   list the audio devices\n"
 	"  serve     run the local agent server (wvoice serve --help)\n"
 	"\n"
 	"  wvoice --help | --version\n"
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int, char **);
 	} commands[] = {
+		{ "call", cli_call },
+		{ "devices", cli_devices },
 		{ "serve", cli_serve },
 	};
 

@@ -17,6 +17,7 @@ packages=(
 	libespeak-ng-dev    # the local agent's voice
 	uuid-dev            # communication ids
 	python3             # the server's integration tests (a raw WebSocket client)
+	tmux                # drives wvoice call's terminal in its tests
 	libcmocka-dev       # unit tests
 	libspandsp-dev      # independent G.711 reference for the codec tests
 	sox                 # inspecting recordings by hand

@@ -994,9 +994,13 @@ static void clock_call(struct wv_loop *loop, struct wv_client *c, int64_t now)
 	    c->cfg.source.read(c->cfg.source.user, c->src_buf, n) < 0)
 		memset(c->src_buf, 0, n * sizeof *c->src_buf);
 	wv_call_write_audio(c->call, c->src_buf, n);
-	wv_playout_read(wv_call_playout(c->call), loop->pcm, WV_FRAME_SAMPLES);
-	if (c->cfg.sink.write)
-		c->cfg.sink.write(c->cfg.sink.user, loop->pcm, WV_FRAME_SAMPLES);
+	if (!c->cfg.device_playout) {
+		wv_playout_read(wv_call_playout(c->call), loop->pcm,
+				WV_FRAME_SAMPLES);
+		if (c->cfg.sink.write)
+			c->cfg.sink.write(c->cfg.sink.user, loop->pcm,
+					  WV_FRAME_SAMPLES);
+	}
 	wv_call_tick(c->call, now);
 	notify(c, WV__NOTE_TICK);
 	kick(c);
@@ -1440,6 +1444,16 @@ static void free_client(struct wv_client *c)
 	free(c->rx);
 	free(c->src_buf);
 	free(c);
+}
+
+struct wv_playout *wv_client_playout(struct wv_client *c)
+{
+	return wv_call_playout(c->call);
+}
+
+void wv_client_set_device_playout(struct wv_client *c, bool on)
+{
+	c->cfg.device_playout = on;
 }
 
 void wv_client_destroy(struct wv_client *c)

@@ -96,6 +96,10 @@ struct wv_client_config {
 				    no pong in ping_s + 10 s ends the call */
 	struct wv_source source; /* read == NULL: silence at 8 kHz */
 	struct wv_sink sink;	 /* write == NULL: audio is discarded */
+	/* An audio device reads the playout buffer itself (wv_client_playout()
+	   handed to wv_audio_open()): the loop then neither reads it nor
+	   calls the sink, so the buffer has one reader on the device's clock. */
+	bool device_playout;
 	struct wv_call_callbacks cb; /* optional; run on the loop's thread */
 	void *user;		 /* passed to every callback */
 };
@@ -161,6 +165,13 @@ int wv_client_http_status(const struct wv_client *c);
 /* The close code and reason (either side), 0 if none. */
 int wv_client_close_code(const struct wv_client *c, const char **reason);
 void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st);
+/* The call's playout buffer, for an audio device's callback to read (its
+   single consumer). Valid from create to destroy. */
+struct wv_playout *wv_client_playout(struct wv_client *c);
+/* Says, after create, whether a device reads the playout (as
+   cfg.device_playout): for a device that could only be opened once the
+   call existed. Before connect; loop thread. */
+void wv_client_set_device_playout(struct wv_client *c, bool on);
 
 /* ---- managed: one call on a network thread of its own ---- */
 

@@ -1,0 +1,722 @@
+/* `wvoice call`: a call from the command line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <wvoice/device.h>
+#include <wvoice/wvoice.h>
+
+#include "cli.h"
+#include "events.h"
+#include "level.h"
+#include "schedule.h"
+#include "server.h"
+#include "wavfile.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_REFUSED 3
+#define TAIL_AFTER_INPUT_MS 3000 /* hang up this long after --input ends */
+#define LOOP_SLICE_MS 10
+
+static const char usage[] =
+	"usage: wvoice call [options]\n"
+	"\n"
+	"Places a call to a voice agent. Without --url it starts the built-in\n"
+	"local agent (wvoice serve) on a free loopback port and calls its demo\n"
+	"agent.\n"
+	"\n"
+	"  --url URL              the service: ws://HOST:PORT or wss://...\n"
+	"  --api-key KEY          the key (default: $WVOICE_API_KEY)\n"
+	"  --auth subprotocol|header\n"
+	"                         how the key is sent (subprotocol)\n"
+	"  --agent ID             the agent to call (required with --url)\n"
+	"  --from NAME            the caller, passed to the agent\n"
+	"  --metadata JSON        a JSON object passed to the agent\n"
+	"  --synthetic            mark the call as synthetic\n"
+	"  --input FILE.wav       speak this file (any rate, sent in real time;\n"
+	"                         silence after it); default: the microphone\n"
+	"  --input-device N       the microphone to use (wvoice devices)\n"
+	"  --output FILE.wav      write the agent's audio, 8 kHz, as played;\n"
+	"                         default: the speaker\n"
+	"  --output-device N      the speaker to use\n"
+	"  --events FILE.jsonl    one line per event sent or received\n"
+	"  --dtmf SPEC            digits at seconds after the call is confirmed:\n"
+	"                         \"5@1.5,#@4\"\n"
+	"  --mute SPEC            mute windows in seconds: \"2-3.5,6-7\"\n"
+	"  --hangup-after SEC     hang up SEC seconds after the call is confirmed\n"
+	"                         (with --input: 3 s after the input ends)\n"
+	"  --prebuffer-ms N       playout pre-buffer (300)\n"
+	"  --ca FILE              trust these certificates for wss://\n"
+	"  --insecure             accept any certificate (testing only)\n"
+	"  --quiet | --verbose    less or more on standard error\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Exit status: 0 the call ended normally, 1 it failed, 2 usage error,\n"
+	"3 refused at the handshake (key, agent, capacity).\n";
+
+struct opts {
+	const char *url, *key, *agent, *from, *metadata;
+	enum wv_auth auth;
+	bool synthetic, insecure, quiet, verbose;
+	const char *input, *output, *events, *ca;
+	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
+	unsigned long prebuffer_ms;
+	struct cli_schedule sched;
+};
+
+/* What the running call needs beside the client. */
+struct run {
+	struct opts *o;
+	struct cli_events *events;
+	int64_t opened_us; /* the first event: `start` goes out as it opens */
+	struct cli_wav_source *input;
+	struct cli_wav_sink *output;
+	struct wv_audio *audio; /* the devices, where no file stands in */
+	bool audio_output;	/* ... and it has a speaker */
+	struct cli_level in_level, out_level;
+	int64_t input_end_ms; /* call time the input ran out, or -1 */
+};
+
+static atomic_int interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	atomic_store(&interrupted, 1);
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- callbacks from the call ---- */
+
+static void on_event(void *user, enum wv_direction dir,
+		     const struct wv_event *ev)
+{
+	struct run *r = user;
+	int64_t now = mono_us();
+
+	if (!r->opened_us)
+		r->opened_us = now;
+	if (r->events)
+		cli_events_write(r->events, now - r->opened_us, dir, ev);
+	if (r->o->verbose && ev->type != WV_EVENT_AUDIO)
+		fprintf(stderr, "%s %s%s%s\n", dir == WV_DIR_IN ? "<-" : "->",
+			ev->name, ev->mark ? " " : "", ev->mark ? ev->mark : "");
+}
+
+static void on_status(void *user, enum wv_status from, enum wv_status to)
+{
+	struct run *r = user;
+
+	(void)from;
+	if (r->o->verbose)
+		fprintf(stderr, "status: %s\n", wv_status_name(to));
+}
+
+static void on_error(void *user, int code, const char *detail)
+{
+	struct run *r = user;
+
+	(void)code;
+	if (!r->o->quiet)
+		fprintf(stderr, "wvoice call: %s\n", detail);
+}
+
+/* ---- the built-in agent, when there is no --url ---- */
+
+struct local {
+	struct wvs_server *srv;
+	pthread_t thread;
+	bool running;
+};
+
+static void *serve_thread(void *arg)
+{
+	wvs_server_run(arg);
+	return NULL;
+}
+
+static int local_start(struct local *l, char *err, size_t errlen)
+{
+	struct wvs_server_config cfg;
+
+	wvs_server_config_default(&cfg);
+	cfg.port = 0;
+	cfg.quiet = true;
+	if (wvs_server_create(&l->srv, &cfg, err, errlen) < 0)
+		return -1;
+	if (pthread_create(&l->thread, NULL, serve_thread, l->srv) != 0) {
+		snprintf(err, errlen, "cannot start the local agent");
+		wvs_server_destroy(l->srv);
+		l->srv = NULL;
+		return -1;
+	}
+	l->running = true;
+	return 0;
+}
+
+static void local_stop(struct local *l)
+{
+	if (!l->running)
+		return;
+	wvs_server_stop(l->srv);
+	pthread_join(l->thread, NULL);
+	wvs_server_destroy(l->srv);
+	l->running = false;
+}
+
+/* ---- options ---- */
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("wvoice call: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'wvoice call --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse(int argc, char **argv, struct opts *o)
+{
+	enum { O_URL = 256, O_KEY, O_AUTH, O_AGENT, O_FROM, O_META, O_SYN,
+	       O_IN, O_OUT, O_EVENTS, O_DTMF, O_MUTE, O_HANGUP, O_PRE, O_CA,
+	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV };
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, O_URL },
+		{ "api-key", required_argument, NULL, O_KEY },
+		{ "auth", required_argument, NULL, O_AUTH },
+		{ "agent", required_argument, NULL, O_AGENT },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "metadata", required_argument, NULL, O_META },
+		{ "synthetic", no_argument, NULL, O_SYN },
+		{ "input", required_argument, NULL, O_IN },
+		{ "output", required_argument, NULL, O_OUT },
+		{ "input-device", required_argument, NULL, O_IN_DEV },
+		{ "output-device", required_argument, NULL, O_OUT_DEV },
+		{ "events", required_argument, NULL, O_EVENTS },
+		{ "dtmf", required_argument, NULL, O_DTMF },
+		{ "mute", required_argument, NULL, O_MUTE },
+		{ "hangup-after", required_argument, NULL, O_HANGUP },
+		{ "prebuffer-ms", required_argument, NULL, O_PRE },
+		{ "ca", required_argument, NULL, O_CA },
+		{ "insecure", no_argument, NULL, O_INSECURE },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char err[256];
+	unsigned long dev;
+	int c;
+
+	o->prebuffer_ms = 300;
+	o->auth = WV_AUTH_SUBPROTOCOL;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_URL: o->url = optarg; break;
+		case O_KEY: o->key = optarg; break;
+		case O_AGENT: o->agent = optarg; break;
+		case O_FROM: o->from = optarg; break;
+		case O_META: o->metadata = optarg; break;
+		case O_SYN: o->synthetic = true; break;
+		case O_IN: o->input = optarg; break;
+		case O_OUT: o->output = optarg; break;
+		case O_EVENTS: o->events = optarg; break;
+		case O_CA: o->ca = optarg; break;
+		case O_INSECURE: o->insecure = true; break;
+		case O_QUIET: o->quiet = true; break;
+		case O_VERBOSE: o->verbose = true; break;
+		case O_AUTH:
+			if (!strcmp(optarg, "subprotocol"))
+				o->auth = WV_AUTH_SUBPROTOCOL;
+			else if (!strcmp(optarg, "header"))
+				o->auth = WV_AUTH_HEADER;
+			else
+				return usage_error("--auth: '%s' is not "
+						   "subprotocol or header",
+						   optarg);
+			break;
+		case O_DTMF:
+			if (cli_schedule_add_dtmf(&o->sched, optarg, err,
+						  sizeof err) < 0)
+				return usage_error("%s", err);
+			break;
+		case O_MUTE:
+			if (cli_schedule_add_mute(&o->sched, optarg, err,
+						  sizeof err) < 0)
+				return usage_error("%s", err);
+			break;
+		case O_HANGUP:
+			if (cli_schedule_set_hangup(&o->sched, optarg, err,
+						    sizeof err) < 0)
+				return usage_error("%s", err);
+			break;
+		case O_PRE:
+			if (cli_parse_uint(optarg, 0, 60000, &o->prebuffer_ms))
+				return usage_error("--prebuffer-ms: '%s' is not "
+						   "0 to 60000",
+						   optarg);
+			break;
+		case O_IN_DEV:
+		case O_OUT_DEV:
+			if (cli_parse_uint(optarg, 0, 4096, &dev))
+				return usage_error("%s: not a device number "
+						   "(see wvoice devices)",
+						   argv[optind - 1]);
+			*(c == O_IN_DEV ? &o->input_device
+					: &o->output_device) = (int)dev;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return usage_error("unknown or incomplete option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->quiet && o->verbose)
+		return usage_error("%s", "--quiet and --verbose conflict");
+	if (o->input && o->input_device != WV_DEVICE_DEFAULT)
+		return usage_error("%s", "--input and --input-device conflict");
+	if (o->output && o->output_device != WV_DEVICE_DEFAULT)
+		return usage_error("%s", "--output and --output-device "
+					 "conflict");
+	if (o->url && !o->agent)
+		return usage_error("%s", "--agent is required with --url");
+	if (!o->key)
+		o->key = getenv("WVOICE_API_KEY");
+	if (o->url && !o->key)
+		return usage_error("%s", "no API key: --api-key or "
+					 "WVOICE_API_KEY");
+	return -1;
+}
+
+/* ---- the call ---- */
+
+static int exit_status(const struct wv_client *c)
+{
+	switch (wv_client_end_reason(c)) {
+	case WV_END_HANGUP:
+	case WV_END_REMOTE_STOP:
+		return 0;
+	default:
+		return wv_client_error(c) == WV_ERR_REFUSED ? EXIT_REFUSED
+							     : EXIT_FAILED;
+	}
+}
+
+/* Digits, mutes and the hang-up, at their times after the confirmation. */
+static void follow_schedule(struct run *r, struct wv_client *c)
+{
+	int64_t t = wv_client_elapsed_ms(c);
+	char digits[16];
+	size_t n;
+
+	if (wv_client_status(c) != WV_STATUS_CONNECTED)
+		return;
+	n = cli_schedule_due_dtmf(&r->o->sched, t, digits, sizeof digits);
+	for (size_t i = 0; i < n; i++)
+		wv_client_send_dtmf(c, digits[i]);
+	wv_client_set_muted(c, cli_schedule_muted(&r->o->sched, t));
+	if (r->input && r->input_end_ms < 0 &&
+	    cli_wav_source_ended(r->input))
+		r->input_end_ms = t;
+	if (cli_schedule_hangup_due(&r->o->sched, t) ||
+	    (r->o->sched.hangup_ms == CLI_SCHEDULE_NEVER &&
+	     r->input_end_ms >= 0 && t >= r->input_end_ms + TAIL_AFTER_INPUT_MS))
+		wv_client_hangup(c);
+}
+
+static void summary(const struct wv_client *c)
+{
+	struct wv_call_stats st;
+	const char *id = wv_client_communication_id(c);
+	const char *reason;
+	char mmss[16];
+
+	wv_client_stats(c, &st);
+	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
+	printf("communication id: %s\n", id ? id : "-");
+	printf("duration: %s\n", mmss);
+	printf("frames sent: %llu\n", (unsigned long long)st.audio_frames_sent);
+	printf("frames received: %llu\n",
+	       (unsigned long long)st.audio_events_received);
+	printf("marks: %llu\n", (unsigned long long)st.marks_answered);
+	printf("underruns: %llu\n", (unsigned long long)st.playout.underruns);
+	printf("end reason: %s\n", wv_end_reason_name(wv_client_end_reason(c)));
+	if (wv_client_close_code(c, &reason))
+		printf("close: %d%s%s\n", wv_client_close_code(c, &reason),
+		       reason && *reason ? " " : "", reason ? reason : "");
+}
+
+/* ---- the terminal: keys and a status line ---- */
+
+struct tty {
+	bool on;
+	struct termios saved;
+	int64_t drawn_us;
+};
+
+static void tty_start(struct tty *t, const struct opts *o)
+{
+	struct termios raw;
+
+	t->on = !o->quiet && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
+		tcgetattr(STDIN_FILENO, &t->saved) == 0;
+	if (!t->on)
+		return;
+	raw = t->saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	fputs("keys: m mute, 0-9 * # digits, q hang up\n", stderr);
+}
+
+static void tty_stop(struct tty *t)
+{
+	if (!t->on)
+		return;
+	tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
+	fputs("\r\033[K", stderr);
+	t->on = false;
+}
+
+static void tty_keys(struct tty *t, struct wv_client *c, bool *muted)
+{
+	char k;
+
+	while (t->on && read(STDIN_FILENO, &k, 1) == 1) {
+		if (k == 'q' || k == 'Q')
+			wv_client_hangup(c);
+		else if (k == 'm' || k == 'M')
+			wv_client_set_muted(c, *muted = !*muted);
+		else if (wv_dtmf_valid(k))
+			wv_client_send_dtmf(c, k);
+	}
+}
+
+static void tty_status(struct tty *t, struct run *r, struct wv_client *c,
+		       bool muted)
+{
+	const char *id = wv_client_communication_id(c);
+	struct wv_call_stats st;
+	int64_t now = mono_us();
+	char mmss[16];
+
+	if (!t->on || now - t->drawn_us < 200000)
+		return;
+	t->drawn_us = now;
+	wv_client_stats(c, &st);
+	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
+	fprintf(stderr,
+		"\r\033[K%s %s id %.8s%s in %4.0f dB out %4.0f dB underruns "
+		"%llu",
+		wv_status_name(wv_client_status(c)), mmss, id ? id : "-",
+		muted ? " MUTED" : "", cli_level_rms_db(&r->in_level),
+		cli_level_rms_db(&r->out_level),
+		(unsigned long long)st.playout.underruns);
+}
+
+/* ---- media: files or devices ---- */
+
+/* Debian's PortAudio probes JACK each time it starts, and libjack prints
+   half a dozen lines when no JACK server runs. Device calls run with
+   stderr pointed at /dev/null; what went wrong comes back in err. */
+static int stderr_off(void)
+{
+	int saved, null;
+
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	null = open("/dev/null", O_WRONLY);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	if (null >= 0)
+		close(null);
+	return saved;
+}
+
+static void stderr_on(int saved)
+{
+	if (saved < 0)
+		return;
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+static int open_files(struct run *r, char *err, size_t errlen)
+{
+	const struct opts *o = r->o;
+
+	if (o->input &&
+	    cli_wav_source_open(&r->input, o->input, err, errlen) < 0)
+		return -1;
+	if (o->output &&
+	    cli_wav_sink_open(&r->output, o->output, err, errlen) < 0)
+		return -1;
+	if (o->events &&
+	    cli_events_open(&r->events, o->events, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static int try_audio(struct run *r, struct wv_client *c, int in, int out,
+		     char *err, size_t errlen)
+{
+	struct wv_audio_config cfg;
+	struct wv_audio_info info;
+	int saved, rc;
+
+	wv_audio_config_default(&cfg);
+	cfg.input_device = in;
+	cfg.output_device = out;
+	saved = stderr_off();
+	rc = wv_audio_open(&r->audio, &cfg, wv_client_playout(c), err, errlen);
+	stderr_on(saved);
+	if (rc < 0) {
+		r->audio = NULL;
+		return rc;
+	}
+	wv_audio_get_info(r->audio, &info);
+	r->audio_output = info.output_device >= 0;
+	return 0;
+}
+
+/* The microphone and speaker, where no file stands in for them; if both
+   cannot be had, either one. Without a device the call still runs:
+   silence goes out, and what comes in is not heard. */
+static void open_devices(struct run *r, struct wv_client *c)
+{
+	int in = r->o->input ? WV_DEVICE_NONE : r->o->input_device;
+	int out = r->o->output ? WV_DEVICE_NONE : r->o->output_device;
+	char err[256], ignored[256];
+
+	if (in == WV_DEVICE_NONE && out == WV_DEVICE_NONE)
+		return;
+	if (try_audio(r, c, in, out, err, sizeof err) == 0)
+		return;
+	if (in != WV_DEVICE_NONE && out != WV_DEVICE_NONE &&
+	    (try_audio(r, c, WV_DEVICE_NONE, out, ignored, sizeof ignored) ==
+		     0 ||
+	     try_audio(r, c, in, WV_DEVICE_NONE, ignored, sizeof ignored) ==
+		     0)) {
+		if (!r->o->quiet)
+			fprintf(stderr, "wvoice call: %s; going on with one "
+					"audio device\n",
+				err);
+		return;
+	}
+	if (!r->o->quiet)
+		fprintf(stderr, "wvoice call: %s; going on without audio "
+				"devices\n",
+			err);
+}
+
+static int read_source(void *user, float *dst, size_t n)
+{
+	struct run *r = user;
+	int ended = 0;
+
+	if (r->input)
+		ended = cli_wav_source_read(r->input, dst, n);
+	else if (r->audio)
+		ended = wv_audio_source_read(r->audio, dst, n);
+	else
+		memset(dst, 0, n * sizeof *dst);
+	cli_level_feed_float(&r->in_level, dst, n);
+	return ended;
+}
+
+static void write_sink(void *user, const int16_t *pcm, size_t n)
+{
+	struct run *r = user;
+
+	cli_level_feed_pcm(&r->out_level, pcm, n);
+	if (r->output)
+		cli_wav_sink_write(r->output, pcm, n);
+}
+
+static void close_media(struct run *r)
+{
+	char err[256];
+
+	cli_wav_source_close(r->input);
+	if (r->output && cli_wav_sink_close(r->output, err, sizeof err) < 0)
+		fprintf(stderr, "wvoice call: %s\n", err);
+	if (r->events && cli_events_close(r->events, err, sizeof err) < 0)
+		fprintf(stderr, "wvoice call: %s\n", err);
+}
+
+/* ---- the command ---- */
+
+static int run_call(struct opts *o, struct run *r)
+{
+	struct wv_client_config cfg;
+	struct wv_loop *loop = NULL;
+	struct wv_client *c = NULL;
+	struct tty tty = { 0 };
+	bool muted = false;
+	int status = EXIT_FAILED;
+
+	wv_client_config_default(&cfg);
+	cfg.url = o->url;
+	cfg.api_key = o->key;
+	cfg.auth = o->auth;
+	cfg.agent_id = o->agent;
+	cfg.from = o->from;
+	cfg.metadata = o->metadata;
+	cfg.synthetic = o->synthetic;
+	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
+	cfg.ca_file = o->ca;
+	cfg.insecure = o->insecure;
+	cfg.source = (struct wv_source){
+		r->input ? cli_wav_source_rate(r->input) : 8000, read_source, r
+	};
+	cfg.sink = (struct wv_sink){ write_sink, r };
+	cfg.cb.event = on_event;
+	cfg.cb.status = on_status;
+	cfg.cb.error = on_error;
+	cfg.user = r;
+	if (wv_loop_create(&loop) < 0 || wv_client_create(&c, loop, &cfg) < 0) {
+		fprintf(stderr, "wvoice call: bad call settings (url, agent, "
+				"key or metadata)\n");
+		status = EXIT_USAGE;
+		goto out;
+	}
+	open_devices(r, c);
+	/* The speaker reads the playout itself; without one the loop does. */
+	wv_client_set_device_playout(c, r->audio && !o->output &&
+					       r->audio_output);
+	cli_level_init(&r->in_level, cfg.source.rate, 0);
+	cli_level_init(&r->out_level, 8000, 0);
+	wv_client_connect(c);
+	tty_start(&tty, o);
+	while (wv_loop_run(loop, LOOP_SLICE_MS) > 0) {
+		if (atomic_exchange(&interrupted, 0))
+			wv_client_hangup(c);
+		follow_schedule(r, c);
+		tty_keys(&tty, c, &muted);
+		tty_status(&tty, r, c, muted);
+	}
+	tty_stop(&tty);
+	if (wv_client_error(c) && o->quiet)
+		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
+	summary(c);
+	status = exit_status(c);
+out:
+	if (r->audio) { /* the device reads the call's playout: stop it first */
+		int saved = stderr_off();
+		wv_audio_close(r->audio);
+		stderr_on(saved);
+		r->audio = NULL;
+	}
+	wv_client_destroy(c);
+	wv_loop_destroy(loop);
+	return status;
+}
+
+int cli_call(int argc, char **argv)
+{
+	struct opts o = { .input_device = WV_DEVICE_DEFAULT,
+			  .output_device = WV_DEVICE_DEFAULT };
+	struct run r = { .o = &o, .input_end_ms = -1 };
+	struct sigaction sa = { .sa_handler = on_sigint };
+	struct local local = { 0 };
+	char err[512] = "";
+	int status;
+
+	cli_schedule_init(&o.sched);
+	status = parse(argc, argv, &o);
+	if (status >= 0)
+		goto out;
+	if (!o.url) {
+		if (local_start(&local, err, sizeof err) < 0) {
+			fprintf(stderr, "wvoice call: the local agent: %s\n",
+				err);
+			status = EXIT_FAILED;
+			goto out;
+		}
+		o.url = wvs_server_url(local.srv);
+		o.key = wvs_server_generated_key(local.srv);
+		if (!o.agent)
+			o.agent = "demo";
+	}
+	if (open_files(&r, err, sizeof err) < 0) {
+		fprintf(stderr, "wvoice call: %s\n", err);
+		status = EXIT_FAILED;
+		goto out;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	status = run_call(&o, &r);
+out:
+	close_media(&r);
+	local_stop(&local);
+	cli_schedule_cleanup(&o.sched);
+	return status;
+}
+
+/* `wvoice devices`: what PortAudio sees. */
+int cli_devices(int argc, char **argv)
+{
+	struct wv_device_info *list;
+	size_t n = 0;
+	int saved, rc;
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			puts("usage: wvoice devices\n\nLists the audio devices: "
+			     "index, inputs, outputs, default rate, name.\n"
+			     "Use the index with wvoice call --input-device N "
+			     "/ --output-device N.");
+			return 0;
+		}
+		return usage_error("unexpected argument '%s'", argv[1]);
+	}
+	saved = stderr_off();
+	rc = wv_device_list(NULL, 0, &n);
+	list = rc < 0 ? NULL : calloc(n ? n : 1, sizeof *list);
+	if (list)
+		rc = wv_device_list(list, n, &n);
+	stderr_on(saved);
+	if (rc < 0 || !list) {
+		free(list);
+		fprintf(stderr, "wvoice devices: cannot list audio devices\n");
+		return EXIT_FAILED;
+	}
+	if (n == 0)
+		puts("no audio devices");
+	for (size_t i = 0; i < n; i++)
+		printf("%3d  in %2u  out %2u  %6.0f Hz  %s%s%s  (%s)\n",
+		       list[i].index, list[i].max_input_channels,
+		       list[i].max_output_channels,
+		       (double)list[i].default_rate, list[i].name,
+		       list[i].default_input ? " [default input]" : "",
+		       list[i].default_output ? " [default output]" : "",
+		       list[i].host_api);
+	free(list);
+	return 0;
+}

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""`wvoice call` end to end: the real command against `wvoice serve` over
+loopback, with WAV files for the microphone and the speaker, checked
+through its exit status, its output files and the server's records."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import harness
+from harness import KEY, SLOW, ServeTest, speech
+from test_records import read_jsonl, read_wav
+from test_script import write_wav
+
+
+def run_call(*args, env=None, timeout=60):
+    """Runs `wvoice call`; returns (exit status, stdout, stderr)."""
+    e = dict(os.environ)
+    e.pop("WVOICE_API_KEY", None)
+    e.update(env or {})
+    p = subprocess.run([harness.binary(), "call"] + [str(a) for a in args],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, env=e, timeout=timeout * SLOW)
+    return p.returncode, p.stdout, p.stderr
+
+
+def summary(stdout):
+    """The end-of-call summary as a dict ("end reason" -> "hangup")."""
+    out = {}
+    for line in stdout.splitlines():
+        name, _, value = line.partition(": ")
+        out[name] = value
+    return out
+
+
+def rms(samples):
+    return (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
+
+
+class Call(ServeTest):
+    """One recording server; each test places calls against it."""
+
+    concurrent = True
+    temp_dir = "call"
+
+    @classmethod
+    def prepare(cls):
+        cls.server_args = ("--record", os.path.join(cls.dir, "records"))
+        cls.speech = os.path.join(cls.dir, "speech.wav")
+        # 1.2 s of speech written at 16 kHz (each sample twice), so the
+        # call resamples it to 8 kHz.
+        doubled = [x for s in speech(1.2, seed=3) for x in (s, s)]
+        write_wav(cls.speech, doubled, rate=16000)
+
+    def path(self, name):
+        return os.path.join(self.dir, "%s-%s" % (self.id().split(".")[-1],
+                                                 name))
+
+    def call(self, *args, **kw):
+        code, out, err = run_call("--url", self.server.url, "--api-key",
+                                  KEY, *args, **kw)
+        self.assertNotIn(KEY, out + err, "the key was printed")
+        return code, out, err
+
+    def record_of(self, communication_id):
+        base = os.path.join(self.dir, "records", communication_id)
+        deadline = time.monotonic() + 5 * SLOW
+        while time.monotonic() < deadline:
+            # The writer thread makes the files as the call goes.
+            if os.path.exists(base + ".jsonl") and any(
+                    e.get("event") == "stop" for e in
+                    read_jsonl(base + ".jsonl", allow_partial_last=True)):
+                break
+            time.sleep(0.1)
+        return read_jsonl(base + ".jsonl", allow_partial_last=True), base
+
+    def test_echo_call_with_files_ends_0_after_the_input(self):
+        out_wav, events = self.path("out.wav"), self.path("events.jsonl")
+        t0 = time.monotonic()
+        code, out, err = self.call("--agent", "echo", "--input", self.speech,
+                                   "--output", out_wav, "--events", events)
+        took = time.monotonic() - t0
+        self.assertEqual(code, 0, err)
+        s = summary(out)
+        self.assertEqual(s["end reason"], "hangup")
+        self.assertTrue(harness.is_uuid4(s["communication id"]), s)
+        # Hung up 3 s after the 1.2 s input ended, not before.
+        self.assertGreater(took, 4.0)
+        # The echo is in the output, at 8 kHz.
+        channels, rate, _, samples, _ = read_wav(out_wav)
+        self.assertEqual((rate, channels), (8000, 1))
+        self.assertGreater(len(samples), 8000 * 4)
+        self.assertGreater(rms(samples), 300, "no echo in the output")
+        # The event log: start out first, then audio as byte counts.
+        lines = read_jsonl(events)
+        self.assertEqual((lines[0]["dir"], lines[0]["event"]),
+                         ("out", "start"))
+        audio = [e for e in lines if e["event"] == "audio"]
+        self.assertTrue(audio)
+        self.assertTrue(all("payload" not in e and e["bytes"] > 0
+                            for e in audio))
+        marks_in = [e["mark"] for e in lines
+                    if e["event"] == "mark" and e["dir"] == "in"]
+        marks_out = [e["mark"] for e in lines
+                     if e["event"] == "mark" and e["dir"] == "out"]
+        self.assertIn("echo-1", marks_in)
+        self.assertEqual(marks_in, marks_out, "marks answered in order")
+        self.assertEqual(lines[-1]["event"], "stop")
+        times = [e["t"] for e in lines]
+        self.assertEqual(times, sorted(times))
+
+    def test_dtmf_schedule_and_pound_on_demo_end_0(self):
+        events = self.path("events.jsonl")
+        code, out, err = self.call("--agent", "demo", "--input", self.speech,
+                                   "--output", self.path("out.wav"),
+                                   "--events", events, "--dtmf", "5@0.5,#@1")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(summary(out)["end reason"], "remote-stop")
+        sent = [(e["dtmf"], e["t"]) for e in read_jsonl(events)
+                if e["event"] == "dtmf"]
+        self.assertEqual([d for d, _ in sent], ["5", "#"])
+        self.assertLess(sent[0][1], sent[1][1])
+
+    def test_hangup_after_and_header_auth(self):
+        t0 = time.monotonic()
+        code, out, err = self.call("--agent", "silent", "--auth", "header",
+                                   "--input", self.speech, "--output",
+                                   self.path("out.wav"), "--hangup-after",
+                                   "1.5")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(summary(out)["end reason"], "hangup")
+        self.assertLess(time.monotonic() - t0, 4.0 * SLOW)
+
+    def test_mute_windows_send_silence(self):
+        code, out, err = self.call("--agent", "silent", "--input",
+                                   self.speech, "--output",
+                                   self.path("out.wav"), "--mute", "0-5",
+                                   "--hangup-after", "2")
+        self.assertEqual(code, 0, err)
+        cid = summary(out)["communication id"]
+        _, base = self.record_of(cid)
+        _, _, _, caller, _ = read_wav(base + ".wav")
+        self.assertGreater(len(caller), 8000)
+        self.assertEqual(max(abs(s) for s in caller), 0,
+                         "caller audio got through while muted")
+        frames = int(summary(out)["frames sent"])
+        self.assertGreater(frames, 80, "silence must keep flowing")
+
+    def test_from_metadata_synthetic_reach_the_server(self):
+        code, out, err = self.call("--agent", "silent", "--input",
+                                   self.speech, "--output",
+                                   self.path("out.wav"), "--from", "alice",
+                                   "--metadata", '{"order": 42}',
+                                   "--synthetic", "--hangup-after", "0.5")
+        self.assertEqual(code, 0, err)
+        lines, _ = self.record_of(summary(out)["communication id"])
+        first = lines[0]
+        self.assertEqual(first["event"], "connect")
+        self.assertEqual(first["from"], "alice")
+        self.assertEqual(first["metadata"], {"order": 42})
+        self.assertIs(first["synthetic"], True)
+
+    def test_refusals_exit_3(self):
+        for args in (("--agent", "echo", "--api-key", "wrong-key"),
+                     ("--agent", "nobody")):
+            with self.subTest(args=args):
+                code, out, err = run_call(
+                    "--url", self.server.url, "--api-key", KEY, *args,
+                    "--input", self.speech, "--output", self.path("o.wav"))
+                self.assertEqual(code, 3, err)
+                self.assertIn("handshake refused", err)
+                self.assertNotIn("wrong-key", out + err)
+
+    def test_nothing_listening_exits_1(self):
+        code, out, err = run_call("--url", "ws://127.0.0.1:1", "--api-key",
+                                  KEY, "--agent", "echo", "--input",
+                                  self.speech, "--output", self.path("o.wav"))
+        self.assertEqual(code, 1)
+        self.assertIn("cannot connect", err)
+
+    def test_usage_errors_exit_2(self):
+        for args in (("--url", self.server.url, "--api-key", KEY),
+                     ("--url", self.server.url, "--agent", "echo"),
+                     ("--dtmf", "x@1"), ("--mute", "3-2"),
+                     ("--auth", "cookie"), ("--prebuffer-ms", "-1"),
+                     ("--bogus",), ("extra",)):
+            with self.subTest(args=args):
+                code, out, err = run_call(*args)
+                self.assertEqual(code, 2, err)
+                self.assertIn("wvoice call:", err)
+
+    def test_key_from_the_environment(self):
+        code, out, err = run_call("--url", self.server.url, "--agent",
+                                  "silent", "--input", self.speech,
+                                  "--output", self.path("o.wav"),
+                                  "--hangup-after", "0.3",
+                                  env={"WVOICE_API_KEY": KEY})
+        self.assertEqual(code, 0, err)
+
+
+class Local(ServeTest):
+    """Without --url the call runs the built-in agent in-process."""
+
+    start_server = False
+    temp_dir = "local"
+
+    def test_no_url_calls_the_local_demo_agent(self):
+        src = os.path.join(self.dir, "speech.wav")
+        write_wav(src, speech(1.0, seed=4))
+        out_wav = os.path.join(self.dir, "out.wav")
+        code, out, err = run_call("--input", src, "--output", out_wav,
+                                  "--dtmf", "#@1.5")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(summary(out)["end reason"], "remote-stop")
+        _, _, _, samples, _ = read_wav(out_wav)
+        self.assertGreater(rms(samples), 300, "the demo agent said nothing")
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main())
