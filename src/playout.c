@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pow2.h"
+
 /* The audio thread must never take a lock, not even one hidden inside
  * libatomic; uint64_t is (unsigned) long long or a type of the same width. */
 #if ATOMIC_LLONG_LOCK_FREE != 2
@@ -138,15 +140,6 @@ static bool config_valid(const struct wv_playout_config *cfg)
 	       cfg->prebuffer_ms <= cfg->max_ms;
 }
 
-static uint64_t pow2_at_least(uint64_t n)
-{
-	uint64_t size = 1;
-
-	while (size < n)
-		size <<= 1;
-	return size;
-}
-
 static void init_atomics(struct wv_playout *p)
 {
 	_Atomic uint64_t *all[] = {
@@ -188,7 +181,7 @@ int wv_playout_create(struct wv_playout **out,
 	if (!config_valid(cfg))
 		return WV_ERR_INVALID;
 	cap = (uint64_t)cfg->max_ms * SAMPLES_PER_MS;
-	size = pow2_at_least(cap);
+	size = wv__pow2_at_least(cap);
 	if (size > SIZE_MAX / sizeof(int16_t))
 		return WV_ERR_NOMEM;
 

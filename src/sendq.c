@@ -4,23 +4,16 @@
 
 #include <wvoice/error.h>
 
+#include "pow2.h"
+
 /* Control frames (start, mark, dtmf, stop) that may wait beside a full audio
  * backlog: marks come at most a few a second, so this is generous. */
 #define CONTROL_SLOTS 64
 
-static size_t next_pow2(size_t n)
-{
-	size_t p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 int wv__sendq_init(struct wv__sendq *q, size_t max_audio, size_t slot_bytes)
 {
 	*q = (struct wv__sendq){ .max_audio = max_audio };
-	q->nslots = next_pow2(max_audio + CONTROL_SLOTS);
+	q->nslots = wv__pow2_at_least(max_audio + CONTROL_SLOTS);
 	q->slots = calloc(q->nslots, sizeof *q->slots);
 	if (!q->slots)
 		return WV_ERR_NOMEM;

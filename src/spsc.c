@@ -12,16 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pow2.h"
+
 #define MAX_CHANNELS 8u
-
-static size_t pow2_at_least(size_t n)
-{
-	size_t p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
 
 int wv__spsc_init(struct wv__spsc *r, size_t min_frames, unsigned channels)
 {
@@ -30,7 +23,7 @@ int wv__spsc_init(struct wv__spsc *r, size_t min_frames, unsigned channels)
 	if (!r || min_frames == 0 || channels == 0 || channels > MAX_CHANNELS ||
 	    min_frames > SIZE_MAX / 2 / MAX_CHANNELS / sizeof(float))
 		return WV_ERR_INVALID;
-	frames = pow2_at_least(min_frames);
+	frames = wv__pow2_at_least(min_frames);
 	r->buf = calloc(frames * channels, sizeof(float));
 	if (!r->buf)
 		return WV_ERR_NOMEM;
