@@ -712,43 +712,6 @@ static int rx_append(struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char b = s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf)
-			len = 2, cp = b & 0x1f;
-		else if (b >= 0xe0 && b <= 0xef)
-			len = 3, cp = b & 0x0f;
-		else if (b >= 0xf0 && b <= 0xf4)
-			len = 4, cp = b & 0x07;
-		else
-			return 0;
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 static int receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
 {
 	int64_t now = now_us();
@@ -784,7 +747,7 @@ static int receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
 		in = c->rx;
 		len = c->rx_len;
 	}
-	if (!utf8_valid((const unsigned char *)in, len))
+	if (!wv_utf8_valid(in, len))
 		wvs_session_reject(c->session, 1007, "text frame not UTF-8", now);
 	else
 		wvs_session_receive(c->session, in, len, now);

@@ -536,6 +536,12 @@ static int receive(struct wv_client *c, struct lws *wsi, const char *in,
 		in = c->rx;
 		len = c->rx_len;
 	}
+	if (!wv_utf8_valid(in, len)) {
+		c->rx_dropping = true;
+		close_for(c, WV_ERR_PROTOCOL, 1007, "not UTF-8",
+			  "text from server not UTF-8: closed (1007)");
+		return 0;
+	}
 	wv_call_receive(c->call, in, len, wv__now_us());
 	kick(c);
 	return 0;
@@ -612,11 +618,15 @@ static bool silent_too_long(const struct wv_client *c)
 static int lws_own_close(struct lws *wsi)
 {
 	const unsigned char *p;
+	int code;
 
 	if (!wsi || lws_get_close_length(wsi) < 2)
 		return 0;
 	p = lws_get_close_payload(wsi);
-	return p[0] << 8 | p[1];
+	code = p[0] << 8 | p[1];
+	/* The buffer also holds pings and the peer's close: only a code
+	   RFC 6455 defines can be lws's own. */
+	return code >= 1000 && code <= 1015 ? code : 0;
 }
 
 /* The socket is gone: from here lws calls back no more for it, so a call
@@ -1108,7 +1118,7 @@ int wv_loop_create(struct wv_loop **out)
 	loops[0] = loop->ev;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = loop->protocols;
-	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	info.options = LWS_SERVER_OPTION_LIBEV |
 		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.foreign_loops = loops;
 	info.user = loop;

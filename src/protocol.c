@@ -586,3 +586,40 @@ int wv_encode_event(char *dst, size_t cap, const struct wv_event *ev)
 	}
 	return WV_ERR_INVALID;
 }
+
+int wv_utf8_valid(const char *text, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char b = s[i];
+		size_t len;
+		uint32_t cp;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf)
+			len = 2, cp = b & 0x1f;
+		else if (b >= 0xe0 && b <= 0xef)
+			len = 3, cp = b & 0x0f;
+		else if (b >= 0xf0 && b <= 0xf4)
+			len = 4, cp = b & 0x07;
+		else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}

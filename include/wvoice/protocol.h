@@ -68,6 +68,11 @@ const char *wv_event_name(enum wv_event_type type);
 /* True if c is a valid DTMF digit: 0-9, * or #. */
 int wv_dtmf_valid(char c);
 
+/* True if the n bytes of text are strict UTF-8: no overlong forms, no
+   surrogates, nothing past U+10FFFF (RFC 6455 closes with 1007 on the
+   rest). Thread: any. */
+int wv_utf8_valid(const char *text, size_t n);
+
 struct wv_decoder;
 
 /*

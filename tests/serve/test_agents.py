@@ -156,7 +156,10 @@ class Agents(ServeTest):
         late = max(x - base for x in rel)
         harness.figure("agent frames", "%.2f/s, earliest %.0f ms, latest "
                        "%.0f ms" % (rate, early * 1000, late * 1000))
-        self.assertLess(late, 0.25 * SLOW, "a frame %.0f ms late" %
+        # Timed in this Python process, which shares two cores with the
+        # server and the other tests: bench_serve measures lateness
+        # properly; this only catches a server that stalls.
+        self.assertLess(late, 0.5 * SLOW, "a frame %.0f ms late" %
                         (late * 1000))
         self.assert_stop_closes(c)
 
