@@ -11,6 +11,7 @@
 #include <wvoice/error.h>
 
 #include "errbuf.h"
+#include "grow.h"
 
 struct cli_events {
 	FILE *f;
@@ -70,18 +71,11 @@ int cli_events_close(struct cli_events *e, char *err, size_t errlen)
 
 static int append(struct cli_events *e, const char *s, size_t n)
 {
-	if (e->cap - e->len < n + 1) {
-		size_t cap = e->cap ? e->cap : 256;
-		char *line;
+	char *line = wvs_grow(e->line, &e->cap, e->len + n + 1, 1, 256);
 
-		while (cap - e->len < n + 1)
-			cap *= 2;
-		line = realloc(e->line, cap);
-		if (!line)
-			return WV_ERR_NOMEM;
-		e->line = line;
-		e->cap = cap;
-	}
+	if (!line)
+		return WV_ERR_NOMEM;
+	e->line = line;
 	memcpy(e->line + e->len, s, n);
 	e->len += n;
 	e->line[e->len] = '\0';

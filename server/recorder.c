@@ -18,6 +18,7 @@
  * stays aligned even when a block is dropped.
  */
 #include "recorder.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -403,25 +404,18 @@ void wvs_record_audio(struct wvs_record *r, enum wvs_channel ch, uint64_t pos,
 void wvs_record_line(struct wvs_record *r, const char *line, size_t len)
 {
 	size_t need;
+	char *text;
 
 	if (!r || (!line && len))
 		return;
 	need = r->text_len + len + 1;
-	if (need > r->text_cap) {
-		size_t cap = r->text_cap ? r->text_cap : 1024;
-		char *text;
-
-		while (cap < need)
-			cap *= 2;
-		text = realloc(r->text, cap);
-		if (!text) {
-			atomic_fetch_add_explicit(&r->rec->dropped, 1,
-						  memory_order_relaxed);
-			return;
-		}
-		r->text = text;
-		r->text_cap = cap;
+	text = wvs_grow(r->text, &r->text_cap, need, 1, 1024);
+	if (!text) {
+		atomic_fetch_add_explicit(&r->rec->dropped, 1,
+					  memory_order_relaxed);
+		return;
 	}
+	r->text = text;
 	if (len)
 		memcpy(r->text + r->text_len, line, len);
 	r->text[r->text_len + len] = '\n';

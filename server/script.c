@@ -77,38 +77,6 @@ static int nomem(struct parse *p, size_t step)
 	return fail(p, step, WV_ERR_NOMEM, "out of memory");
 }
 
-/*
- * Copies a value from the script into a message: printable ASCII as it is,
- * other bytes as \xNN, cut short with "..." so that a hostile value cannot
- * crowd out the rest of the message.
- */
-static const char *quote(char *dst, size_t cap, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char one[8];
-		size_t n;
-		size_t tail = i + 1 < len ? 4 : 1; /* "..." or just the NUL */
-
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ||
-		    c == '\'')
-			n = (size_t)snprintf(one, sizeof one, "\\x%02x", c);
-		else
-			n = (size_t)snprintf(one, sizeof one, "%c", c);
-		if (o + n + tail > cap) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(dst + o, one, n);
-		o += n;
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
 static const char *kind_of(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -275,7 +243,7 @@ static int check_wait_mark(struct parse *p, size_t n, const char *key,
 			    "\"%s\": no earlier \"mark\" step queues \"%s\", so "
 			    "this wait could only time out",
 			    key,
-			    quote(q, sizeof q, json_string_value(v),
+			    wv_escape(q, sizeof q, json_string_value(v),
 				  json_string_length(v)));
 	return copy_text(p, n, json_string_value(v), st);
 }
@@ -301,7 +269,7 @@ static int check_wait_dtmf(struct parse *p, size_t n, const char *key,
 			return fail(p, n, WV_ERR_INVALID,
 				    "\"%s\": '%s' is not a DTMF digit (0-9, * "
 				    "or #)",
-				    key, quote(q, sizeof q, s + i, 1));
+				    key, wv_escape(q, sizeof q, s + i, 1));
 	return copy_text(p, n, s, st);
 }
 
@@ -381,7 +349,7 @@ static int step_keys(struct parse *p, size_t n, json_t *obj,
 		if (!k)
 			return fail(p, n, WV_ERR_INVALID,
 				    "unknown key \"%s\" (a step is one of %s)",
-				    quote(q, sizeof q, key, strlen(key)),
+				    wv_escape(q, sizeof q, key, strlen(key)),
 				    key_list(list, sizeof list, false));
 		if (*kind)
 			return fail(p, n, WV_ERR_INVALID,
@@ -447,7 +415,7 @@ static int steps_of(struct parse *p, json_t *root, json_t **steps)
 			return fail(p, 0, WV_ERR_INVALID,
 				    "unknown key \"%s\" (a script object has "
 				    "only \"steps\")",
-				    quote(q, sizeof q, key, strlen(key)));
+				    wv_escape(q, sizeof q, key, strlen(key)));
 	}
 	*steps = json_object_get(root, "steps");
 	if (!*steps)

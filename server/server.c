@@ -26,6 +26,7 @@
 #include <wvoice/url.h>
 
 #include "agents.h"
+#include "grow.h"
 #include "recorder.h"
 #include "script.h"
 #include "session.h"
@@ -694,19 +695,11 @@ static int writeable(struct conn *c, struct lws *wsi)
 static int rx_append(struct conn *c, const void *in, size_t len)
 {
 	size_t need = c->rx_len + len;
+	char *p = wvs_grow(c->rx, &c->rx_cap, need, 1, 1024);
 
-	if (need > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 1024;
-		char *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = realloc(c->rx, cap);
-		if (!p)
-			return WV_ERR_NOMEM;
-		c->rx = p;
-		c->rx_cap = cap;
-	}
+	if (!p)
+		return WV_ERR_NOMEM;
+	c->rx = p;
 	memcpy(c->rx + c->rx_len, in, len);
 	c->rx_len = need;
 	return 0;

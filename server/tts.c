@@ -1,6 +1,7 @@
 /* Text to speech over espeak-ng: see tts.h. */
 #include "tts.h"
 #include "errbuf.h"
+#include "grow.h"
 
 #include <wvoice/error.h>
 #include <wvoice/pcm.h>
@@ -183,21 +184,11 @@ struct speech {
 
 static bool speech_append(struct speech *sp, const short *wav, size_t n)
 {
-	if (n > sp->cap - sp->len) {
-		size_t cap = sp->cap ? sp->cap : 8192;
-		short *p;
+	short *p = wvs_grow(sp->pcm, &sp->cap, sp->len + n, sizeof *p, 8192);
 
-		while (cap - sp->len < n) {
-			if (cap > SIZE_MAX / 2 / sizeof *p)
-				return false;
-			cap *= 2;
-		}
-		p = realloc(sp->pcm, cap * sizeof *p);
-		if (!p)
-			return false;
-		sp->pcm = p;
-		sp->cap = cap;
-	}
+	if (!p)
+		return false;
+	sp->pcm = p;
 	memcpy(sp->pcm + sp->len, wav, n * sizeof *wav);
 	sp->len += n;
 	return true;

@@ -116,39 +116,6 @@ static int fail(struct wv_decoder *d, int code, const char *fmt, ...)
 	return code;
 }
 
-/*
- * Copies s as printable ASCII, so that a hostile value can neither break the
- * one-line detail nor put bad UTF-8 in a log; what does not fit in cap ends
- * in "...". A value shown in quotes gets its quotes escaped too.
- */
-static void escape_into(char *dst, size_t cap, const char *s, size_t len,
-			bool quoted)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char one[8];
-		size_t n;
-
-		if (quoted && (c == '"' || c == '\\'))
-			n = (size_t)snprintf(one, sizeof one, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			n = (size_t)snprintf(one, sizeof one, "\\x%02X", c);
-		else
-			n = (size_t)snprintf(one, sizeof one, "%c", c);
-		/* Keep room for "..." and the NUL. */
-		if (o + n + 4 > cap) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(dst + o, one, n);
-		o += n;
-	}
-	dst[o] = '\0';
-}
-
 static const char *json_kind(const json_t *j)
 {
 	switch (json_typeof(j)) {
@@ -337,7 +304,7 @@ static int dtmf_field(struct wv_decoder *d, struct wv_event *ev)
 	if (rc < 0)
 		return rc;
 	if (len != 1 || !wv_dtmf_valid(s[0])) {
-		escape_into(quoted, sizeof quoted, s, len, true);
+		wv_escape(quoted, sizeof quoted, s, len);
 		return fail(d, WV_ERR_DTMF, "bad DTMF digit \"%s\"", quoted);
 	}
 	ev->dtmf = s[0];
@@ -402,8 +369,8 @@ static int decode_slow(struct wv_decoder *d, const char *text, size_t len,
 	if (!d->json) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
 			return fail(d, WV_ERR_NOMEM, "out of memory");
-		escape_into(detail, sizeof detail, jerr.text,
-			    strlen(jerr.text), false);
+		wv_escape(detail, sizeof detail, jerr.text,
+			    strlen(jerr.text));
 		return fail(d, WV_ERR_JSON,
 			    "not JSON: %s at line %d column %d (offset %d)",
 			    detail, jerr.line, jerr.column, jerr.position);
@@ -622,4 +589,32 @@ int wv_utf8_valid(const char *text, size_t n)
 		i += len;
 	}
 	return 1;
+}
+
+const char *wv_escape(char *dst, size_t cap, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char one[8];
+		size_t n;
+
+		if (c == '"' || c == '\\')
+			n = (size_t)snprintf(one, sizeof one, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			n = (size_t)snprintf(one, sizeof one, "\\x%02X", c);
+		else
+			n = (size_t)snprintf(one, sizeof one, "%c", c);
+		/* Keep room for "..." and the NUL. */
+		if (o + n + 4 > cap) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(dst + o, one, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
 }

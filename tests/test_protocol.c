@@ -1068,6 +1068,34 @@ static void test_protocol_fast_path_agrees_with_jansson(void **state)
 	free(a);
 }
 
+/* Values from the wire shown in a message: one printable line, cut short. */
+static void test_protocol_escape_makes_one_printable_line(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len, cap;
+		const char *out;
+	} rows[] = {
+		{ "mark-1", 6, 32, "mark-1" },
+		{ "a\"b\\c", 5, 32, "a\\\"b\\\\c" },
+		{ "x\ny", 3, 32, "x\\x0Ay" },
+		{ "\xc3\xa9", 2, 32, "\\xC3\\xA9" },
+		{ "nul\0z", 5, 32, "nul\\x00z" },
+		{ "abcdefghij", 10, 8, "abcd..." },
+		{ "\x01\x02\x03", 3, 10, "\\x01..." },
+	};
+	char dst[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *r = wv_escape(dst, rows[i].cap, rows[i].in,
+					  rows[i].len);
+		assert_ptr_equal(r, dst);
+		assert_string_equal(dst, rows[i].out);
+		assert_true(strlen(dst) < rows[i].cap);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1100,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(
 			test_protocol_fast_path_takes_only_the_hot_shape),
 		cmocka_unit_test(test_protocol_fast_path_agrees_with_jansson),
+		cmocka_unit_test(test_protocol_escape_makes_one_printable_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,8 @@
 #include <wvoice/error.h>
 #include <wvoice/resampler.h>
 
+#include "tone_fit.h"
+
 #define PI 3.14159265358979323846
 
 /* Every device rate the issue names, and an odd one. */
@@ -61,49 +63,6 @@ static void make_tone(float *x, size_t n, double hz, double rate, double amp)
 		s = s * cr + c * sr;
 		c = t;
 	}
-}
-
-struct fit {
-	double amp;   /* amplitude of the best-fitting sine at the frequency */
-	double resid; /* amplitude (sqrt(2) * RMS) of everything else */
-};
-
-/* Least-squares fit of a*cos + b*sin at hz, exact for any phase and any
- * window length (unlike a plain DFT bin). */
-static struct fit fit_tone(const float *x, size_t n, double hz, double rate)
-{
-	double w = 2.0 * PI * hz / rate, cr = cos(w), sr = sin(w);
-	double cc = 0, ss = 0, cs = 0, xc = 0, xs = 0, det, a, b, e2 = 0;
-	double c = 1, s = 0, t;
-	struct fit f;
-
-	for (size_t i = 0; i < n; i++) {
-		cc += c * c;
-		ss += s * s;
-		cs += c * s;
-		xc += x[i] * c;
-		xs += x[i] * s;
-		t = c * cr - s * sr;
-		s = s * cr + c * sr;
-		c = t;
-	}
-	det = cc * ss - cs * cs;
-	assert_true(det > 0.0);
-	a = (xc * ss - xs * cs) / det;
-	b = (xs * cc - xc * cs) / det;
-	c = 1;
-	s = 0;
-	for (size_t i = 0; i < n; i++) {
-		double e = x[i] - a * c - b * s;
-
-		e2 += e * e;
-		t = c * cr - s * sr;
-		s = s * cr + c * sr;
-		c = t;
-	}
-	f.amp = hypot(a, b);
-	f.resid = sqrt(2.0 * e2 / (double)n);
-	return f;
 }
 
 /* The amplitude a sine would need to carry all of x's power. */
@@ -197,7 +156,7 @@ static void note_spur(struct figures *f, double level_db, double hz)
 
 static double reference_amplitude(struct rig *g, struct figures *f)
 {
-	double amp = fit_tone(rig_tone(g, REFERENCE_HZ), g->window,
+	double amp = tone_fit(rig_tone(g, REFERENCE_HZ), g->window,
 			      REFERENCE_HZ, g->out_rate)
 			     .amp;
 
@@ -216,7 +175,8 @@ static void measure_down(struct rig *g, struct figures *f)
 	double ref = reference_amplitude(g, f);
 
 	for (double hz = 100; hz <= PASSBAND_TOP_HZ; hz += 100) {
-		struct fit t = fit_tone(rig_tone(g, hz), g->window, hz, 8000);
+		struct tone_fit t =
+			tone_fit(rig_tone(g, hz), g->window, hz, 8000);
 
 		note_passband(f, db(t.amp / TONE_AMPLITUDE));
 	}
@@ -236,7 +196,7 @@ static void measure_up(struct rig *g, struct figures *f)
 	double ref = reference_amplitude(g, f);
 
 	for (double hz = 100; hz <= 8000 - STOPBAND_BOTTOM_HZ; hz += 100) {
-		struct fit t = fit_tone(rig_tone(g, hz), g->window, hz,
+		struct tone_fit t = tone_fit(rig_tone(g, hz), g->window, hz,
 					g->out_rate);
 
 		if (hz <= PASSBAND_TOP_HZ)
@@ -303,7 +263,7 @@ static void test_resampler_defect4_48k_tone_at_5k_does_not_fold_back(void **stat
 
 	(void)state;
 	rig_init(&g, 48000, WV_RATE);
-	folded = fit_tone(rig_tone(&g, 5000), g.window, 3000, 8000).amp;
+	folded = tone_fit(rig_tone(&g, 5000), g.window, 3000, 8000).amp;
 	assert_true(db(folded / TONE_AMPLITUDE) < STOPBAND_MAX_DB);
 	assert_true(db(power_amplitude(rig_tone(&g, 5000), g.window) /
 		       TONE_AMPLITUDE) < STOPBAND_MAX_DB);

@@ -73,6 +73,16 @@ int wv_dtmf_valid(char c);
    rest). Thread: any. */
 int wv_utf8_valid(const char *text, size_t n);
 
+/*
+ * Copies len bytes of s into dst (cap bytes, at least 4) as one line of
+ * printable ASCII for an error message or a log: double quotes and
+ * backslashes escaped with a backslash, other bytes outside 0x20-0x7E as
+ * \xNN; what does not fit ends in "...". A hostile value can then neither
+ * break the line nor crowd out the rest of the message. Returns dst.
+ * Thread: any.
+ */
+const char *wv_escape(char *dst, size_t cap, const char *s, size_t len);
+
 struct wv_decoder;
 
 /*
