@@ -4,7 +4,8 @@
 #   make test       install missing packages, build, run every test, then the
 #                   same suites under ASan+UBSan (build-asan/) and TSan
 #                   (build-tsan/)
-#   make demo       install, build, run a call through the core
+#   make demo       install, build, run a recorded call to the built-in
+#                   agent (demo-call.wav, demo-call.jsonl)
 #   make bench      build and run the benchmarks
 #   make install    install the library, headers and wvoice.pc (PREFIX)
 
@@ -46,10 +47,10 @@ bench: build
 	build/bench_core
 	build/bench_serve
 
-# Until the command-line phone lands, the demo is a whole call through the
-# core against a scripted agent (examples/core_loop.c).
+# A whole call to the built-in agent: a synthesized caller talks over the
+# greeting, presses 5 and #. Writes demo-call.wav and demo-call.jsonl here.
 demo: build
-	build/example_core_loop
+	build/wvoice demo
 
 install: build
 	$(CMAKE) --install build

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,8 +17,8 @@
 #include "cli.h"
 #include "events.h"
 #include "level.h"
+#include "local.h"
 #include "schedule.h"
-#include "server.h"
 #include "wavfile.h"
 
 #define EXIT_FAILED 1
@@ -56,6 +55,7 @@ static const char usage[] =
 	"  --hangup-after SEC     hang up SEC seconds after the call is confirmed\n"
 	"                         (with --input: 3 s after the input ends)\n"
 	"  --prebuffer-ms N       playout pre-buffer (300)\n"
+	"  --connect-timeout SEC  give up connecting after SEC seconds (10)\n"
 	"  --ca FILE              trust these certificates for wss://\n"
 	"  --insecure             accept any certificate (testing only)\n"
 	"  --quiet | --verbose    less or more on standard error\n"
@@ -71,6 +71,7 @@ struct opts {
 	const char *input, *output, *events, *ca;
 	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
 	unsigned long prebuffer_ms;
+	int64_t connect_timeout_ms;
 	struct cli_schedule sched;
 };
 
@@ -95,21 +96,13 @@ static void on_sigint(int sig)
 	atomic_store(&interrupted, 1);
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- callbacks from the call ---- */
 
 static void on_event(void *user, enum wv_direction dir,
 		     const struct wv_event *ev)
 {
 	struct run *r = user;
-	int64_t now = mono_us();
+	int64_t now = cli_mono_us();
 
 	if (!r->opened_us)
 		r->opened_us = now;
@@ -138,49 +131,6 @@ static void on_error(void *user, int code, const char *detail)
 		fprintf(stderr, "wvoice call: %s\n", detail);
 }
 
-/* ---- the built-in agent, when there is no --url ---- */
-
-struct local {
-	struct wvs_server *srv;
-	pthread_t thread;
-	bool running;
-};
-
-static void *serve_thread(void *arg)
-{
-	wvs_server_run(arg);
-	return NULL;
-}
-
-static int local_start(struct local *l, char *err, size_t errlen)
-{
-	struct wvs_server_config cfg;
-
-	wvs_server_config_default(&cfg);
-	cfg.port = 0;
-	cfg.quiet = true;
-	if (wvs_server_create(&l->srv, &cfg, err, errlen) < 0)
-		return -1;
-	if (pthread_create(&l->thread, NULL, serve_thread, l->srv) != 0) {
-		snprintf(err, errlen, "cannot start the local agent");
-		wvs_server_destroy(l->srv);
-		l->srv = NULL;
-		return -1;
-	}
-	l->running = true;
-	return 0;
-}
-
-static void local_stop(struct local *l)
-{
-	if (!l->running)
-		return;
-	wvs_server_stop(l->srv);
-	pthread_join(l->thread, NULL);
-	wvs_server_destroy(l->srv);
-	l->running = false;
-}
-
 /* ---- options ---- */
 
 static int usage_error(const char *fmt, const char *arg)
@@ -196,7 +146,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_URL = 256, O_KEY, O_AUTH, O_AGENT, O_FROM, O_META, O_SYN,
 	       O_IN, O_OUT, O_EVENTS, O_DTMF, O_MUTE, O_HANGUP, O_PRE, O_CA,
-	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV };
+	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV, O_TIMEOUT };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
@@ -214,6 +164,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "mute", required_argument, NULL, O_MUTE },
 		{ "hangup-after", required_argument, NULL, O_HANGUP },
 		{ "prebuffer-ms", required_argument, NULL, O_PRE },
+		{ "connect-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "ca", required_argument, NULL, O_CA },
 		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -226,6 +177,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->prebuffer_ms = 300;
+	o->connect_timeout_ms = 10000;
 	o->auth = WV_AUTH_SUBPROTOCOL;
 	opterr = 0;
 	optind = 1;
@@ -273,6 +225,15 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (cli_parse_uint(optarg, 0, 60000, &o->prebuffer_ms))
 				return usage_error("--prebuffer-ms: '%s' is not "
 						   "0 to 60000",
+						   optarg);
+			break;
+		case O_TIMEOUT:
+			if (cli_parse_seconds(optarg, strlen(optarg),
+					      &o->connect_timeout_ms, NULL) < 0 ||
+			    o->connect_timeout_ms < 1 ||
+			    o->connect_timeout_ms > 60000)
+				return usage_error("--connect-timeout: '%s' is "
+						   "not 0.001 to 60 seconds",
 						   optarg);
 			break;
 		case O_IN_DEV:
@@ -421,7 +382,7 @@ static void tty_status(struct tty *t, struct run *r, struct wv_client *c,
 {
 	const char *id = wv_client_communication_id(c);
 	struct wv_call_stats st;
-	int64_t now = mono_us();
+	int64_t now = cli_mono_us();
 	char mmss[16];
 
 	if (!t->on || now - t->drawn_us < 200000)
@@ -590,6 +551,7 @@ static int run_call(struct opts *o, struct run *r)
 	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
 	cfg.ca_file = o->ca;
 	cfg.insecure = o->insecure;
+	cfg.connect_timeout_ms = (unsigned)o->connect_timeout_ms;
 	cfg.source = (struct wv_source){
 		r->input ? cli_wav_source_rate(r->input) : 8000, read_source, r
 	};
@@ -642,7 +604,7 @@ int cli_call(int argc, char **argv)
 			  .output_device = WV_DEVICE_DEFAULT };
 	struct run r = { .o = &o, .input_end_ms = -1 };
 	struct sigaction sa = { .sa_handler = on_sigint };
-	struct local local = { 0 };
+	struct cli_local local = { 0 };
 	char err[512] = "";
 	int status;
 
@@ -651,14 +613,14 @@ int cli_call(int argc, char **argv)
 	if (status >= 0)
 		goto out;
 	if (!o.url) {
-		if (local_start(&local, err, sizeof err) < 0) {
+		if (cli_local_start(&local, err, sizeof err) < 0) {
 			fprintf(stderr, "wvoice call: the local agent: %s\n",
 				err);
 			status = EXIT_FAILED;
 			goto out;
 		}
-		o.url = wvs_server_url(local.srv);
-		o.key = wvs_server_generated_key(local.srv);
+		o.url = cli_local_url(&local);
+		o.key = cli_local_key(&local);
 		if (!o.agent)
 			o.agent = "demo";
 	}
@@ -674,7 +636,7 @@ int cli_call(int argc, char **argv)
 	status = run_call(&o, &r);
 out:
 	close_media(&r);
-	local_stop(&local);
+	cli_local_stop(&local);
 	cli_schedule_cleanup(&o.sched);
 	return status;
 }

@@ -13,6 +13,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  call      place a call (wvoice call --help)\n"
+	"  demo      a whole call to the built-in agent, recorded\n"
 	"  devices   list the audio devices\n"
 	"  serve     run the local agent server (wvoice serve --help)\n"
 	"\n"
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
 		int (*run)(int, char **);
 	} commands[] = {
 		{ "call", cli_call },
+		{ "demo", cli_demo },
 		{ "devices", cli_devices },
 		{ "serve", cli_serve },
 	};

@@ -105,15 +105,19 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* One line on stderr, time-stamped; never holds a key. */
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+/* One line on stderr, time-stamped; never holds a key. Nothing from a
+   silent server (srv NULL: a line from libwebsockets, which has none). */
+static void logf_(const struct wvs_server *srv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void logf_(const struct wvs_server *srv, const char *fmt, ...)
 {
 	char stamp[32], line[1024];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
 
+	if (srv && srv->cfg.silent)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
@@ -132,7 +136,7 @@ static void lws_log(int level, const char *line)
 	(void)level;
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
-	logf_("lws: %.*s", (int)n, line);
+	logf_(NULL, "lws: %.*s", (int)n, line);
 }
 
 void wvs_server_config_default(struct wvs_server_config *cfg)
@@ -186,7 +190,7 @@ static int keys_init(struct wvs_server *srv, char *err, size_t errlen)
 		/* lws reads Sec-WebSocket-Protocol into 128 bytes and drops a
 		   longer one, so "apikey, KEY" must fit in 127. */
 		if (strlen(srv->cfg.api_keys[i]) > WVS_SUBPROTOCOL_KEY_MAX)
-			logf_("API key %zu is over %d characters: clients can "
+			logf_(srv, "API key %zu is over %d characters: clients can "
 			      "present it as X-API-Key only, not as a subprotocol "
 			      "(browsers)",
 			      i + 1, WVS_SUBPROTOCOL_KEY_MAX);
@@ -278,7 +282,7 @@ static int refuse(struct conn *c, struct lws *wsi, int status,
 		     status, reason, blen, body);
 	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_HTTP);
 	c->srv->stats.refused++;
-	logf_("refused %s: %d %s%s%s", c->peer, status, reason,
+	logf_(c->srv, "refused %s: %d %s%s%s", c->peer, status, reason,
 	      detail ? ": " : "", detail ? detail : "");
 	return 1;
 }
@@ -405,7 +409,7 @@ static void read_query(struct conn *c, struct lws *wsi)
 			c->metadata = json;
 			json = NULL;
 		} else {
-			logf_("call %s: metadata is not base64url of a JSON "
+			logf_(c->srv, "call %s: metadata is not base64url of a JSON "
 			      "object; ignored",
 			      c->id);
 		}
@@ -484,7 +488,7 @@ static void on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
 	json_t *obj;
 
 	if (c->srv->cfg.verbose && (!ev || ev->type != WV_EVENT_AUDIO))
-		logf_("call %s: %s %s%s%s", c->id, d,
+		logf_(c->srv, "call %s: %s %s%s%s", c->id, d,
 		      ev ? ev->name : "bad frame", ev && ev->mark ? " " : "",
 		      ev && ev->mark ? ev->mark : "");
 	if (!c->rec)
@@ -531,7 +535,7 @@ static void on_log(void *user, const char *line)
 {
 	struct conn *c = user;
 
-	logf_("call %s: %s", c->id, line);
+	logf_(c->srv, "call %s: %s", c->id, line);
 }
 
 static void record_open(struct conn *c)
@@ -574,7 +578,7 @@ static int established(struct conn *c, struct lws *wsi)
 	cfg.log = on_log;
 	cfg.user = c;
 	if (wvs_session_create(&c->session, &cfg, c->opened) < 0) {
-		logf_("call %s: out of memory", c->id);
+		logf_(c->srv, "call %s: out of memory", c->id);
 		return -1;
 	}
 	record_open(c);
@@ -586,7 +590,7 @@ static int established(struct conn *c, struct lws *wsi)
 	srv->stats.active++;
 	pump(c, wsi, 0); /* arms the start timeout */
 	if (!srv->cfg.quiet)
-		logf_("call %s start agent=%s peer=%s%s%s", c->id, c->agent->id,
+		logf_(srv, "call %s start agent=%s peer=%s%s%s", c->id, c->agent->id,
 		      c->peer, *c->from ? " from=" : "", c->from);
 	return 0;
 }
@@ -610,7 +614,7 @@ static void finished(struct conn *c)
 	if (st->max_send_delay > srv->stats.max_send_delay_us)
 		srv->stats.max_send_delay_us = st->max_send_delay;
 	if (!srv->cfg.quiet)
-		logf_("call %s end agent=%s duration=%.3fs reason=%s "
+		logf_(srv, "call %s end agent=%s duration=%.3fs reason=%s "
 		      "frames_in=%llu frames_out=%llu marks=%llu late=%llu",
 		      c->id, c->agent->id, (double)(now_us() - c->opened) / 1e6,
 		      wvs_end_name(wvs_session_end(c->session)),
@@ -683,7 +687,7 @@ static int writeable(struct conn *c, struct lws *wsi)
 	int n = wvs_session_next(c->session, now_us(), p, TX_MAX);
 
 	if (n < 0) {
-		logf_("call %s: %s encoding a message", c->id, wv_strerror(n));
+		logf_(c->srv, "call %s: %s encoding a message", c->id, wv_strerror(n));
 		return -1;
 	}
 	if (n > 0 &&

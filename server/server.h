@@ -47,6 +47,7 @@ struct wvs_server_config {
 	const char *voice;	/* espeak-ng voice: "en-us" */
 	int verbose;		/* log every event but audio */
 	int quiet;		/* log refusals and problems only */
+	int silent;		/* log nothing: a server inside another program */
 };
 
 struct wvs_server_stats {
