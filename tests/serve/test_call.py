@@ -162,6 +162,48 @@ class Call(ServeTest):
         self.assertEqual(first["metadata"], {"order": 42})
         self.assertIs(first["synthetic"], True)
 
+    def test_prebuffer_delays_the_first_sound_heard(self):
+        """The greeting starts playing once the pre-buffer holds its
+        --prebuffer-ms: measured in the output file's samples, where the
+        loop's clock put them."""
+        quiet = self.path("quiet.wav")
+        write_wav(quiet, [0] * 8000)  # talking would stop the greeting
+        onsets = {}
+        for ms in (0, 1000):
+            out_wav = self.path("pre%d.wav" % ms)
+            code, out, err = self.call("--agent", "demo", "--output",
+                                       out_wav, "--input", quiet,
+                                       "--prebuffer-ms", str(ms),
+                                       "--hangup-after", "2")
+            self.assertEqual(code, 0, err)
+            _, _, _, samples, _ = read_wav(out_wav)
+            loud = [i for i, v in enumerate(samples) if abs(v) > 500]
+            self.assertTrue(loud, "no greeting with --prebuffer-ms %d" % ms)
+            onsets[ms] = loud[0] / 8000.0
+        self.assertLess(onsets[0], 0.25, onsets)
+        self.assertAlmostEqual(onsets[1000] - onsets[0], 1.0, delta=0.15,
+                               msg=str(onsets))
+
+    def test_connect_timeout_gives_up_on_a_silent_server(self):
+        """A listener that never answers the handshake: the call gives up
+        after --connect-timeout, naming what it waited for."""
+        import socket
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        self.addCleanup(lsock.close)
+        url = "ws://127.0.0.1:%d" % lsock.getsockname()[1]
+        code, out, err = run_call("--url", url, "--api-key", KEY, "--agent",
+                                  "echo", "--input", self.speech,
+                                  "--output", self.path("o.wav"),
+                                  "--connect-timeout", "0.5")
+        self.assertEqual(code, 1, err)
+        self.assertIn("no WebSocket handshake within 500 ms", err)
+        self.assertEqual(summary(out)["end reason"], "error")
+        for bad in ("0", "61", "x"):
+            code, _, err = run_call("--connect-timeout", bad)
+            self.assertEqual(code, 2, err)
+
     def test_refusals_exit_3(self):
         for args in (("--agent", "echo", "--api-key", "wrong-key"),
                      ("--agent", "nobody")):
