@@ -46,6 +46,7 @@ test-tsan: deps
 bench: build
 	build/bench_core
 	build/bench_serve
+	build/bench_latency
 
 # A whole call to the built-in agent: a synthesized caller talks over the
 # greeting, presses 5 and #. Writes demo-call.wav and demo-call.jsonl here.
