@@ -125,8 +125,13 @@ static void on_status(void *user, enum wv_status from, enum wv_status to)
 static void on_error(void *user, int code, const char *detail)
 {
 	struct run *r = user;
+	int64_t now = cli_mono_us();
 
 	(void)code;
+	if (r->events)
+		cli_events_write_error(r->events,
+				       r->opened_us ? now - r->opened_us : 0,
+				       WV_DIR_IN, detail);
 	if (!r->o->quiet)
 		fprintf(stderr, "wvoice call: %s\n", detail);
 }
@@ -274,12 +279,23 @@ static int parse(int argc, char **argv, struct opts *o)
 
 /* ---- the call ---- */
 
+/* A close 1000 without a stop is still the server hanging up. */
+static bool closed_normally(const struct wv_client *c)
+{
+	const char *reason;
+
+	return wv_client_end_reason(c) == WV_END_CLOSED &&
+	       wv_client_close_code(c, &reason) == 1000;
+}
+
 static int exit_status(const struct wv_client *c)
 {
 	switch (wv_client_end_reason(c)) {
 	case WV_END_HANGUP:
 	case WV_END_REMOTE_STOP:
 		return 0;
+	case WV_END_CLOSED:
+		return closed_normally(c) ? 0 : EXIT_FAILED;
 	default:
 		return wv_client_error(c) == WV_ERR_REFUSED ? EXIT_REFUSED
 							     : EXIT_FAILED;
@@ -306,6 +322,17 @@ static void follow_schedule(struct run *r, struct wv_client *c)
 	    (r->o->sched.hangup_ms == CLI_SCHEDULE_NEVER &&
 	     r->input_end_ms >= 0 && t >= r->input_end_ms + TAIL_AFTER_INPUT_MS))
 		wv_client_hangup(c);
+}
+
+/* A close from the server that is not a hang-up: no error was reported,
+   so say here what ended the call. */
+static void explain_close(const struct wv_client *c)
+{
+	const char *reason = NULL;
+	int code = wv_client_close_code(c, &reason);
+
+	fprintf(stderr, "wvoice call: the server closed the call: %d%s%s\n",
+		code, reason && *reason ? " " : "", reason ? reason : "");
 }
 
 static void summary(const struct wv_client *c)
@@ -584,6 +611,8 @@ static int run_call(struct opts *o, struct run *r)
 	tty_stop(&tty);
 	if (wv_client_error(c) && o->quiet)
 		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
+	else if (wv_client_end_reason(c) == WV_END_CLOSED && !closed_normally(c))
+		explain_close(c);
 	summary(c);
 	status = exit_status(c);
 out:

@@ -57,8 +57,9 @@ int cli_events_close(struct cli_events *e, char *err, size_t errlen);
 int cli_events_write(struct cli_events *e, int64_t t_us,
 		     enum wv_direction dir, const struct wv_event *ev);
 
-/* Writes {"t":..,"dir":..,"error":detail}: a frame that was reported and
- * ignored, as the server records it. Returns as cli_events_write(). */
+/* Writes {"t":..,"dir":..,"error":detail}: a problem the call reported (a
+ * bad frame ignored, audio dropped at a full buffer, what ended the call),
+ * as the server records bad frames. Returns as cli_events_write(). */
 int cli_events_write_error(struct cli_events *e, int64_t t_us,
 			   enum wv_direction dir, const char *detail);
 

@@ -24,6 +24,7 @@ struct wv_call {
 	bool opened;	   /* the socket is open: frames may be queued */
 	bool socket_gone;  /* closed() was called: nothing more can be sent */
 	bool confirmed;	   /* the server's start arrived */
+	bool overflowing;  /* audio is being dropped at the playout cap */
 	int64_t opened_at; /* for the start timeout */
 	int64_t started_at;
 	int64_t ended_at;
@@ -281,10 +282,13 @@ static void on_server_audio(struct wv_call *c, const struct wv_event *ev)
 
 	c->stats.audio_events_received++;
 	c->stats.audio_bytes_received += ev->audio_len;
-	if (accepted < ev->audio_len)
+	/* Once per overflow, not once per frame: a flood would otherwise
+	   bury everything else; the playout stats count every sample. */
+	if (accepted < ev->audio_len && !c->overflowing)
 		report(c, WV_ERR_FULL,
-		       "playout buffer full: %zu of %zu samples dropped",
-		       ev->audio_len - accepted, ev->audio_len);
+		       "playout buffer full: the server sends audio faster "
+		       "than it plays; dropping what does not fit");
+	c->overflowing = accepted < ev->audio_len;
 }
 
 static void on_server_mark(struct wv_call *c, const struct wv_event *ev)

@@ -708,6 +708,12 @@ static void connection_error(struct wv_client *c, struct lws *wsi,
 		fail(c, WV_ERR_CONNECT, 0,
 		     "cannot connect to %s: connection refused or unreachable",
 		     c->hostport);
+	else if (starts(msg, "HS: PROTOCOL malformed"))
+		/* lws's words for an answer naming a subprotocol we did not
+		   offer; the answer itself is not printed (check_subprotocol()). */
+		fail(c, WV_ERR_PROTOCOL, 0,
+		     "server at %s selected a subprotocol that was not offered",
+		     c->hostport);
 	else if (starts(msg, "HS: "))
 		fail(c, WV_ERR_PROTOCOL, 0, "bad handshake answer from %s: %s",
 		     c->hostport, msg + 4);

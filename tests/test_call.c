@@ -463,6 +463,47 @@ static void test_call_clear_drops_audio_and_pending_marks(void **state)
 	free(audio);
 }
 
+static int count_errors(const struct seen *s, int code)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->nerror && i < 32; i++)
+		n += s->errors[i] == code;
+	return n;
+}
+
+/* A flood past the cap is one report per overflow, not one per frame;
+   the stats count every sample dropped. */
+static void test_call_overflow_is_reported_once_per_episode(void **state)
+{
+	struct seen seen = { 0 };
+	struct wv_call_config cfg;
+	struct wv_call_stats st;
+	struct wv_call *c;
+	char *audio = audio_event(4000, 0x10); /* 500 ms */
+
+	(void)state;
+	config_for(&cfg, &seen);
+	cfg.playout.max_ms = 1000;
+	assert_int_equal(wv_call_create(&c, &cfg), 0);
+	confirm(c);
+	for (int i = 0; i < 10; i++)
+		receive(c, audio, 2 * SEC);
+	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 1);
+	assert_non_null(strstr(seen.last_detail, "playout buffer full"));
+	/* Room for one more: it fits, and the next overflow is news. */
+	play(c, 4000);
+	receive(c, audio, 3 * SEC);
+	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 1);
+	receive(c, audio, 3 * SEC);
+	receive(c, audio, 3 * SEC);
+	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 2);
+	wv_call_stats(c, &st);
+	assert_int_equal(st.playout.overflow_samples, 8 * 4000 + 2 * 4000);
+	wv_call_destroy(c);
+	free(audio);
+}
+
 static void test_call_mark_before_start_is_reported_and_answered(void **state)
 {
 	struct fixture *f = *state;
@@ -698,6 +739,7 @@ int main(void)
 		T(test_call_events_are_traced_both_ways),
 		cmocka_unit_test(test_call_one_loop_drives_a_thousand_calls),
 		cmocka_unit_test(test_call_create_rejects_bad_config),
+		cmocka_unit_test(test_call_overflow_is_reported_once_per_episode),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
