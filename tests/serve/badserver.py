@@ -364,16 +364,8 @@ class BadServer:
             self._conn.sendall(data)
 
     def send_message(self, opcode, data, pieces=1):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        pieces = max(1, min(pieces, max(1, len(data))))
-        size = -(-len(data) // pieces) if data else 0
-        chunks = [data[i:i + size] for i in range(0, len(data), size)] \
-            if size else [b""]
-        self.send_raw(b"".join(
-            wsclient.Connection.frame(opcode if i == 0 else OP_CONT, c,
-                                      fin=i == len(chunks) - 1, mask=False)
-            for i, c in enumerate(chunks)))
+        self.send_raw(wsclient.Connection.message(opcode, data, pieces,
+                                                  mask=False))
 
     def pause(self, seconds):
         if seconds > 0:
@@ -539,16 +531,23 @@ class BadServer:
         conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         self.opened_at = time.monotonic()
 
+    def _recv_more(self, conn):
+        """The next bytes from the client (b"" if none yet), or None at
+        EOF (noted in eof_at) or past the server's lifetime."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return None
+        chunk = self._recv(conn, min(left, 0.2))
+        if chunk == b"":
+            with self._cond:
+                self.eof_at = time.monotonic()
+                self._cond.notify_all()
+            return None
+        return chunk or b""
+
     def _read_until_eof(self, conn):
         while not self.stopping.is_set():
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                return
-            chunk = self._recv(conn, min(left, 0.2))
-            if chunk == b"":
-                with self._cond:
-                    self.eof_at = time.monotonic()
-                    self._cond.notify_all()
+            if self._recv_more(conn) is None:
                 return
 
     def _add(self, msg):
@@ -563,17 +562,10 @@ class BadServer:
         while not self.stopping.is_set():
             parsed = _parse_frame(buf)
             if parsed is None:
-                left = self.deadline - time.monotonic()
-                if left <= 0:
+                chunk = self._recv_more(conn)
+                if chunk is None:
                     return
-                chunk = self._recv(conn, min(left, 0.2))
-                if chunk == b"":
-                    with self._cond:
-                        self.eof_at = time.monotonic()
-                        self._cond.notify_all()
-                    return
-                if chunk:
-                    buf += chunk
+                buf += chunk
                 continue
             fin, op, masked, payload = parsed
             if not masked:
@@ -590,10 +582,7 @@ class BadServer:
             elif op == OP_PONG:
                 pass
             elif op == OP_CLOSE:
-                code, reason = None, ""
-                if len(payload) >= 2:
-                    code = struct.unpack("!H", payload[:2])[0]
-                    reason = payload[2:].decode("utf-8", "replace")
+                code, reason = wsclient.parse_close(payload)
                 answer = False
                 with self._cond:
                     if self.client_close is None:

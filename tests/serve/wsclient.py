@@ -34,6 +34,14 @@ OP_PONG = 0xA
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
+
+def parse_close(payload):
+    """(code, reason) of a close frame's payload; (None, "") if empty."""
+    if len(payload) < 2:
+        return None, ""
+    return (struct.unpack("!H", payload[:2])[0],
+            payload[2:].decode("utf-8", "replace"))
+
 class Refused(int):
     """The HTTP status of a refused handshake; an int with the details."""
 
@@ -224,18 +232,23 @@ class Connection:
     def send_frame(self, opcode, payload, fin=True, mask=True, rsv=0):
         self.send_raw(self.frame(opcode, payload, fin, mask, rsv))
 
-    def _send_message(self, opcode, data, pieces):
+    @classmethod
+    def message(cls, opcode, data, pieces=1, mask=True):
+        """The frames of one message (str is sent as UTF-8) split into
+        `pieces` fragments, as bytes."""
         if isinstance(data, str):
             data = data.encode("utf-8")
         pieces = max(1, min(pieces, max(1, len(data))))
         size = -(-len(data) // pieces) if data else 0
         chunks = [data[i:i + size] for i in range(0, len(data), size)] \
             if size else [b""]
-        out = b"".join(
-            self.frame(opcode if i == 0 else OP_CONT, c,
-                       fin=i == len(chunks) - 1)
+        return b"".join(
+            cls.frame(opcode if i == 0 else OP_CONT, c,
+                      fin=i == len(chunks) - 1, mask=mask)
             for i, c in enumerate(chunks))
-        self.send_raw(out)
+
+    def _send_message(self, opcode, data, pieces):
+        self.send_raw(self.message(opcode, data, pieces))
 
     def send_text(self, data, pieces=1):
         """A text message (str, or bytes sent as they are, valid UTF-8 or
@@ -324,10 +337,7 @@ class Connection:
             if op == OP_PONG:
                 continue
             if op == OP_CLOSE:
-                code, reason = None, ""
-                if len(payload) >= 2:
-                    code = struct.unpack("!H", payload[:2])[0]
-                    reason = payload[2:].decode("utf-8", "replace")
+                code, reason = parse_close(payload)
                 self.close_code, self.close_reason = code, reason
                 if not self.close_sent:
                     self.send_close(code or 1000)
