@@ -1,9 +1,9 @@
 /*
  * `wvoice demo`: a whole call to the built-in demo agent, with nobody at the
  * keyboard. A caller synthesized by espeak-ng waits for the greeting, talks
- * over it (the agent must stop and clear), waits to hear its words said
- * back, presses 5, waits to hear the digit named, then presses # and the
- * agent says goodbye and hangs up.
+ * over it (the agent must stop and clear), hears its words said back, says
+ * something more in its turn and hears that back too, presses 5, hears the
+ * digit named, then presses # and the agent says goodbye and hangs up.
  *
  * The caller reacts to what it hears rather than to a stopwatch: each step
  * waits for the agent's audio to be played out (the mark it sent coming
@@ -38,8 +38,6 @@
 #define WAV_NAME "demo-call.wav"
 #define JSONL_NAME "demo-call.jsonl"
 #define CALLER_VOICE "en-us+f3"
-#define CALLER_LINE "Hi, sorry to cut in. This is the demo caller. " \
-		    "Can you hear me?"
 #define BARGE_IN_MS 1500 /* into the greeting */
 #define KEY_PAUSE_MS 700 /* after hearing the agent out */
 #define DEADLINE_MS 60000
@@ -47,12 +45,20 @@
 #define QUIET_MS 300	 /* ...starts a turn; this long below ends it */
 #define LOOP_SLICE_MS 10
 
+/* What the caller says: first over the greeting, then in its turn. */
+static const char *const caller_lines[] = {
+	"Hi, sorry to cut in. Can you hear me?",
+	"Great. I would like to check on my order, please.",
+};
+#define CALLER_LINES (sizeof caller_lines / sizeof caller_lines[0])
+
 static const char usage[] =
 	"usage: wvoice demo [--dir DIR] [--quiet]\n"
 	"\n"
 	"Runs a whole call against the built-in demo agent: a synthesized\n"
-	"caller talks over the greeting, hears itself said back, presses 5\n"
-	"and then #, and the agent says goodbye and hangs up. Prints a\n"
+	"caller talks over the greeting, hears itself said back, says more\n"
+	"and hears that back, presses 5 and then #, and the agent says\n"
+	"goodbye and hangs up. Prints a\n"
 	"timeline and writes " WAV_NAME " (stereo 8 kHz: caller left, agent\n"
 	"right) and " JSONL_NAME " (every event sent and received).\n"
 	"\n"
@@ -68,8 +74,8 @@ static const char usage[] =
 enum step {
 	AWAIT_GREETING, /* the agent's first words */
 	AWAIT_BARGE_IN, /* BARGE_IN_MS into them */
-	TALKING,	/* the caller's line going out */
-	AWAIT_REPLY,	/* the agent's reply, played to its mark */
+	TALKING,	/* one of the caller's lines going out */
+	AWAIT_REPLY,	/* the agent's reply to it, played to its mark */
 	AWAIT_DIGIT,	/* the digit named, played to its mark */
 	AWAIT_GOODBYE,	/* the agent's stop */
 };
@@ -82,17 +88,19 @@ struct demo {
 	size_t nevents;
 	int64_t opened_us;
 
-	struct wvs_clip line; /* the caller's words, 8 kHz */
-	size_t line_pos;      /* samples of it sent */
+	struct wvs_clip lines[CALLER_LINES]; /* the caller's words, 8 kHz */
+	size_t line;			     /* the one being said or answered */
+	size_t line_pos;		     /* samples of it sent */
 	enum step step;
 	int64_t due_us; /* the step acts then (0: on an event) */
 	char mark[64];	/* the agent mark that ends the current wait */
 
 	bool agent_talking;
 	int64_t agent_quiet_ms; /* how long its audio has been quiet */
-	const char *turn;	/* the agent turn last put on the timeline */
+	int turn; /* turn_key() of the agent turn last on the timeline */
 
-	bool barged_in, cleared, replied, digit_named, pound_sent, hung_up;
+	bool barged_in, cleared, digit_named, pound_sent, hung_up;
+	size_t replies; /* caller lines said back to it and heard out */
 };
 
 static atomic_int interrupted;
@@ -148,10 +156,17 @@ static void follow(struct demo *d, int64_t now)
 		d->step = TALKING;
 		d->barged_in = d->agent_talking;
 		say(d, "caller", "talks over the greeting: \"%s\"",
-		    CALLER_LINE);
+		    caller_lines[d->line]);
 		break;
 	case AWAIT_REPLY:
-		press(d, '5', AWAIT_DIGIT);
+		if (++d->line < CALLER_LINES) {
+			d->step = TALKING;
+			d->line_pos = 0;
+			d->mark[0] = '\0';
+			say(d, "caller", "says: \"%s\"", caller_lines[d->line]);
+		} else {
+			press(d, '5', AWAIT_DIGIT);
+		}
 		break;
 	case AWAIT_DIGIT:
 		d->pound_sent = true;
@@ -169,9 +184,11 @@ static int read_caller(void *user, float *dst, size_t n)
 	size_t i = 0;
 
 	if (d->step == TALKING) {
-		for (; i < n && d->line_pos < d->line.len; i++)
-			dst[i] = d->line.pcm[d->line_pos++] / 32768.0f;
-		if (d->line_pos == d->line.len) {
+		const struct wvs_clip *line = &d->lines[d->line];
+
+		for (; i < n && d->line_pos < line->len; i++)
+			dst[i] = line->pcm[d->line_pos++] / 32768.0f;
+		if (d->line_pos == line->len) {
 			d->step = AWAIT_REPLY;
 			say(d, "caller", "stops talking and listens");
 		}
@@ -197,6 +214,15 @@ static const char *turn_name(enum step s)
 	}
 }
 
+/* Which agent turn the caller expects: one per step, and one per line
+   said back. */
+static int turn_key(const struct demo *d)
+{
+	enum step s = d->step == AWAIT_BARGE_IN ? AWAIT_GREETING : d->step;
+
+	return (int)s * (int)(CALLER_LINES + 1) + (int)d->line + 1;
+}
+
 /* The agent as the caller hears it: the start of each turn goes on the
    timeline. */
 static void hear_agent(void *user, const int16_t *pcm, size_t n)
@@ -220,9 +246,9 @@ static void hear_agent(void *user, const int16_t *pcm, size_t n)
 		return;
 	d->agent_talking = true;
 	/* A turn may pause between sentences: name it once. */
-	if (d->turn != turn_name(d->step)) {
-		d->turn = turn_name(d->step);
-		say(d, "agent", "%s", d->turn);
+	if (d->turn != turn_key(d)) {
+		d->turn = turn_key(d);
+		say(d, "agent", "%s", turn_name(d->step));
 	}
 	if (d->step == AWAIT_GREETING) {
 		d->step = AWAIT_BARGE_IN;
@@ -272,8 +298,10 @@ static void on_event_out(struct demo *d, const struct wv_event *ev)
 			break;
 		say(d, "phone", "played the agent's words to mark %s",
 		    ev->mark);
-		*(d->step == AWAIT_REPLY ? &d->replied : &d->digit_named) =
-			true;
+		if (d->step == AWAIT_REPLY)
+			d->replies++;
+		else
+			d->digit_named = true;
 		d->due_us = cli_mono_us() + KEY_PAUSE_MS * 1000;
 		break;
 	default:
@@ -318,7 +346,7 @@ static const char *what_failed(const struct demo *d)
 		return "the caller never talked over the greeting";
 	if (!d->cleared)
 		return "the agent did not stop for the caller (no clear)";
-	if (!d->replied)
+	if (d->replies < CALLER_LINES)
 		return "the agent's reply was never played to its mark";
 	if (!d->digit_named)
 		return "the digit's name was never played to its mark";
@@ -362,18 +390,22 @@ static int parse(int argc, char **argv, const char **dir, bool *quiet)
 }
 
 /* The caller's words, in a voice unlike the agent's. */
-static int render_line(struct wvs_clip *line, char *err, size_t errlen)
+static int render_lines(struct wvs_clip *lines, char *err, size_t errlen)
 {
 	struct wvs_tts *tts;
-	int rc;
+	int rc = 0;
 
 	if (wvs_tts_create(&tts, CALLER_VOICE, 0, err, errlen) < 0)
 		return -1;
-	rc = wvs_tts_render(tts, CALLER_LINE, line);
+	for (size_t i = 0; i < CALLER_LINES && rc == 0; i++) {
+		rc = wvs_tts_render(tts, caller_lines[i], &lines[i]);
+		if (rc == 0 && lines[i].len == 0)
+			rc = WV_ERR_INTERNAL;
+	}
 	wvs_tts_destroy(tts);
-	if (rc < 0 || line->len == 0) {
+	if (rc < 0) {
 		snprintf(err, errlen, "synthesizing the caller: %s",
-			 wv_strerror(rc < 0 ? rc : WV_ERR_INTERNAL));
+			 wv_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -486,7 +518,7 @@ int cli_demo(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = EXIT_FAILED;
-	if (render_line(&d.line, err, sizeof err) < 0 ||
+	if (render_lines(d.lines, err, sizeof err) < 0 ||
 	    open_files(&d, dir, err, sizeof err) < 0 ||
 	    cli_local_start(&local, err, sizeof err) < 0) {
 		fprintf(stderr, "wvoice demo: %s\n", err);
@@ -516,6 +548,7 @@ out:
 	wv_client_destroy(d.c);
 	close_files(&d, err, sizeof err);
 	cli_local_stop(&local);
-	wvs_clip_cleanup(&d.line);
+	for (size_t i = 0; i < CALLER_LINES; i++)
+		wvs_clip_cleanup(&d.lines[i]);
 	return status;
 }
