@@ -14,7 +14,6 @@
  * goes, and exits 0 only if every step happened.
  */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,11 +22,13 @@
 #include <string.h>
 
 #include <wvoice/capture.h>
+#include <wvoice/pcm.h>
 #include <wvoice/wvoice.h>
 
 #include "cli.h"
 #include "clip.h"
 #include "events.h"
+#include "level.h"
 #include "local.h"
 #include "tts.h"
 #include "wavfile.h"
@@ -95,6 +96,7 @@ struct demo {
 	int64_t due_us; /* the step acts then (0: on an event) */
 	char mark[64];	/* the agent mark that ends the current wait */
 
+	struct cli_level agent_level; /* over the last block heard */
 	bool agent_talking;
 	int64_t agent_quiet_ms; /* how long its audio has been quiet */
 	int turn; /* turn_key() of the agent turn last on the timeline */
@@ -177,28 +179,28 @@ static void follow(struct demo *d, int64_t now)
 	}
 }
 
+/* The source runs at 8 kHz, so n is one frame; what goes out is also the
+   recording's left side, sample for sample. */
 static int read_caller(void *user, float *dst, size_t n)
 {
 	struct demo *d = user;
-	int16_t pcm[WV_FRAME_SAMPLES];
-	size_t i = 0;
+	int16_t pcm[WV_FRAME_SAMPLES] = { 0 };
+	size_t m = n < WV_FRAME_SAMPLES ? n : WV_FRAME_SAMPLES, i = 0;
 
 	if (d->step == TALKING) {
 		const struct wvs_clip *line = &d->lines[d->line];
 
-		for (; i < n && d->line_pos < line->len; i++)
-			dst[i] = line->pcm[d->line_pos++] / 32768.0f;
+		for (; i < m && d->line_pos < line->len; i++)
+			pcm[i] = line->pcm[d->line_pos++];
 		if (d->line_pos == line->len) {
 			d->step = AWAIT_REPLY;
 			say(d, "caller", "stops talking and listens");
 		}
 	}
-	for (; i < n; i++)
+	wv_pcm_to_float(dst, pcm, m);
+	for (i = m; i < n; i++)
 		dst[i] = 0.0f;
-	/* The source runs at 8 kHz: n is one frame. */
-	for (i = 0; i < n && i < WV_FRAME_SAMPLES; i++)
-		pcm[i] = (int16_t)lrintf(dst[i] * 32767.0f);
-	cli_stereo_wav_write_left(d->wav, pcm, i);
+	cli_stereo_wav_write_left(d->wav, pcm, m);
 	return 0;
 }
 
@@ -228,14 +230,10 @@ static int turn_key(const struct demo *d)
 static void hear_agent(void *user, const int16_t *pcm, size_t n)
 {
 	struct demo *d = user;
-	double sum = 0.0, dbfs;
 
 	cli_stereo_wav_write_right(d->wav, pcm, n);
-	for (size_t i = 0; i < n; i++)
-		sum += (double)pcm[i] * pcm[i];
-	dbfs = 10.0 * log10(sum / (double)(n ? n : 1) / (32768.0 * 32768.0) +
-			    1e-12);
-	if (dbfs < TALK_DBFS) {
+	cli_level_feed_pcm(&d->agent_level, pcm, n);
+	if (cli_level_rms_db(&d->agent_level) < TALK_DBFS) {
 		d->agent_quiet_ms += (int64_t)n / 8;
 		if (d->agent_quiet_ms >= QUIET_MS)
 			d->agent_talking = false;
@@ -518,6 +516,7 @@ int cli_demo(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = EXIT_FAILED;
+	cli_level_init(&d.agent_level, 8000, 20);
 	if (render_lines(d.lines, err, sizeof err) < 0 ||
 	    open_files(&d, dir, err, sizeof err) < 0 ||
 	    cli_local_start(&local, err, sizeof err) < 0) {
