@@ -59,9 +59,9 @@ static const char usage[] =
 	"Runs a whole call against the built-in demo agent: a synthesized\n"
 	"caller talks over the greeting, hears itself said back, says more\n"
 	"and hears that back, presses 5 and then #, and the agent says\n"
-	"goodbye and hangs up. Prints a\n"
-	"timeline and writes " WAV_NAME " (stereo 8 kHz: caller left, agent\n"
-	"right) and " JSONL_NAME " (every event sent and received).\n"
+	"goodbye and hangs up. Prints a timeline and writes " WAV_NAME "\n"
+	"(stereo 8 kHz: caller left, agent right) and " JSONL_NAME "\n"
+	"(every event sent and received).\n"
 	"\n"
 	"  --dir DIR    write the two files here (default: the current "
 	"directory)\n"
@@ -101,7 +101,7 @@ struct demo {
 	int64_t agent_quiet_ms; /* how long its audio has been quiet */
 	int turn; /* turn_key() of the agent turn last on the timeline */
 
-	bool barged_in, cleared, digit_named, pound_sent, hung_up;
+	bool barged_in, cleared, digit_named, hung_up;
 	size_t replies; /* caller lines said back to it and heard out */
 };
 
@@ -171,7 +171,6 @@ static void follow(struct demo *d, int64_t now)
 		}
 		break;
 	case AWAIT_DIGIT:
-		d->pound_sent = true;
 		press(d, '#', AWAIT_GOODBYE);
 		break;
 	default:
