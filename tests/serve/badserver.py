@@ -560,14 +560,14 @@ class BadServer:
         buf = bytearray(pending)
         frag_op, frag = None, bytearray()
         while not self.stopping.is_set():
-            parsed = _parse_frame(buf)
+            parsed = wsclient.parse_frame(buf)
             if parsed is None:
                 chunk = self._recv_more(conn)
                 if chunk is None:
                     return
                 buf += chunk
                 continue
-            fin, op, masked, payload = parsed
+            fin, op, _, masked, payload = parsed
             if not masked:
                 self.protocol_errors.append("unmasked frame (op %d)" % op)
             now = time.monotonic()
@@ -616,32 +616,3 @@ class BadServer:
                     frag_op = None
             else:
                 self.protocol_errors.append("opcode %#x" % op)
-
-
-def _parse_frame(buf):
-    """Takes one frame off the front of buf: (fin, op, masked, payload),
-    or None when it is not all there."""
-    if len(buf) < 2:
-        return None
-    n = buf[1] & 0x7F
-    off = 2
-    if n == 126:
-        off = 4
-    elif n == 127:
-        off = 10
-    masked = bool(buf[1] & 0x80)
-    if len(buf) < off:
-        return None
-    if n == 126:
-        n = struct.unpack_from("!H", buf, 2)[0]
-    elif n == 127:
-        n = struct.unpack_from("!Q", buf, 2)[0]
-    need = off + (4 if masked else 0) + n
-    if len(buf) < need:
-        return None
-    payload = bytes(buf[off + (4 if masked else 0):need])
-    if masked:
-        payload = wsclient._mask(payload, bytes(buf[off:off + 4]))
-    fin, op = bool(buf[0] & 0x80), buf[0] & 0xF
-    del buf[:need]
-    return fin, op, masked, payload

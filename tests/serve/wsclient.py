@@ -291,31 +291,14 @@ class Connection:
 
     def _next_frame(self, deadline):
         while True:
-            b = self._buf
-            if len(b) >= 2:
-                n = b[1] & 0x7F
-                off = 2
-                if n == 126:
-                    off = 4
-                elif n == 127:
-                    off = 10
-                masked = b[1] & 0x80
-                if len(b) >= off:
-                    if n == 126:
-                        n = struct.unpack_from("!H", b, 2)[0]
-                    elif n == 127:
-                        n = struct.unpack_from("!Q", b, 2)[0]
-                    need = off + (4 if masked else 0) + n
-                    if len(b) >= need:
-                        if masked:
-                            raise ProtocolError("server frame is masked")
-                        if b[0] & 0x70:
-                            raise ProtocolError("RSV bits set: %#x" % b[0])
-                        fin = bool(b[0] & 0x80)
-                        op = b[0] & 0xF
-                        payload = bytes(b[off:need])
-                        del b[:need]
-                        return fin, op, payload
+            frame = parse_frame(self._buf)
+            if frame is not None:
+                fin, op, rsv, masked, payload = frame
+                if masked:
+                    raise ProtocolError("server frame is masked")
+                if rsv:
+                    raise ProtocolError("RSV bits set: %#x" % rsv)
+                return fin, op, payload
             self._fill(deadline)
 
     def recv(self, timeout=5.0):
@@ -401,6 +384,32 @@ class Connection:
             self.sock.close()
         except OSError:
             pass
+
+
+def parse_frame(buf):
+    """Takes one whole frame off the front of buf (a bytearray):
+    (fin, opcode, RSV bits, masked, payload unmasked), or None while it is
+    not all there."""
+    if len(buf) < 2:
+        return None
+    n = buf[1] & 0x7F
+    off = {126: 4, 127: 10}.get(n, 2)
+    masked = bool(buf[1] & 0x80)
+    if len(buf) < off:
+        return None
+    if n == 126:
+        n = struct.unpack_from("!H", buf, 2)[0]
+    elif n == 127:
+        n = struct.unpack_from("!Q", buf, 2)[0]
+    start = off + (4 if masked else 0)
+    if len(buf) < start + n:
+        return None
+    payload = bytes(buf[start:start + n])
+    if masked:
+        payload = _mask(payload, bytes(buf[off:start]))
+    head = buf[0]
+    del buf[:start + n]
+    return bool(head & 0x80), head & 0xF, head & 0x70, masked, payload
 
 
 def _mask(data, key):
