@@ -11,7 +11,9 @@
  *
  * It writes the call as a stereo WAV (caller left, agent right, as heard at
  * the caller's end) and as a JSONL event log, prints a timeline as the call
- * goes, and exits 0 only if every step happened.
+ * goes, and exits 0 only if every step happened. The timeline keeps the
+ * recording's time, the loop's 20 ms clock, so each step is found in the WAV
+ * where the timeline puts it even when a busy machine makes the loop late.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -88,6 +90,7 @@ struct demo {
 	struct cli_events *events;
 	size_t nevents;
 	int64_t opened_us;
+	uint64_t clock; /* samples of the call so far, on the loop's clock */
 
 	struct wvs_clip lines[CALLER_LINES]; /* the caller's words, 8 kHz */
 	size_t line;			     /* the one being said or answered */
@@ -120,6 +123,13 @@ static double since_open(const struct demo *d)
 			    : 0.0;
 }
 
+/* The same on the recording's clock: a tick late by the wall clock is still
+   its 20 ms of the call, so the timeline and the WAV agree. */
+static double call_time(const struct demo *d)
+{
+	return (double)d->clock / 8000.0;
+}
+
 static void say(const struct demo *d, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -129,7 +139,7 @@ static void say(const struct demo *d, const char *who, const char *fmt, ...)
 
 	if (d->quiet)
 		return;
-	printf("%7.2f  %-6s  ", since_open(d), who);
+	printf("%7.2f  %-6s  ", call_time(d), who);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -200,6 +210,7 @@ static int read_caller(void *user, float *dst, size_t n)
 	for (i = m; i < n; i++)
 		dst[i] = 0.0f;
 	cli_stereo_wav_write_left(d->wav, pcm, m);
+	d->clock += n;
 	return 0;
 }
 

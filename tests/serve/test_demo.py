@@ -99,7 +99,7 @@ class Demo(ServeTest):
             os.path.join(d, "demo-call.wav"))
         self.assertEqual((ch, rate, width), (2, RATE, 2))
         end = when(rows, "", "the call ends")
-        self.assertAlmostEqual(len(left) / RATE, end, delta=0.5)
+        self.assertAlmostEqual(len(left) / RATE, end, delta=0.03)
 
         greet = when(rows, "agent", "greets the caller")
         talk = when(rows, "caller", "talks over the greeting")
