@@ -222,6 +222,19 @@ class Call(ServeTest):
         self.assertEqual(code, 1)
         self.assertIn("cannot connect", err)
 
+    def test_a_name_that_does_not_resolve_exits_1(self):
+        # A 64-byte label is not a DNS name: the resolver fails it on this
+        # machine, without a query leaving it.
+        host = "a" * 64 + ".invalid"
+        code, out, err = run_call("--url", "ws://%s:8765" % host,
+                                  "--api-key", KEY, "--agent", "echo",
+                                  "--input", self.speech,
+                                  "--output", self.path("o.wav"))
+        self.assertEqual(code, 1, err)
+        self.assertIn("cannot resolve %s" % host, err)
+        self.assertEqual(summary(out)["end reason"], "error")
+        self.assertNotIn(KEY, out + err)
+
     def test_usage_errors_exit_2(self):
         for args in (("--url", self.server.url, "--api-key", KEY),
                      ("--url", self.server.url, "--agent", "echo"),
