@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -516,7 +517,10 @@ static void test_client_unknown_host_is_a_connect_error(void **state)
 	struct one o;
 
 	(void)state;
-	prepare(&o, "ws://no-such-host.invalid:8765", "echo");
+	/* A 64-byte label is not a DNS name: the resolver fails it here,
+	   with no query leaving the machine. */
+	prepare(&o, "ws://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    ".invalid:8765", "echo");
 	dial_and_fail(&o, WV_ERR_CONNECT);
 	assert_non_null(strstr(wv_client_last_error(o.c), "cannot resolve"));
 	finish(&o);
@@ -782,6 +786,8 @@ enum script {
 	SCRIPT_ABUSE,	       /* fragments, a binary frame, then 70000 bytes */
 	SCRIPT_CLOSE,	       /* start, then a close 4000 "bye now" */
 	SCRIPT_BAD_UTF8,       /* start, then text that is not UTF-8 */
+	SCRIPT_PONGS,	       /* start, then nothing but pongs to pings */
+	SCRIPT_NO_PONGS,       /* start, then nothing at all */
 };
 
 struct fake {
@@ -792,6 +798,7 @@ struct fake {
 	int close_seen;	    /* the client's close code */
 	char texts[8][512]; /* the client's text frames */
 	int ntexts;
+	atomic_int pings; /* the client's, counted as they come */
 };
 
 static void send_all(int fd, const void *buf, size_t len)
@@ -927,6 +934,11 @@ static void read_until_close(struct fake *f, int fd)
 		if (op == 1 && f->ntexts < 8)
 			snprintf(f->texts[f->ntexts++], sizeof f->texts[0],
 				 "%.500s", buf);
+		if (op == 9) {
+			if (f->script != SCRIPT_NO_PONGS)
+				send_frame(fd, 10, true, buf, len);
+			atomic_fetch_add(&f->pings, 1);
+		}
 		if (op == 8) {
 			f->close_seen = len >= 2 ? (unsigned char)buf[0] << 8 |
 							   (unsigned char)buf[1]
@@ -986,6 +998,12 @@ static void *fake_serve(void *arg)
 			send_frame(fd, 1, true, start, strlen(start));
 			send_frame(fd, 1, true, bad, strlen(bad));
 		}
+		if (f->script == SCRIPT_PONGS || f->script == SCRIPT_NO_PONGS) {
+			static const char start[] =
+				"{\"event\":\"start\",\"communication_id\":\"p\"}";
+
+			send_frame(fd, 1, true, start, strlen(start));
+		}
 		if (f->script == SCRIPT_CLOSE) {
 			static const char start[] =
 				"{\"event\":\"start\",\"communication_id\":\"c\"}";
@@ -1008,6 +1026,7 @@ static void fake_start(struct fake *f, enum script script)
 	socklen_t len = sizeof a;
 
 	memset(f, 0, sizeof *f);
+	atomic_init(&f->pings, 0);
 	f->script = script;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1162,6 +1181,47 @@ static void test_client_reassembles_and_caps_messages(void **state)
 	finish(&o);
 }
 
+/* With ping_s 1, a call with no pong for 11 s is over: 13 pings answered
+   prove that the answers kept it alive. */
+static bool pinged_past_the_hang_up(const void *f)
+{
+	return atomic_load(&((const struct fake *)f)->pings) >= 13;
+}
+
+static void test_client_pings_keep_a_quiet_call_alive(void **state)
+{
+	struct fake f;
+	struct one o;
+
+	(void)state;
+	call_fake(&o, &f, SCRIPT_PONGS, "", WV_AUTH_SUBPROTOCOL);
+	o.cfg.ping_s = 1;
+	dial_and_connect(&o);
+	/* The server says nothing after start; the client pings it. */
+	assert_true(run_until(o.loop, pinged_past_the_hang_up, &f));
+	assert_int_equal(wv_client_status(o.c), WV_STATUS_CONNECTED);
+	hang_up(&o);
+	fake_stop(&f);
+	finish(&o);
+}
+
+static void test_client_no_pongs_end_the_call(void **state)
+{
+	const char *says = "lost: no answer to pings for 11 s";
+	struct fake f;
+	struct one o;
+
+	(void)state;
+	call_fake(&o, &f, SCRIPT_NO_PONGS, "", WV_AUTH_SUBPROTOCOL);
+	o.cfg.ping_s = 1;
+	run_fake(&o, &f);
+	assert_true(atomic_load(&f.pings) >= 1);
+	assert_int_equal(wv_client_end_reason(o.c), WV_END_ERROR);
+	assert_int_equal(wv_client_error(o.c), WV_ERR_CONNECT);
+	assert_non_null(strstr(wv_client_last_error(o.c), says));
+	finish(&o);
+}
+
 /* ---- configuration ---- */
 
 struct bad_config {
@@ -1308,6 +1368,8 @@ int main(void)
 		cmocka_unit_test(test_client_bad_servers_are_named),
 		cmocka_unit_test(test_client_reassembles_and_caps_messages),
 		cmocka_unit_test(test_client_text_not_utf8_closes_1007),
+		cmocka_unit_test(test_client_pings_keep_a_quiet_call_alive),
+		cmocka_unit_test(test_client_no_pongs_end_the_call),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
