@@ -210,7 +210,7 @@ static int read_caller(void *user, float *dst, size_t n)
 	for (i = m; i < n; i++)
 		dst[i] = 0.0f;
 	cli_stereo_wav_write_left(d->wav, pcm, m);
-	d->clock += n;
+	d->clock += m;
 	return 0;
 }
 
