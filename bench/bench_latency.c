@@ -62,7 +62,7 @@
  * Usage: bench_latency [--seconds S]
  * Exits 1 if a call could not be made or measured, 2 on a usage error.
  */
-#define _GNU_SOURCE /* ppoll, strcasestr */
+#define _GNU_SOURCE /* ppoll */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -82,14 +82,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
-#include <wvoice/base64.h>
 #include <wvoice/capture.h>
 #include <wvoice/codec.h>
 #include <wvoice/protocol.h>
 #include <wvoice/resampler.h>
 #include <wvoice/wvoice.h>
+
+#include "rawws.h"
 
 #define TICK_US 20000
 #define DEFAULT_SECONDS 10
@@ -115,7 +114,6 @@
 #define TONE_HZ 400.0
 #define MARKER_ULAW 0x80      /* +32124: nothing else sent is this loud */
 #define PI 3.14159265358979323846
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct config {
 	unsigned rate;
@@ -319,142 +317,6 @@ static void on_event(void *user, enum wv_direction dir,
 
 /* ---- the peer: a WebSocket server for one call ---- */
 
-static bool send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static bool recv_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/* A server's frame: final, unmasked; ours are all under 64 KiB. */
-static bool send_frame(int fd, int opcode, const void *data, size_t len)
-{
-	unsigned char h[4];
-	size_t hl = 2;
-
-	h[0] = (unsigned char)(0x80 | opcode);
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-	} else {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		hl = 4;
-	}
-	return send_all(fd, h, hl) && send_all(fd, data, len);
-}
-
-static bool send_text(int fd, const char *text)
-{
-	return send_frame(fd, 1, text, strlen(text));
-}
-
-/* Reads one masked frame from the client into buf (NUL-terminated);
-   returns its opcode, or -1 when the socket failed or the frame is not
-   what a client sends. */
-static int read_frame(int fd, char *buf, size_t cap, size_t *len)
-{
-	unsigned char h[2], ext[8], mask[4];
-	uint64_t n;
-
-	if (!recv_all(fd, h, 2))
-		return -1;
-	n = h[1] & 0x7f;
-	if (n >= 126) {
-		size_t el = n == 126 ? 2 : 8;
-
-		if (!recv_all(fd, ext, el))
-			return -1;
-		n = 0;
-		for (size_t i = 0; i < el; i++)
-			n = n << 8 | ext[i];
-	}
-	if (!(h[1] & 0x80) || n >= cap || !recv_all(fd, mask, 4) ||
-	    !recv_all(fd, buf, (size_t)n))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (char)(buf[i] ^ mask[i % 4]);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return h[0] & 0x0f;
-}
-
-static bool read_request(int fd, char *req, size_t cap)
-{
-	size_t n = 0;
-
-	req[0] = '\0';
-	while (!strstr(req, "\r\n\r\n")) {
-		ssize_t got;
-
-		if (n + 1 >= cap)
-			return false;
-		got = recv(fd, req + n, cap - 1 - n, 0);
-		if (got <= 0)
-			return false;
-		n += (size_t)got;
-		req[n] = '\0';
-	}
-	return true;
-}
-
-/* RFC 6455 4.2.2, choosing the subprotocol "apikey" as the client needs. */
-static bool answer_upgrade(int fd, const char *req)
-{
-	static const char field[] = "\r\nSec-WebSocket-Key:";
-	const char *k = strcasestr(req, field);
-	char both[160], resp[512];
-	char accept[WV_BASE64_ENCODED_LEN(SHA_DIGEST_LENGTH) + 1];
-	unsigned char digest[SHA_DIGEST_LENGTH];
-	size_t klen;
-	int n;
-
-	if (!k)
-		return false;
-	k += strlen(field);
-	k += strspn(k, " \t");
-	klen = strcspn(k, " \t\r\n");
-	if (klen == 0 || klen > 64)
-		return false;
-	n = snprintf(both, sizeof both, "%.*s%s", (int)klen, k, WS_GUID);
-	SHA1((const unsigned char *)both, (size_t)n, digest);
-	wv_base64_encode(accept, digest, sizeof digest);
-	n = snprintf(resp, sizeof resp,
-		     "HTTP/1.1 101 Switching Protocols\r\n"
-		     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-		     "Sec-WebSocket-Accept: %s\r\n"
-		     "Sec-WebSocket-Protocol: apikey\r\n\r\n",
-		     accept);
-	return send_all(fd, resp, (size_t)n);
-}
-
 /* An outbound frame: finds each burst's onset, the first loud sample after
    a stretch of quiet. */
 static void peer_heard(struct peer *p, const uint8_t *ulaw, size_t n,
@@ -494,7 +356,7 @@ static bool peer_text(struct peer *p, int fd, const char *text, size_t len,
 		   this start was sent: a lead of whole ticks would put every
 		   first utterance at the same phase. */
 		p->next_send = at + LEAD_US + rand_below(&p->rng, TICK_US);
-		return send_text(fd, "{\"event\":\"start\","
+		return rawws_send_text(fd, "{\"event\":\"start\","
 				     "\"communication_id\":\"bench-latency\"}");
 	}
 	if (ev.type == WV_EVENT_AUDIO)
@@ -506,17 +368,18 @@ static bool peer_text(struct peer *p, int fd, const char *text, size_t len,
 static bool peer_receive(struct peer *p, int fd)
 {
 	size_t len = 0;
-	int op = read_frame(fd, p->rx, sizeof p->rx, &len);
+	int op = rawws_read_frame(fd, p->rx, sizeof p->rx, &len);
 	int64_t at = now_us();
 
 	switch (op) {
-	case 1:
+	case RAWWS_TEXT:
 		return peer_text(p, fd, p->rx, len, at);
-	case 8: /* close: answered with its code */
-		send_frame(fd, 8, p->rx, len >= 2 ? 2 : 0);
+	case RAWWS_CLOSE: /* answered with its code */
+		rawws_send_frame(fd, RAWWS_CLOSE, true, p->rx,
+				 len >= 2 ? 2 : 0);
 		return false;
-	case 9:
-		return send_frame(fd, 10, p->rx, len);
+	case RAWWS_PING:
+		return rawws_send_frame(fd, RAWWS_PONG, true, p->rx, len);
 	default:
 		return op >= 0;
 	}
@@ -538,7 +401,8 @@ static bool peer_speak(struct peer *p, int fd)
 	wv_ulaw_encode(ulaw, pcm, WV_FRAME_SAMPLES);
 	ulaw[0] = MARKER_ULAW;
 	len = wv_encode_audio(json, sizeof json, ulaw, sizeof ulaw);
-	if (len < 0 || !send_frame(fd, 1, json, (size_t)len))
+	if (len < 0 ||
+	    !rawws_send_frame(fd, RAWWS_TEXT, true, json, (size_t)len))
 		return false;
 	if (p->nsent < p->cap)
 		p->sent_us[p->nsent++] = now_us();
@@ -550,7 +414,7 @@ static bool peer_speak(struct peer *p, int fd)
 	snprintf(mark, sizeof mark, "{\"event\":\"mark\",\"mark\":\"u%u\"}",
 		 p->utterances++);
 	p->next_send += TICK_US + GAP_US;
-	return send_text(fd, mark);
+	return rawws_send_text(fd, mark);
 }
 
 static struct timespec wait_until(int64_t deadline)
@@ -611,7 +475,8 @@ static void *peer_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
-	if (read_request(fd, req, sizeof req) && answer_upgrade(fd, req))
+	if (rawws_read_request(fd, req, sizeof req) &&
+	    rawws_answer_upgrade(fd, req, "apikey"))
 		peer_converse(p, fd);
 	close(fd);
 	return NULL;
@@ -1001,7 +866,8 @@ static void print_outbound(const struct result *res, size_t n)
 
 		print_config(&res[i].cfg);
 		printf("    %5.1f %%  %17.2f  %8.2f |"
-		       " %17.0f %7.0f %7.0f %18.0f\n", pct, o->library_ms, o->delay_ms.p50, o->send_us.p50,
+		       " %17.0f %7.0f %7.0f %18.0f\n",
+		       pct, o->library_ms, o->delay_ms.p50, o->send_us.p50,
 		       o->send_us.p99, o->send_us.max, o->encode_us.p50);
 	}
 	puts("  +block: the same counted from when the burst's first sample was "

@@ -23,12 +23,11 @@
 
 #include <cmocka.h>
 #include <math.h>
-#include <openssl/sha.h>
 
-#include <wvoice/base64.h>
 #include <wvoice/wvoice.h>
 
 #include "client.h"
+#include "rawws.h"
 #include "server.h"
 
 #define KEY "test-key-0123456789"
@@ -519,8 +518,10 @@ static void test_client_unknown_host_is_a_connect_error(void **state)
 	(void)state;
 	/* A 64-byte label is not a DNS name: the resolver fails it here,
 	   with no query leaving the machine. */
-	prepare(&o, "ws://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    ".invalid:8765", "echo");
+	prepare(&o,
+		"ws://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.invalid:8765",
+		"echo");
 	dial_and_fail(&o, WV_ERR_CONNECT);
 	assert_non_null(strstr(wv_client_last_error(o.c), "cannot resolve"));
 	finish(&o);
@@ -801,126 +802,14 @@ struct fake {
 	atomic_int pings; /* the client's, counted as they come */
 };
 
-static void send_all(int fd, const void *buf, size_t len)
+/* The subprotocol the server answers with: the one the client offered,
+   unless the script says not to. */
+static const char *chosen(const struct fake *f)
 {
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static bool recv_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static void send_frame(int fd, int opcode, bool fin, const char *data,
-		       size_t len)
-{
-	unsigned char h[10];
-	size_t hl = 2;
-
-	h[0] = (unsigned char)((fin ? 0x80 : 0) | opcode);
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-	} else if (len < 65536) {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		hl = 4;
-	} else {
-		h[1] = 127;
-		for (int i = 0; i < 8; i++)
-			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-		hl = 10;
-	}
-	send_all(fd, h, hl);
-	send_all(fd, data, len);
-}
-
-/* Reads one (masked) frame from the client; returns its opcode or -1. */
-static int read_frame(int fd, char *buf, size_t cap, size_t *len)
-{
-	unsigned char h[2], ext[8], mask[4];
-	uint64_t n;
-
-	if (!recv_all(fd, h, 2))
-		return -1;
-	n = h[1] & 0x7f;
-	if (n == 126 || n == 127) {
-		size_t el = n == 126 ? 2 : 8;
-
-		if (!recv_all(fd, ext, el))
-			return -1;
-		n = 0;
-		for (size_t i = 0; i < el; i++)
-			n = n << 8 | ext[i];
-	}
-	if (!(h[1] & 0x80) || n >= cap || !recv_all(fd, mask, 4) ||
-	    !recv_all(fd, buf, (size_t)n))
-		return -1;
-	for (uint64_t i = 0; i < n; i++)
-		buf[i] ^= (char)mask[i % 4];
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return h[0] & 0x0f;
-}
-
-static bool read_request(struct fake *f, int fd)
-{
-	size_t n = 0;
-
-	while (n < sizeof f->request - 1 && !strstr(f->request, "\r\n\r\n")) {
-		ssize_t got = recv(fd, f->request + n, sizeof f->request - 1 - n, 0);
-
-		if (got <= 0)
-			return false;
-		n += (size_t)got;
-		f->request[n] = '\0';
-	}
-	return true;
-}
-
-static void answer_upgrade(struct fake *f, int fd)
-{
-	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-	const char *k = strstr(f->request, "Sec-WebSocket-Key: ");
-	char both[128], accept[64], resp[512];
-	unsigned char digest[SHA_DIGEST_LENGTH];
-	size_t klen;
-	int n;
-
-	assert_non_null(k);
-	k += strlen("Sec-WebSocket-Key: ");
-	klen = strcspn(k, "\r");
-	snprintf(both, sizeof both, "%.*s%s", (int)klen, k, guid);
-	SHA1((const unsigned char *)both, strlen(both), digest);
-	accept[wv_base64_encode(accept, digest, sizeof digest)] = '\0';
-	n = snprintf(resp, sizeof resp,
-		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-		     accept,
-		     f->script == SCRIPT_NO_SUBPROTOCOL ||
-				     !strstr(f->request, "Sec-WebSocket-Protocol:")
-			     ? ""
-			     : "Sec-WebSocket-Protocol: apikey\r\n");
-	send_all(fd, resp, (size_t)n);
+	if (f->script == SCRIPT_NO_SUBPROTOCOL ||
+	    !strstr(f->request, "Sec-WebSocket-Protocol:"))
+		return NULL;
+	return "apikey";
 }
 
 /* Keeps what the client sends until its close frame, and answers it. */
@@ -930,20 +819,22 @@ static void read_until_close(struct fake *f, int fd)
 	size_t len;
 	int op;
 
-	while ((op = read_frame(fd, buf, sizeof buf, &len)) >= 0) {
-		if (op == 1 && f->ntexts < 8)
+	while ((op = rawws_read_frame(fd, buf, sizeof buf, &len)) >= 0) {
+		if (op == RAWWS_TEXT && f->ntexts < 8)
 			snprintf(f->texts[f->ntexts++], sizeof f->texts[0],
 				 "%.500s", buf);
-		if (op == 9) {
+		if (op == RAWWS_PING) {
 			if (f->script != SCRIPT_NO_PONGS)
-				send_frame(fd, 10, true, buf, len);
+				rawws_send_frame(fd, RAWWS_PONG, true, buf,
+						 len);
 			atomic_fetch_add(&f->pings, 1);
 		}
-		if (op == 8) {
+		if (op == RAWWS_CLOSE) {
 			f->close_seen = len >= 2 ? (unsigned char)buf[0] << 8 |
 							   (unsigned char)buf[1]
 						 : 1005;
-			send_frame(fd, 8, true, buf, len >= 2 ? 2 : 0);
+			rawws_send_frame(fd, RAWWS_CLOSE, true, buf,
+					 len >= 2 ? 2 : 0);
 			return;
 		}
 	}
@@ -956,16 +847,16 @@ static void abuse(int fd)
 	char *big = malloc(70000);
 
 	/* start in three fragments. */
-	send_frame(fd, 1, false, start, 10);
-	send_frame(fd, 0, false, start + 10, 20);
-	send_frame(fd, 0, true, start + 30, strlen(start) - 30);
-	send_frame(fd, 2, true, "\x01\x02\x03", 3);
+	rawws_send_frame(fd, RAWWS_TEXT, false, start, 10);
+	rawws_send_frame(fd, RAWWS_CONT, false, start + 10, 20);
+	rawws_send_frame(fd, RAWWS_CONT, true, start + 30, strlen(start) - 30);
+	rawws_send_frame(fd, RAWWS_BINARY, true, "\x01\x02\x03", 3);
 	/* Over the 64 KiB cap, as one message in two frames. */
 	assert_non_null(big);
 	memset(big, ' ', 70000);
 	big[0] = '{';
-	send_frame(fd, 1, false, big, 40000);
-	send_frame(fd, 0, true, big + 40000, 30000);
+	rawws_send_frame(fd, RAWWS_TEXT, false, big, 40000);
+	rawws_send_frame(fd, RAWWS_CONT, true, big + 40000, 30000);
 	free(big);
 }
 
@@ -986,8 +877,8 @@ static void *fake_serve(void *arg)
 		close(fd);
 		return NULL;
 	}
-	if (read_request(f, fd)) {
-		answer_upgrade(f, fd);
+	if (rawws_read_request(fd, f->request, sizeof f->request) &&
+	    rawws_answer_upgrade(fd, f->request, chosen(f))) {
 		if (f->script == SCRIPT_ABUSE)
 			abuse(fd);
 		if (f->script == SCRIPT_BAD_UTF8) {
@@ -995,14 +886,14 @@ static void *fake_serve(void *arg)
 				"{\"event\":\"start\",\"communication_id\":\"u\"}";
 			static const char bad[] = "{\"event\":\"x\xff\"}";
 
-			send_frame(fd, 1, true, start, strlen(start));
-			send_frame(fd, 1, true, bad, strlen(bad));
+			rawws_send_text(fd, start);
+			rawws_send_text(fd, bad);
 		}
 		if (f->script == SCRIPT_PONGS || f->script == SCRIPT_NO_PONGS) {
 			static const char start[] =
 				"{\"event\":\"start\",\"communication_id\":\"p\"}";
 
-			send_frame(fd, 1, true, start, strlen(start));
+			rawws_send_text(fd, start);
 		}
 		if (f->script == SCRIPT_CLOSE) {
 			static const char start[] =
@@ -1010,9 +901,10 @@ static void *fake_serve(void *arg)
 			static const char bye[] = "\x0f\xa0"
 						  "bye now";
 
-			send_frame(fd, 1, true, start, strlen(start));
+			rawws_send_text(fd, start);
 			sleep_ms(100);
-			send_frame(fd, 8, true, bye, sizeof bye - 1);
+			rawws_send_frame(fd, RAWWS_CLOSE, true, bye,
+					 sizeof bye - 1);
 		}
 		read_until_close(f, fd);
 	}
