@@ -185,7 +185,13 @@ def close(code=1000, reason="", timeout=5.0):
         payload = b"" if code is None else \
             struct.pack("!H", code) + reason.encode("utf-8")
         s.close_sent = (code, reason)
-        s.send_raw(wsclient.Connection.frame(OP_CLOSE, payload, mask=False))
+        try:
+            s.send_raw(wsclient.Connection.frame(OP_CLOSE, payload,
+                                                 mask=False))
+        except OSError:
+            # The client may have closed first and gone (after a stop, say):
+            # closes may cross. Its close or EOF must still come.
+            pass
         s.wait_for(lambda: s.client_close is not None or s.eof_at,
                    timeout, "the client's close")
     return Action("close %s" % code, run)
