@@ -228,6 +228,7 @@ static void test_level_init_refuses_windows_without_samples(void **state)
 struct feeder {
 	struct cli_level *l;
 	atomic_bool done;
+	atomic_size_t reads; /* the reader's, so the two overlap */
 };
 
 static void *feed_thread(void *arg)
@@ -235,7 +236,10 @@ static void *feed_thread(void *arg)
 	struct feeder *f = arg;
 	float x[160];
 
-	for (int round = 0; round < 2000; round++) {
+	/* Goes on until the other thread has read while it fed, however the
+	   two are scheduled. */
+	for (int round = 0; round < 2000 || atomic_load(&f->reads) < 100;
+	     round++) {
 		square(x, 160, round % 2 ? 1.0f : 0.01f);
 		cli_level_feed_float(f->l, x, 160);
 	}
@@ -246,9 +250,8 @@ static void *feed_thread(void *arg)
 static void test_level_reads_from_another_thread(void **state)
 {
 	struct cli_level l = meter();
-	struct feeder f = { &l, false };
+	struct feeder f = { .l = &l };
 	pthread_t t;
-	size_t reads = 0;
 
 	(void)state;
 	assert_int_equal(pthread_create(&t, NULL, feed_thread, &f), 0);
@@ -257,10 +260,10 @@ static void test_level_reads_from_another_thread(void **state)
 
 		assert_true(rms >= CLI_LEVEL_FLOOR_DB && rms <= 0.0);
 		assert_true(peak >= CLI_LEVEL_FLOOR_DB && peak <= 0.0);
-		reads++;
+		atomic_fetch_add(&f.reads, 1);
 	}
 	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_true(reads > 0);
+	assert_true(atomic_load(&f.reads) >= 100);
 	/* The last window held 100 ms of each level. */
 	assert_float_equal(cli_level_rms_db(&l),
 			   (10.0 * log10((1.0 + 1e-4) / 2.0)), 0.01);

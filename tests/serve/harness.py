@@ -202,13 +202,17 @@ def is_uuid4(s):
 # ---------------------------------------------------------------- the caller
 
 class Utterance:
-    """Frames the pump sends; the times its first and last frames left."""
+    """Frames the pump sends; the times its first and last frames left, and
+    when the last was due. A frame never leaves before it is due, so
+    last_due + N * 20 ms bounds when the server can have had N frames more;
+    last_sent is later by however long a loaded machine kept the pump."""
 
     def __init__(self, frames):
         self.frames = frames
         self.first_sent = None
         self.first_loud_sent = None
         self.last_sent = None
+        self.last_due = None
         self.done = threading.Event()
 
     @property
@@ -245,7 +249,8 @@ class Pump(threading.Thread):
         t0 = self.started_at = time.monotonic()
         i = 0
         while not self._halt.is_set():
-            wait = t0 + i * 0.02 - time.monotonic()
+            due = t0 + i * 0.02
+            wait = due - time.monotonic()
             if wait > 0 and self._halt.wait(wait):
                 break
             with self._lock:
@@ -269,6 +274,7 @@ class Pump(threading.Thread):
                     u.first_loud_sent = now
                 if k == len(u.frames) - 1:
                     u.last_sent = now
+                    u.last_due = due
                     u.done.set()
             i += 1
 

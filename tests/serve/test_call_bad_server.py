@@ -172,10 +172,10 @@ class BadServerCall(ServeTest):
         self.assertEqual(run.summary.get("end reason"), "hangup", run)
         self.assertEqual(run.summary.get("close"), "1000", run)
 
-    def assert_goes_on(self, run, srv, tone_s=1.0):
+    def assert_goes_on(self, run, srv, tone_s=1.0, more_s=0.1):
         """The call went on after the bad input: ended by our hang-up, and
-        the tone sent after the bad input was played, all of it and nothing
-        more."""
+        the tone sent after the bad input was played, all of it and no more
+        than more_s else."""
         self.assert_ended_normally(run)
         self.assertEqual(srv.event_names()[-1], "stop")
         self.assertEqual(srv.client_close, (1000, ""))
@@ -183,7 +183,8 @@ class BadServerCall(ServeTest):
         self.assertGreaterEqual(loud, tone_s - 0.1,
                                 "the audio after the bad input was not "
                                 "played: %.2f s loud" % loud)
-        self.assertLessEqual(loud, tone_s + 0.1, "more was played than sent")
+        self.assertLessEqual(loud, tone_s + more_s,
+                             "more was played than sent")
 
     def assert_errors(self, run, *patterns):
         """Each pattern matches its own `wvoice call: ...` line, in order."""
@@ -429,7 +430,10 @@ class BadServerCall(ServeTest):
             B.hold(10)])
         run = self.call(srv, "--hangup-after", "2.5")
         self.assert_errors(run, r"clear before start")
-        self.assert_goes_on(run, srv)  # 1 s played: not the cleared 2 s
+        # The 1 s after start is played, not the cleared 2 s. A loaded
+        # loop may tick while it reads the 2 s burst and play the start of
+        # it before it reads the clear, but never the whole.
+        self.assert_goes_on(run, srv, more_s=0.5)
         self.assertEqual([e["mark"] for e in srv.events("out", "mark")],
                          ["after"])
 
