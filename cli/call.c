@@ -86,6 +86,8 @@ struct run {
 	bool audio_output;	/* ... and it has a speaker */
 	struct cli_level in_level, out_level;
 	int64_t input_end_ms; /* call time the input ran out, or -1 */
+	bool key_muted;	      /* the m key's; --mute windows add to it */
+	bool muted;	      /* what the call was last told */
 };
 
 static atomic_int interrupted;
@@ -302,6 +304,14 @@ static int exit_status(const struct wv_client *c)
 	}
 }
 
+/* Muted while the m key says so or a --mute window is open at call time
+   t (ms after the confirmation). */
+static void update_mute(struct run *r, struct wv_client *c, int64_t t)
+{
+	r->muted = r->key_muted || cli_schedule_muted(&r->o->sched, t);
+	wv_client_set_muted(c, r->muted);
+}
+
 /* Digits, mutes and the hang-up, at their times after the confirmation. */
 static void follow_schedule(struct run *r, struct wv_client *c)
 {
@@ -314,7 +324,7 @@ static void follow_schedule(struct run *r, struct wv_client *c)
 	n = cli_schedule_due_dtmf(&r->o->sched, t, digits, sizeof digits);
 	for (size_t i = 0; i < n; i++)
 		wv_client_send_dtmf(c, digits[i]);
-	wv_client_set_muted(c, cli_schedule_muted(&r->o->sched, t));
+	update_mute(r, c, t);
 	if (r->input && r->input_end_ms < 0 &&
 	    cli_wav_source_ended(r->input))
 		r->input_end_ms = t;
@@ -390,22 +400,23 @@ static void tty_stop(struct tty *t)
 	t->on = false;
 }
 
-static void tty_keys(struct tty *t, struct wv_client *c, bool *muted)
+static void tty_keys(struct tty *t, struct run *r, struct wv_client *c)
 {
 	char k;
 
 	while (t->on && read(STDIN_FILENO, &k, 1) == 1) {
-		if (k == 'q' || k == 'Q')
+		if (k == 'q' || k == 'Q') {
 			wv_client_hangup(c);
-		else if (k == 'm' || k == 'M')
-			wv_client_set_muted(c, *muted = !*muted);
-		else if (wv_dtmf_valid(k))
+		} else if (k == 'm' || k == 'M') {
+			r->key_muted = !r->key_muted;
+			update_mute(r, c, wv_client_elapsed_ms(c));
+		} else if (wv_dtmf_valid(k)) {
 			wv_client_send_dtmf(c, k);
+		}
 	}
 }
 
-static void tty_status(struct tty *t, struct run *r, struct wv_client *c,
-		       bool muted)
+static void tty_status(struct tty *t, struct run *r, struct wv_client *c)
 {
 	const char *id = wv_client_communication_id(c);
 	struct wv_call_stats st;
@@ -421,7 +432,7 @@ static void tty_status(struct tty *t, struct run *r, struct wv_client *c,
 		"\r\033[K%s %s id %.8s%s in %4.0f dB out %4.0f dB underruns "
 		"%llu",
 		wv_status_name(wv_client_status(c)), mmss, id ? id : "-",
-		muted ? " MUTED" : "", cli_level_rms_db(&r->in_level),
+		r->muted ? " MUTED" : "", cli_level_rms_db(&r->in_level),
 		cli_level_rms_db(&r->out_level),
 		(unsigned long long)st.playout.underruns);
 }
@@ -564,7 +575,6 @@ static int run_call(struct opts *o, struct run *r)
 	struct wv_loop *loop = NULL;
 	struct wv_client *c = NULL;
 	struct tty tty = { 0 };
-	bool muted = false;
 	int status = EXIT_FAILED;
 
 	wv_client_config_default(&cfg);
@@ -599,14 +609,16 @@ static int run_call(struct opts *o, struct run *r)
 					       r->audio_output);
 	cli_level_init(&r->in_level, cfg.source.rate, 0);
 	cli_level_init(&r->out_level, 8000, 0);
+	/* A window open at 0 holds from the first frame. */
+	update_mute(r, c, 0);
 	wv_client_connect(c);
 	tty_start(&tty, o);
 	while (wv_loop_run(loop, LOOP_SLICE_MS) > 0) {
 		if (atomic_exchange(&interrupted, 0))
 			wv_client_hangup(c);
 		follow_schedule(r, c);
-		tty_keys(&tty, c, &muted);
-		tty_status(&tty, r, c, muted);
+		tty_keys(&tty, r, c);
+		tty_status(&tty, r, c);
 	}
 	tty_stop(&tty);
 	if (wv_client_error(c) && o->quiet)
