@@ -193,10 +193,13 @@ class Call(ServeTest):
                         fills[ms] = e["t"]
                         break
         self.assertLess(onsets[0], 0.25, onsets)
-        self.assertAlmostEqual(onsets[1000] - onsets[0],
-                               fills[1000] - fills[0], delta=0.15,
-                               msg="onsets %s, pre-buffer full %s" %
-                               (onsets, fills))
+        # Event times are when the loop read them; the file's are where the
+        # loop's 20 ms clock puts them. A loop running late reads events
+        # late and catches its clock up (by up to 200 ms), so the sound can
+        # come out earlier on the file's clock, never later than a tick.
+        moved = (onsets[1000] - onsets[0]) - (fills[1000] - fills[0])
+        self.assertTrue(-0.25 < moved < 0.1,
+                        "onsets %s, pre-buffer full %s" % (onsets, fills))
 
     def test_connect_timeout_gives_up_on_a_silent_server(self):
         """A listener that never answers the handshake: the call gives up
