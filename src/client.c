@@ -67,12 +67,17 @@ struct wv_loop {
 	struct lws_protocols protocols[2];
 	struct vhost_slot *vhosts;
 	size_t n_vhosts;
-	struct wv_client *clients; /* every call made on it, and the zombies */
+	struct wv_client *clients; /* every call made on it, and the doomed */
 	ev_timer tick;		   /* the 20 ms clock of the open calls */
 	int64_t tick_base;	   /* the grid: tick n is due at base + n*20ms */
 	uint64_t tick_n;
 	ev_timer wake;		   /* bounds one wv_loop_run() */
 	bool running;
+	/* How deep we are in code that may run the application's callbacks
+	   (an lws callback, a timer, an API call): a call destroyed in there
+	   is freed only once the outermost of them has returned. */
+	int depth;
+	bool reap; /* a doomed call may be freed at depth 0 */
 	/* The count of calls going, redone only after a change: the loop
 	   asks after every turn, and a turn may be one event of thousands. */
 	int n_going;
@@ -100,7 +105,8 @@ struct wv_client {
 	bool connect_started, tcp_up, opened;
 	bool in_connect;  /* inside lws_client_connect_via_info() */
 	bool told_closed; /* wv_call_closed() was called */
-	bool zombie;	  /* destroyed while its socket closes */
+	bool doomed;	  /* destroyed: freed once its socket is gone and
+			     no code of ours on the stack uses it */
 	bool mute_core;	  /* the core's own report of a failure we made */
 	int close_code;	  /* to send from the writeable callback */
 	char close_reason[64];
@@ -211,6 +217,41 @@ int wv__url_split(const char *url, struct wv__url_parts *out)
 	else
 		return WV_ERR_URL;
 	return 0;
+}
+
+/* ---- callbacks that may free their call ---- */
+
+static void free_client(struct wv_client *c);
+
+/* The application may destroy a call from any of its callbacks, which
+   run deep inside our own code (an lws callback, a timer, fail()). So
+   every way in from lws, libev or the application goes through enter()
+   and leave(), and a call destroyed in between is freed by the outermost
+   leave(), once nothing on the stack still uses it (libuv's uv_close()
+   and curl's multi handle defer the same way). */
+static void enter(struct wv_loop *loop)
+{
+	if (loop)
+		loop->depth++;
+}
+
+/* Frees the destroyed calls whose sockets are gone. */
+static void reap(struct wv_loop *loop)
+{
+	struct wv_client *c, *next;
+
+	loop->reap = false;
+	for (c = loop->clients; c; c = next) {
+		next = c->next;
+		if (c->doomed && !c->wsi)
+			free_client(c);
+	}
+}
+
+static void leave(struct wv_loop *loop)
+{
+	if (loop && --loop->depth == 0 && loop->reap)
+		reap(loop);
 }
 
 /* ---- reporting ---- */
@@ -377,11 +418,14 @@ static struct lws *detach(struct wv_client *c)
 	return wsi;
 }
 
-/* Only from outside lws's callbacks for this wsi. */
-static void kill_socket(struct lws *wsi)
+/* Closes a socket detached from its call. Inside our callbacks (which may
+   be this socket's own) lws is told to close it on its next turn. */
+static void kill_socket(const struct wv_loop *loop, struct lws *wsi)
 {
 	if (wsi)
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+				loop && loop->depth ? LWS_TO_KILL_ASYNC
+						    : LWS_TO_KILL_SYNC);
 }
 
 static int append_key(struct wv_client *c, struct lws *wsi, void *in,
@@ -451,6 +495,7 @@ static int check_subprotocol(struct wv_client *c, struct lws *wsi)
 }
 
 static void start_clock(struct wv_loop *loop);
+static int hangup(struct wv_client *c);
 
 static int established(struct wv_client *c)
 {
@@ -602,8 +647,6 @@ static void peer_closing(struct wv_client *c, const unsigned char *in,
 	wv_call_closed(c->call, code, reason, false, wv__now_us());
 }
 
-static void free_client(struct wv_client *c);
-
 /* lws hangs up when no pong came within ping_s + 10 s: say so. */
 static bool silent_too_long(const struct wv_client *c)
 {
@@ -653,8 +696,8 @@ static void socket_closed(struct wv_client *c, struct lws *wsi)
 		     "connection to %s lost: no answer to pings for %u s",
 		     c->hostport, c->cfg.ping_s + 10);
 	fail(c, WV_ERR_CONNECT, 1006, "connection to %s lost", c->hostport);
-	if (c->zombie)
-		free_client(c);
+	if (c->doomed)
+		c->loop->reap = true;
 }
 
 static bool starts(const char *s, const char *prefix)
@@ -737,14 +780,9 @@ static void wsi_gone(struct wv_client *c)
 	detach(c);
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason,
-		    void *user, void *in, size_t len)
+static int dispatch(struct wv_client *c, struct lws *wsi,
+		    enum lws_callback_reasons reason, void *in, size_t len)
 {
-	struct wv_client *c = lws_get_opaque_user_data(wsi);
-
-	(void)user;
-	if (!c)
-		return 0; /* a socket we have let go of */
 	switch (reason) {
 	case LWS_CALLBACK_WSI_CREATE:
 		c->tcp_up = true;
@@ -779,6 +817,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	default:
 		return 0;
 	}
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	struct wv_client *c = lws_get_opaque_user_data(wsi);
+	struct wv_loop *loop;
+	int rc;
+
+	(void)user;
+	if (!c)
+		return 0; /* a socket we have let go of */
+	loop = c->loop;
+	enter(loop);
+	rc = dispatch(c, wsi, reason, in, len);
+	leave(loop);
+	return rc;
 }
 
 /* ---- TLS ---- */
@@ -967,24 +1022,32 @@ static void start_connecting(struct wv_client *c)
 	ev_timer_start(c->loop->ev, &c->conn_timer);
 }
 
-static void connect_timer_due(struct ev_loop *ev, ev_timer *w, int revents)
+static void connect_timed_out(struct wv_client *c)
 {
-	struct wv_client *c = w->data;
 	struct lws *wsi;
 
-	(void)ev;
-	(void)revents;
-	if (!c->connect_started) {
-		start_connecting(c);
-		return;
-	}
 	if (c->opened || c->told_closed)
 		return;
 	wsi = detach(c);
 	fail(c, WV_ERR_TIMEOUT, 0, "cannot connect to %s: no %s within %u ms",
 	     c->hostport, c->tcp_up ? "WebSocket handshake" : "connection",
 	     c->cfg.connect_timeout_ms);
-	kill_socket(wsi);
+	kill_socket(c->loop, wsi);
+}
+
+static void connect_timer_due(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct wv_client *c = w->data;
+	struct wv_loop *loop = c->loop;
+
+	(void)ev;
+	(void)revents;
+	enter(loop);
+	if (!c->connect_started)
+		start_connecting(c);
+	else
+		connect_timed_out(c);
+	leave(loop);
 }
 
 /* ---- the clock ---- */
@@ -1047,11 +1110,13 @@ static void tick_due(struct ev_loop *ev, ev_timer *w, int revents)
 	int done = 0;
 
 	(void)revents;
+	enter(loop);
 	while (next_tick(loop) <= now + SLACK_US && done < MAX_CATCHUP) {
 		live = tick_all(loop, now);
 		loop->tick_n++;
 		done++;
 	}
+	leave(loop);
 	if (next_tick(loop) <= now + SLACK_US) {
 		loop->tick_base = now;
 		loop->tick_n = 1;
@@ -1161,7 +1226,7 @@ static int going(struct wv_loop *loop)
 	for (const struct wv_client *c = loop->clients; c; c = c->next) {
 		enum wv_status s = wv_call_status(c->call);
 
-		if (c->wsi || (!c->zombie && (s == WV_STATUS_CONNECTING ||
+		if (c->wsi || (!c->doomed && (s == WV_STATUS_CONNECTING ||
 					      s == WV_STATUS_CONNECTED)))
 			n++;
 	}
@@ -1218,11 +1283,11 @@ void wv_loop_destroy(struct wv_loop *loop)
 
 	if (!loop)
 		return;
-	for (c = loop->clients; c; c = next) {
-		next = c->next;
-		if (!c->zombie)
-			wv_client_hangup(c);
-	}
+	enter(loop);
+	for (c = loop->clients; c; c = c->next)
+		if (!c->doomed)
+			hangup(c);
+	leave(loop);
 	/* Time for the stops and closes to go out and be answered. */
 	until = wv__now_us() + CLOSE_GRACE_US;
 	while (any_socket(loop) && wv__now_us() < until)
@@ -1235,7 +1300,7 @@ void wv_loop_destroy(struct wv_loop *loop)
 		c->loop = NULL;
 		c->wsi = NULL;
 		c->prev = c->next = NULL;
-		if (c->zombie)
+		if (c->doomed)
 			free_client(c);
 	}
 	for (size_t i = 0; i < loop->n_vhosts; i++) {
@@ -1474,37 +1539,38 @@ void wv_client_set_device_playout(struct wv_client *c, bool on)
 
 void wv_client_destroy(struct wv_client *c)
 {
-	struct lws *wsi;
+	struct wv_loop *loop;
 
-	if (!c)
+	if (!c || c->doomed)
 		return;
+	loop = c->loop;
 	/* The application may free what these point at as soon as we
 	   return: nothing of its is touched again. */
 	memset(&c->ucb, 0, sizeof c->ucb);
 	memset(&c->cfg.source, 0, sizeof c->cfg.source);
 	memset(&c->cfg.sink, 0, sizeof c->cfg.sink);
 	c->obs = NULL;
-	if (c->loop && c->wsi && c->opened) {
+	c->doomed = true;
+	recount(c);
+	enter(loop);
+	if (loop && c->wsi && c->opened)
 		/* Ends cleanly (stop, close 1000) after we return; the loop
 		   frees it when the socket is gone. */
-		wv_client_hangup(c);
-		c->zombie = true;
-		recount(c);
-		return;
-	}
-	wsi = detach(c);
-	kill_socket(wsi);
-	free_client(c);
+		hangup(c);
+	else
+		kill_socket(loop, detach(c));
+	if (!loop)
+		free_client(c);
+	else if (!c->wsi)
+		loop->reap = true;
+	leave(loop);
 }
 
-int wv_client_connect(struct wv_client *c)
+static int start_call(struct wv_client *c)
 {
-	int rc;
+	int rc = wv_call_connect(c->call, wv__now_us());
 
-	if (!c->loop)
-		return WV_ERR_STATE;
-	rc = wv_call_connect(c->call, wv__now_us());
-	if (rc < 0)
+	if (rc < 0 || c->doomed)
 		return rc;
 	/* The loop starts it: DNS (blocking in this lws) and every callback
 	   then happen inside wv_loop_run(), not here. */
@@ -1513,7 +1579,20 @@ int wv_client_connect(struct wv_client *c)
 	return 0;
 }
 
-int wv_client_hangup(struct wv_client *c)
+int wv_client_connect(struct wv_client *c)
+{
+	struct wv_loop *loop = c->loop;
+	int rc;
+
+	if (!loop || c->doomed)
+		return WV_ERR_STATE;
+	enter(loop);
+	rc = start_call(c);
+	leave(loop);
+	return rc;
+}
+
+static int hangup(struct wv_client *c)
 {
 	int rc = wv_call_hangup(c->call, wv__now_us());
 
@@ -1526,7 +1605,7 @@ int wv_client_hangup(struct wv_client *c)
 	/* Not open yet: nothing to say to the server, just stop. */
 	if (c->loop)
 		ev_timer_stop(c->loop->ev, &c->conn_timer);
-	kill_socket(detach(c));
+	kill_socket(c->loop, detach(c));
 	if (!c->told_closed) {
 		c->told_closed = true;
 		wv_call_closed(c->call, 0, NULL, false, wv__now_us());
@@ -1534,12 +1613,27 @@ int wv_client_hangup(struct wv_client *c)
 	return 0;
 }
 
+int wv_client_hangup(struct wv_client *c)
+{
+	struct wv_loop *loop = c->loop;
+	int rc;
+
+	enter(loop);
+	rc = hangup(c);
+	leave(loop);
+	return rc;
+}
+
 int wv_client_send_dtmf(struct wv_client *c, char digit)
 {
-	int rc = wv_call_send_dtmf(c->call, digit, wv__now_us());
+	struct wv_loop *loop = c->loop;
+	int rc;
 
+	enter(loop);
+	rc = wv_call_send_dtmf(c->call, digit, wv__now_us());
 	if (rc == 0)
 		kick(c);
+	leave(loop);
 	return rc;
 }
 

@@ -789,6 +789,7 @@ enum script {
 	SCRIPT_BAD_UTF8,       /* start, then text that is not UTF-8 */
 	SCRIPT_PONGS,	       /* start, then nothing but pongs to pings */
 	SCRIPT_NO_PONGS,       /* start, then nothing at all */
+	SCRIPT_VANISH,	       /* start, then a reset mid-call */
 };
 
 struct fake {
@@ -894,6 +895,21 @@ static void *fake_serve(void *arg)
 				"{\"event\":\"start\",\"communication_id\":\"p\"}";
 
 			rawws_send_text(fd, start);
+		}
+		if (f->script == SCRIPT_VANISH) {
+			static const char start[] =
+				"{\"event\":\"start\",\"communication_id\":\"v\"}";
+			struct linger now = { .l_onoff = 1, .l_linger = 0 };
+			char frame[1024];
+			size_t len;
+
+			rawws_send_text(fd, start);
+			/* The client's start and first audio: the call is up. */
+			for (int i = 0; i < 3; i++)
+				rawws_read_frame(fd, frame, sizeof frame, &len);
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+			close(fd);
+			return NULL;
 		}
 		if (f->script == SCRIPT_CLOSE) {
 			static const char start[] =
@@ -1114,6 +1130,123 @@ static void test_client_no_pongs_end_the_call(void **state)
 	finish(&o);
 }
 
+/* ---- destroying a call from its own callback ---- */
+
+/* The natural pattern: free the call when its status says disconnected,
+   inside that callback. Each way a call ends runs it (under ASan, a write
+   to the freed call fails the test). */
+struct self_destroy {
+	struct wv_client *c;
+	int ended, errors;
+};
+
+static void destroy_when_over(void *user, enum wv_status from,
+			      enum wv_status to)
+{
+	struct self_destroy *s = user;
+
+	(void)from;
+	if (to != WV_STATUS_DISCONNECTED)
+		return;
+	s->ended++;
+	wv_client_destroy(s->c);
+	s->c = NULL;
+}
+
+static void count_error(void *user, int code, const char *detail)
+{
+	(void)code;
+	(void)detail;
+	((struct self_destroy *)user)->errors++;
+}
+
+static struct wv_loop *self_destroying_call(struct self_destroy *s,
+					    const char *url,
+					    unsigned timeout_ms)
+{
+	struct wv_client_config cfg;
+	struct wv_loop *loop;
+
+	memset(s, 0, sizeof *s);
+	wv_client_config_default(&cfg);
+	cfg.url = url;
+	cfg.api_key = KEY;
+	cfg.agent_id = "echo";
+	cfg.connect_timeout_ms = timeout_ms;
+	cfg.cb.status = destroy_when_over;
+	cfg.cb.error = count_error;
+	cfg.user = s;
+	assert_int_equal(wv_loop_create(&loop), 0);
+	assert_int_equal(wv_client_create(&s->c, loop, &cfg), 0);
+	assert_int_equal(wv_client_connect(s->c), 0);
+	return loop;
+}
+
+static void run_to_its_end(struct self_destroy *s, struct wv_loop *loop,
+			   int errors)
+{
+	assert_int_equal(wv_loop_run(loop, SAFETY_MS), 0);
+	assert_int_equal(s->ended, 1);
+	assert_null(s->c);
+	assert_int_equal(s->errors, errors);
+	wv_loop_destroy(loop);
+}
+
+static void test_client_destroy_from_callback_connect_refused(void **state)
+{
+	struct self_destroy s;
+	char url[64];
+
+	(void)state;
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d", free_port());
+	run_to_its_end(&s, self_destroying_call(&s, url, 0), 1);
+}
+
+static void test_client_destroy_from_callback_connect_timeout(void **state)
+{
+	struct self_destroy s;
+	struct fake f;
+	char url[64];
+
+	(void)state;
+	fake_start(&f, SCRIPT_SILENT);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d", f.port);
+	run_to_its_end(&s, self_destroying_call(&s, url, 200), 1);
+	fake_stop(&f);
+}
+
+static void test_client_destroy_from_callback_server_vanishes(void **state)
+{
+	struct self_destroy s;
+	struct fake f;
+	char url[64];
+
+	(void)state;
+	fake_start(&f, SCRIPT_VANISH);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d", f.port);
+	run_to_its_end(&s, self_destroying_call(&s, url, 0), 1);
+	fake_stop(&f);
+}
+
+static bool self_destroy_connected(const void *arg)
+{
+	const struct self_destroy *s = arg;
+
+	return !s->c || wv_client_status(s->c) == WV_STATUS_CONNECTED;
+}
+
+static void test_client_destroy_from_callback_on_hangup(void **state)
+{
+	struct world *w = *state;
+	struct self_destroy s;
+	struct wv_loop *loop = self_destroying_call(&s, w->plain.url, 0);
+
+	assert_true(run_until(loop, self_destroy_connected, &s));
+	assert_non_null(s.c);
+	assert_int_equal(wv_client_hangup(s.c), 0);
+	run_to_its_end(&s, loop, 0);
+}
+
 /* ---- configuration ---- */
 
 struct bad_config {
@@ -1262,7 +1395,14 @@ int main(void)
 		cmocka_unit_test(test_client_text_not_utf8_closes_1007),
 		cmocka_unit_test(test_client_pings_keep_a_quiet_call_alive),
 		cmocka_unit_test(test_client_no_pongs_end_the_call),
+		cmocka_unit_test(test_client_destroy_from_callback_connect_refused),
+		cmocka_unit_test(test_client_destroy_from_callback_connect_timeout),
+		cmocka_unit_test(test_client_destroy_from_callback_server_vanishes),
+		cmocka_unit_test(test_client_destroy_from_callback_on_hangup),
 	};
 
+	/* WV_TEST_FILTER=pattern runs only the tests it matches. */
+	if (getenv("WV_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("WV_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

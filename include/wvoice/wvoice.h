@@ -137,7 +137,14 @@ int wv_loop_run(struct wv_loop *loop, int timeout_ms);
  */
 int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 		     const struct wv_client_config *cfg);
-/* Closes the call if it is still open (no callbacks after), frees it. */
+/*
+ * Closes the call if it is still open (stop, then close 1000), frees it.
+ * No callback of the call runs after this, and its source and sink are
+ * never called again. May be called from any callback on the loop, this
+ * call's own included (free the call when its status says disconnected):
+ * the memory is then released once the callback has returned. NULL is a
+ * no-op. Thread: the loop's.
+ */
 void wv_client_destroy(struct wv_client *c);
 
 /* Starts connecting; the loop does the rest. WV_ERR_STATE if not idle. */
