@@ -41,15 +41,6 @@ static const char usage[] =
 	"It prints 'listening on ws://HOST:PORT' once ready. SIGINT or SIGTERM\n"
 	"end every call with stop, flush the recordings and exit 0.\n";
 
-static struct wvs_server *running; /* for the signal handler */
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (running)
-		wvs_server_stop(running);
-}
-
 /* Growable list of strings from repeated options. */
 struct strings {
 	const char **v;
@@ -135,7 +126,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int serve(const struct wvs_server_config *cfg)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct wvs_server *running;
 	struct wvs_server_stats st;
 	char err[512] = "";
 	int rc;
@@ -145,9 +136,9 @@ static int serve(const struct wvs_server_config *cfg)
 		fprintf(stderr, "wvoice serve: %s\n", err);
 		return 1;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* libev catches these and stops the loop from its own thread. */
+	wvs_server_stop_on_signal(running, SIGINT);
+	wvs_server_stop_on_signal(running, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	if (wvs_server_generated_key(running))
 		printf("api key: %s\n", wvs_server_generated_key(running));
@@ -164,7 +155,6 @@ static int serve(const struct wvs_server_config *cfg)
 		(unsigned long long)st.late_frames,
 		(double)st.max_send_delay_us / 1000.0);
 	wvs_server_destroy(running);
-	running = NULL;
 	return rc < 0 ? 1 : 0;
 }
 

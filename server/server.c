@@ -73,6 +73,8 @@ struct wvs_server {
 	   rest of every timer, which costs most of a core at 500 calls. */
 	struct ev_loop *loop;
 	ev_timer grace; /* wakes the loop while calls close at shutdown */
+	ev_signal stop_signals[WVS_STOP_SIGNALS];
+	size_t n_stop_signals;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
 	struct lws_protocols protocols[2];
@@ -938,6 +940,26 @@ void wvs_server_stop(struct wvs_server *srv)
 	lws_cancel_service(srv->ctx);
 }
 
+static void stop_signalled(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	wvs_server_stop(w->data);
+}
+
+int wvs_server_stop_on_signal(struct wvs_server *srv, int signum)
+{
+	ev_signal *w;
+
+	if (srv->n_stop_signals == WVS_STOP_SIGNALS)
+		return WV_ERR_FULL;
+	w = &srv->stop_signals[srv->n_stop_signals++];
+	ev_signal_init(w, stop_signalled, signum);
+	w->data = srv;
+	ev_signal_start(srv->loop, w);
+	return 0;
+}
+
 int wvs_server_port(const struct wvs_server *srv)
 {
 	return srv->port;
@@ -966,6 +988,8 @@ void wvs_server_destroy(struct wvs_server *srv)
 	/* Closes what is left; each close comes back through finished(). */
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
+	for (size_t i = 0; i < srv->n_stop_signals; i++)
+		ev_signal_stop(srv->loop, &srv->stop_signals[i]);
 	if (srv->loop)
 		ev_loop_destroy(srv->loop);
 	wvs_recorder_destroy(srv->recorder);

@@ -7,8 +7,8 @@
  * `wvoice demo`.
  *
  * Thread: wvs_server_run() is the network loop and owns everything; only
- * wvs_server_stop() may be called from another thread (or a signal
- * handler).
+ * wvs_server_stop() may be called from another thread. For a signal, see
+ * wvs_server_stop_on_signal().
  */
 #ifndef WVS_SERVER_H
 #define WVS_SERVER_H
@@ -78,8 +78,17 @@ const char *wvs_server_generated_key(const struct wvs_server *srv);
    up to two seconds for them to close and flushes the recordings. */
 int wvs_server_run(struct wvs_server *srv);
 
-/* Asks the loop to stop. Thread: any; async-signal-safe. */
+/* Asks the loop to stop. Thread: any but a signal handler's (it wakes
+   libwebsockets, which is not async-signal-safe). */
 void wvs_server_stop(struct wvs_server *srv);
+
+/* The loop stops on signum (SIGINT, SIGTERM) as on wvs_server_stop():
+   libev catches the signal and the stop runs on the loop's thread, so no
+   library code runs in a signal handler. At most WVS_STOP_SIGNALS, one
+   server per signal. WV_ERR_FULL past that. Before wvs_server_run(), on
+   its thread. */
+#define WVS_STOP_SIGNALS 4
+int wvs_server_stop_on_signal(struct wvs_server *srv, int signum);
 
 void wvs_server_get_stats(const struct wvs_server *srv,
 			  struct wvs_server_stats *out);

@@ -1,0 +1,78 @@
+/*
+ * The server as a program embeds it: stopping it on a signal without any
+ * library code in a signal handler.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <wvoice/error.h>
+
+#include "server.h"
+
+static void *serve(void *arg)
+{
+	wvs_server_run(arg);
+	return NULL;
+}
+
+static struct wvs_server *quiet_server(void)
+{
+	static const char *const keys[] = { "k" };
+	struct wvs_server_config cfg;
+	struct wvs_server *srv;
+	char err[256] = "";
+
+	wvs_server_config_default(&cfg);
+	cfg.port = 0;
+	cfg.api_keys = keys;
+	cfg.n_api_keys = 1;
+	cfg.silent = 1;
+	if (wvs_server_create(&srv, &cfg, err, sizeof err) != 0)
+		fail_msg("server: %s", err);
+	return srv;
+}
+
+/* The loop catches the signal and stops from its own thread: run()
+   returns, whichever thread the kernel gave the signal to. */
+static void test_server_stops_on_a_watched_signal(void **state)
+{
+	struct wvs_server *srv = quiet_server();
+	pthread_t thread;
+
+	(void)state;
+	assert_int_equal(wvs_server_stop_on_signal(srv, SIGUSR1), 0);
+	assert_int_equal(wvs_server_stop_on_signal(srv, SIGUSR2), 0);
+	assert_int_equal(pthread_create(&thread, NULL, serve, srv), 0);
+	assert_int_equal(kill(getpid(), SIGUSR2), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	wvs_server_destroy(srv);
+}
+
+static void test_server_watches_a_bounded_number_of_signals(void **state)
+{
+	static const int sigs[] = { SIGUSR1, SIGUSR2, SIGHUP, SIGALRM };
+	struct wvs_server *srv = quiet_server();
+
+	(void)state;
+	for (size_t i = 0; i < WVS_STOP_SIGNALS; i++)
+		assert_int_equal(wvs_server_stop_on_signal(srv, sigs[i]), 0);
+	assert_int_equal(wvs_server_stop_on_signal(srv, SIGINT), WV_ERR_FULL);
+	wvs_server_destroy(srv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_stops_on_a_watched_signal),
+		cmocka_unit_test(test_server_watches_a_bounded_number_of_signals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
