@@ -56,7 +56,7 @@
  *               queued when the 15th frame arrives, 280 ms after the first,
  *               so a 300 ms pre-buffer costs 280 ms plus the tick phase.
  * The sink here stands for a file or the loop-driven playout. An audio device
- * reads the playout from its own callback instead (device_playout) and adds
+ * reads the playout from its own callback instead (wv_client_open_audio()) and adds
  * its block and output latency, which no loopback run can see.
  *
  * Usage: bench_latency [--seconds S]
@@ -1031,6 +1031,7 @@ int main(int argc, char **argv)
 	struct result res[N_CONFIGS];
 
 	memset(res, 0, sizeof res);
+	wv_log_lws(WV_LOG_ERR, NULL, NULL);
 	print_machine(seconds);
 	fflush(stdout);
 	for (size_t i = 0; i < N_CONFIGS; i++)

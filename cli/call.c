@@ -491,12 +491,11 @@ static int try_audio(struct run *r, struct wv_client *c, int in, int out,
 	cfg.input_device = in;
 	cfg.output_device = out;
 	saved = stderr_off();
-	rc = wv_audio_open(&r->audio, &cfg, wv_client_playout(c), err, errlen);
+	rc = wv_client_open_audio(c, &cfg, err, errlen);
 	stderr_on(saved);
-	if (rc < 0) {
-		r->audio = NULL;
+	if (rc < 0)
 		return rc;
-	}
+	r->audio = wv_client_audio(c);
 	wv_audio_get_info(r->audio, &info);
 	r->audio_output = info.output_device >= 0;
 	return 0;
@@ -604,9 +603,6 @@ static int run_call(struct opts *o, struct run *r)
 		goto out;
 	}
 	open_devices(r, c);
-	/* The speaker reads the playout itself; without one the loop does. */
-	wv_client_set_device_playout(c, r->audio && !o->output &&
-					       r->audio_output);
 	cli_level_init(&r->in_level, cfg.source.rate, 0);
 	cli_level_init(&r->out_level, 8000, 0);
 	/* A window open at 0 holds from the first frame. */
@@ -628,13 +624,16 @@ static int run_call(struct opts *o, struct run *r)
 	summary(c);
 	status = exit_status(c);
 out:
-	if (r->audio) { /* the device reads the call's playout: stop it first */
+	if (r->audio) { /* the devices close with the call, ALSA's words
+			   kept off stderr */
 		int saved = stderr_off();
-		wv_audio_close(r->audio);
+
+		wv_client_destroy(c);
 		stderr_on(saved);
 		r->audio = NULL;
+	} else {
+		wv_client_destroy(c);
 	}
-	wv_client_destroy(c);
 	wv_loop_destroy(loop);
 	return status;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <wvoice/wvoice.h>
+
 #include "cli.h"
 
 #define WV_VERSION "0.1.0"
@@ -36,6 +38,14 @@ int cli_parse_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* libwebsockets' own errors, for a person at a terminal. */
+static void lws_line(void *user, int level, const char *line)
+{
+	(void)user;
+	(void)level;
+	fprintf(stderr, "wvoice: libwebsockets: %s\n", line);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -61,6 +71,9 @@ int main(int argc, char **argv)
 		puts("wvoice " WV_VERSION);
 		return 0;
 	}
+	/* Errors only: lws's notices can print a refused key (serve), and
+	   its warnings are noise beside wvoice's own messages. */
+	wv_log_lws(WV_LOG_ERR, lws_line, NULL);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

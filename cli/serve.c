@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <wvoice/wvoice.h>
+
 #include "cli.h"
 #include "server.h"
 
@@ -131,6 +133,8 @@ static int serve(const struct wvs_server_config *cfg)
 	char err[512] = "";
 	int rc;
 
+	/* lws's errors in the server's own log, with its time stamps. */
+	wv_log_lws(WV_LOG_ERR, wvs_log_lws_line, NULL);
 	rc = wvs_server_create(&running, cfg, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "wvoice serve: %s\n", err);

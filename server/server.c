@@ -129,16 +129,11 @@ static void logf_(const struct wvs_server *srv, const char *fmt, ...)
 	fprintf(stderr, "%s.%03ld %s\n", stamp, ts.tv_nsec / 1000000, line);
 }
 
-/* lws itself logs errors only: its NOTICE and lower levels can print the
-   offered subprotocols, which hold the key. */
-static void lws_log(int level, const char *line)
+void wvs_log_lws_line(void *user, int level, const char *line)
 {
-	size_t n = strlen(line);
-
+	(void)user;
 	(void)level;
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	logf_(NULL, "lws: %.*s", (int)n, line);
+	logf_(NULL, "lws: %s", line);
 }
 
 void wvs_server_config_default(struct wvs_server_config *cfg)
@@ -893,9 +888,17 @@ int wvs_server_create(struct wvs_server **out,
 	if (!srv)
 		return WV_ERR_NOMEM;
 	srv->cfg = *cfg;
+	if (lwsl_visible(LLL_NOTICE)) {
+		/* lws's server prints a refused Sec-WebSocket-Protocol, which
+		   holds the offered key, at NOTICE. */
+		snprintf(err, errlen, "libwebsockets logs notices, where it "
+			 "would print an offered API key: set wv_log_lws("
+			 "WV_LOG_ERR | WV_LOG_WARN, ...) first");
+		free(srv);
+		return WV_ERR_STATE;
+	}
 	if (!srv->cfg.lead_ms)
 		srv->cfg.lead_ms = 60;
-	lws_set_log_level(LLL_ERR, lws_log);
 	rc = keys_init(srv, err, errlen);
 	if (rc == 0)
 		rc = agents_init(srv, err, errlen);

@@ -62,7 +62,9 @@ void wvs_server_config_default(struct wvs_server_config *cfg);
 
 /*
  * Loads the agents (renders speech, reads scripts), then binds and listens.
- * Returns 0, or a negative WV_ERR_* with a message in err.
+ * Returns 0, or a negative WV_ERR_* with a message in err. WV_ERR_STATE if
+ * libwebsockets logs notices (it would print a refused key there): the
+ * program sets wv_log_lws() to errors and warnings at most first.
  */
 int wvs_server_create(struct wvs_server **out,
 		      const struct wvs_server_config *cfg, char *err,
@@ -77,6 +79,9 @@ const char *wvs_server_generated_key(const struct wvs_server *srv);
 /* Serves until wvs_server_stop(); then ends the calls with `stop`, waits
    up to two seconds for them to close and flushes the recordings. */
 int wvs_server_run(struct wvs_server *srv);
+
+/* A wv_log_fn for lws's lines, in the server's log (with its time). */
+void wvs_log_lws_line(void *user, int level, const char *line);
 
 /* Asks the loop to stop. Thread: any but a signal handler's (it wakes
    libwebsockets, which is not async-signal-safe). */

@@ -122,6 +122,9 @@ struct wv_client {
 	size_t rx_len, rx_cap;
 	bool rx_binary, rx_dropping;
 
+	struct wv_audio *audio; /* wv_client_open_audio()'s devices */
+	bool device_playout;	/* ... whose speaker reads the playout */
+
 	unsigned src_rate, src_acc; /* source samples owed, in 1/1000 */
 	float *src_buf;
 
@@ -1073,7 +1076,7 @@ static void clock_call(struct wv_loop *loop, struct wv_client *c, int64_t now)
 	    c->cfg.source.read(c->cfg.source.user, c->src_buf, n) < 0)
 		memset(c->src_buf, 0, n * sizeof *c->src_buf);
 	wv_call_write_audio(c->call, c->src_buf, n);
-	if (!c->cfg.device_playout) {
+	if (!c->device_playout) {
 		wv_playout_read(wv_call_playout(c->call), loop->pcm,
 				WV_FRAME_SAMPLES);
 		if (c->cfg.sink.write)
@@ -1139,21 +1142,6 @@ static void start_clock(struct wv_loop *loop)
 
 /* ---- the loop ---- */
 
-/* lws's log settings are process-wide: set once. Errors only, since its
-   NOTICE and lower levels can print the offered subprotocols (the key). */
-static void lws_log_line(int level, const char *line)
-{
-	(void)level;
-	fprintf(stderr, "wvoice: libwebsockets: %s", line); /* ends in \n */
-}
-
-static pthread_once_t lws_log_once = PTHREAD_ONCE_INIT;
-
-static void lws_log_setup(void)
-{
-	lws_set_log_level(LLL_ERR, lws_log_line);
-}
-
 static void wake_due(struct ev_loop *ev, ev_timer *w, int revents)
 {
 	(void)ev;
@@ -1171,7 +1159,6 @@ int wv_loop_create(struct wv_loop **out)
 	loop = calloc(1, sizeof *loop);
 	if (!loop)
 		return WV_ERR_NOMEM;
-	pthread_once(&lws_log_once, lws_log_setup);
 	loop->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (!loop->ev) {
 		free(loop);
@@ -1495,6 +1482,14 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 	return 0;
 }
 
+/* The devices stop before anything they read goes. */
+static void close_audio(struct wv_client *c)
+{
+	wv_audio_close(c->audio);
+	c->audio = NULL;
+	c->device_playout = false;
+}
+
 static void free_client(struct wv_client *c)
 {
 	struct wv_loop *loop = c->loop;
@@ -1509,6 +1504,7 @@ static void free_client(struct wv_client *c)
 		if (c->next)
 			c->next->prev = c->prev;
 	}
+	close_audio(c);
 	wv_call_destroy(c->call);
 	if (c->key)
 		OPENSSL_cleanse(c->key, strlen(c->key));
@@ -1527,14 +1523,36 @@ static void free_client(struct wv_client *c)
 	free(c);
 }
 
-struct wv_playout *wv_client_playout(struct wv_client *c)
+int wv_client_open_audio(struct wv_client *c, const struct wv_audio_config *acfg,
+			 char *err, size_t err_cap)
 {
-	return wv_call_playout(c->call);
+	struct wv_audio_info info;
+	struct wv_audio *a;
+	int rc;
+
+	if (c->audio || c->doomed ||
+	    wv_call_status(c->call) != WV_STATUS_IDLE) {
+		if (err && err_cap)
+			snprintf(err, err_cap, "audio devices are opened once, "
+				 "before the call connects");
+		return WV_ERR_STATE;
+	}
+	rc = wv_audio_open(&a, acfg, wv_call_playout(c->call), err, err_cap);
+	if (rc < 0)
+		return rc;
+	wv_audio_get_info(a, &info);
+	c->audio = a;
+	c->device_playout = info.output_device != WV_DEVICE_NONE;
+	if (!c->cfg.source.read && info.input_device != WV_DEVICE_NONE &&
+	    wv_audio_input_rate(a) == c->src_rate)
+		c->cfg.source = (struct wv_source){ c->src_rate,
+						    wv_audio_source_read, a };
+	return 0;
 }
 
-void wv_client_set_device_playout(struct wv_client *c, bool on)
+struct wv_audio *wv_client_audio(struct wv_client *c)
 {
-	c->cfg.device_playout = on;
+	return c->audio;
 }
 
 void wv_client_destroy(struct wv_client *c)
@@ -1550,6 +1568,7 @@ void wv_client_destroy(struct wv_client *c)
 	memset(&c->cfg.source, 0, sizeof c->cfg.source);
 	memset(&c->cfg.sink, 0, sizeof c->cfg.sink);
 	c->obs = NULL;
+	close_audio(c);
 	c->doomed = true;
 	recount(c);
 	enter(loop);

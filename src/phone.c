@@ -23,11 +23,14 @@
 
 #include "client.h"
 
-enum cmd_type { CMD_CONNECT, CMD_HANGUP, CMD_DTMF };
+enum cmd_type { CMD_CONNECT, CMD_HANGUP, CMD_DTMF, CMD_AUDIO };
 
 struct cmd {
 	enum cmd_type type;
 	char digit;
+	const struct wv_audio_config *acfg; /* CMD_AUDIO: on the caller's */
+	char *err;			    /* stack, which waits */
+	size_t err_cap;
 	int result;
 	bool done;
 	struct cmd *next;
@@ -48,6 +51,7 @@ struct wv_phone {
 	struct wv_loop *loop;
 	struct ev_loop *ev; /* the loop's, kept: the loop itself goes first */
 	struct wv_client *client;
+	const struct wv_audio *audio; /* under mu */
 	pthread_t thread;
 	ev_async wake;
 
@@ -103,9 +107,22 @@ static void observe(void *user, struct wv_client *c, enum wv__client_note note)
 	pthread_mutex_unlock(&p->mu);
 }
 
+static int open_audio(struct wv_phone *p, const struct cmd *cmd)
+{
+	int rc = wv_client_open_audio(p->client, cmd->acfg, cmd->err,
+				      cmd->err_cap);
+
+	pthread_mutex_lock(&p->mu);
+	p->audio = wv_client_audio(p->client);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
 static int run_cmd(struct wv_phone *p, const struct cmd *cmd)
 {
 	switch (cmd->type) {
+	case CMD_AUDIO:
+		return open_audio(p, cmd);
 	case CMD_CONNECT:
 		return wv_client_connect(p->client);
 	case CMD_HANGUP:
@@ -272,6 +289,27 @@ int wv_phone_send_dtmf(struct wv_phone *p, char digit)
 	struct cmd cmd = { .type = CMD_DTMF, .digit = digit };
 
 	return post(p, &cmd);
+}
+
+int wv_phone_open_audio(struct wv_phone *p, const struct wv_audio_config *acfg,
+			char *err, size_t err_cap)
+{
+	struct cmd cmd = {
+		.type = CMD_AUDIO, .acfg = acfg, .err = err, .err_cap = err_cap,
+	};
+
+	return post(p, &cmd);
+}
+
+const struct wv_audio *wv_phone_audio(const struct wv_phone *p)
+{
+	struct wv_phone *q = (struct wv_phone *)p; /* for its mutex */
+	const struct wv_audio *a;
+
+	pthread_mutex_lock(&q->mu);
+	a = q->audio;
+	pthread_mutex_unlock(&q->mu);
+	return a;
 }
 
 /* The call's mute is an atomic of the core's, safe from any thread. */

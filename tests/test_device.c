@@ -38,6 +38,9 @@
 #include <wvoice/device.h>
 #include <wvoice/error.h>
 #include <wvoice/playout.h>
+#include <wvoice/wvoice.h>
+
+#include "server.h"
 
 #include "tone_fit.h"
 
@@ -710,6 +713,90 @@ static void test_device_config_defaults(void **state)
 	assert_int_equal(cfg.capture_max_ms, 100);
 }
 
+/* ---- a call's devices ---- */
+
+static void *serve(void *arg)
+{
+	wvs_server_run(arg);
+	return NULL;
+}
+
+static int quiet_source(void *user, float *dst, size_t n)
+{
+	(void)user;
+	memset(dst, 0, n * sizeof *dst);
+	return 0;
+}
+
+static void count_sink(void *user, const int16_t *pcm, size_t n)
+{
+	(void)pcm;
+	*(size_t *)user += n;
+}
+
+/* The managed phone drives a speaker through the API alone: the device
+   becomes the one reader of the call's playout (the loop never calls the
+   sink), plays the demo agent's greeting and answers its mark. */
+static void test_device_phone_plays_the_agent_on_its_speaker(void **state)
+{
+	static const char *const keys[] = { "k" };
+	struct fake *f = *state;
+	struct wvs_server_config scfg;
+	struct wv_client_config cfg;
+	struct wv_audio_config acfg;
+	struct wv_call_stats st = { 0 };
+	struct wvs_server *srv;
+	struct wv_phone *p;
+	pthread_t thread;
+	char err[WV_AUDIO_ERR_MAX] = "";
+	size_t sink_samples = 0, loud = 0;
+	int ticks = 0;
+
+	wvs_server_config_default(&scfg);
+	scfg.port = 0;
+	scfg.api_keys = keys;
+	scfg.n_api_keys = 1;
+	scfg.silent = 1;
+	assert_int_equal(wvs_server_create(&srv, &scfg, err, sizeof err), 0);
+	assert_int_equal(pthread_create(&thread, NULL, serve, srv), 0);
+
+	wv_client_config_default(&cfg);
+	cfg.url = wvs_server_url(srv);
+	cfg.api_key = "k";
+	cfg.agent_id = "demo";
+	cfg.source = (struct wv_source){ 8000, quiet_source, NULL };
+	cfg.sink = (struct wv_sink){ count_sink, &sink_samples };
+	assert_int_equal(wv_phone_create(&p, &cfg), 0);
+	assert_null(wv_phone_audio(p));
+	wv_audio_config_default(&acfg);
+	acfg.input_device = WV_DEVICE_NONE;
+	fake_start(f, FAKE_RATE);
+	assert_int_equal(wv_phone_open_audio(p, &acfg, err, sizeof err), 0);
+	assert_non_null(wv_phone_audio(p));
+	/* Once is all. */
+	assert_int_equal(wv_phone_open_audio(p, &acfg, err, sizeof err),
+			 WV_ERR_STATE);
+	assert_int_equal(wv_phone_connect(p), 0);
+	assert_int_equal(wv_phone_open_audio(p, &acfg, err, sizeof err),
+			 WV_ERR_STATE);
+	while (st.marks_answered < 1 && ticks++ < MAX_WAIT_TICKS / 10) {
+		nap_ms(20);
+		wv_phone_stats(p, &st);
+	}
+	assert_int_equal(wv_phone_status(p), WV_STATUS_CONNECTED);
+	assert_true(st.marks_answered >= 1);
+	wv_phone_destroy(p);
+	fake_stop(f);
+	wvs_server_stop(srv);
+	pthread_join(thread, NULL);
+	wvs_server_destroy(srv);
+
+	assert_int_equal(sink_samples, 0);
+	for (size_t i = 0; i < f->record_len; i++)
+		loud += fabsf(f->record[i]) > 0.05f;
+	assert_true(loud > FAKE_RATE / 10); /* 100 ms of speech, at least */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,7 +815,10 @@ int main(void)
 		cmocka_unit_test(
 			test_device_open_refuses_input_from_an_output_only_device),
 		cmocka_unit_test(test_device_open_rejects_bad_config),
+		cmocka_unit_test(test_device_phone_plays_the_agent_on_its_speaker),
 	};
 
+	/* The in-process server refuses lws's notices (a refused key). */
+	wv_log_lws(WV_LOG_ERR | WV_LOG_WARN, NULL, NULL);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -101,7 +101,10 @@ struct wv_audio;
  * Opens the devices of cfg as one stream and starts it. The audio callback
  * plays playout (not owned; it must outlive the wv_audio; NULL plays
  * silence), so nothing else may call wv_playout_read() on it until
- * wv_audio_close(). With rate 0 the output device's default rate is tried
+ * wv_audio_close(). This is for a playout buffer of your own (the core
+ * without the client); a wv_client or wv_phone opens its devices with
+ * wv_client_open_audio() or wv_phone_open_audio(), which also make the
+ * loop stop reading the call's playout. With rate 0 the output device's default rate is tried
  * first, then the input's, then 48000, 44100, 16000 and 8000 Hz; a device
  * that takes one channel is opened mono, else stereo (mixed down, or fed
  * the same on both). Echo cancellation is used only with both devices

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include <wvoice/call.h>
+#include <wvoice/device.h>
 #include <wvoice/error.h>
 
 #ifdef __cplusplus
@@ -95,16 +96,44 @@ struct wv_client_config {
 	unsigned ping_s;	 /* WebSocket ping this often: 20 (0: never);
 				    no pong in ping_s + 10 s ends the call */
 	struct wv_source source; /* read == NULL: silence at 8 kHz */
-	struct wv_sink sink;	 /* write == NULL: audio is discarded */
-	/* An audio device reads the playout buffer itself (wv_client_playout()
-	   handed to wv_audio_open()): the loop then neither reads it nor
-	   calls the sink, so the buffer has one reader on the device's clock. */
-	bool device_playout;
+	struct wv_sink sink;	 /* write == NULL: audio is discarded; a
+				    speaker (wv_client_open_audio()) takes
+				    its place */
 	struct wv_call_callbacks cb; /* optional; run on the loop's thread */
 	void *user;		 /* passed to every callback */
 };
 
 void wv_client_config_default(struct wv_client_config *cfg);
+
+/* ---- libwebsockets' log ---- */
+
+/*
+ * libwebsockets 4.1 has one log level and one log function for the whole
+ * process, shared with every other user of lws in it. libwvoice never
+ * changes them by itself: an application that says nothing keeps lws's
+ * defaults (errors, warnings and notices, time-stamped on stderr), and
+ * one that uses lws itself keeps its own settings. At those levels lws
+ * never prints the API key; its more verbose ones (INFO, PARSER, HEADER)
+ * can print the offered subprotocols, the key among them, which is why
+ * wv_log_lws() refuses them.
+ */
+enum wv_log_level {
+	WV_LOG_ERR = 1,
+	WV_LOG_WARN = 2,
+	WV_LOG_NOTICE = 4,
+};
+
+/* One line of lws's log, without its newline. */
+typedef void wv_log_fn(void *user, int level, const char *line);
+
+/*
+ * Sets lws's process-wide log: the levels to keep (an OR of WV_LOG_*; 0:
+ * none) and where lines go: fn(user, level, line), or with fn NULL lws's
+ * own time-stamped stderr. WV_ERR_INVALID for any other level bit, and
+ * nothing changes. Call before any loop or phone exists, while no other
+ * thread uses lws; a later call replaces an earlier one.
+ */
+int wv_log_lws(unsigned levels, wv_log_fn *fn, void *user);
 
 /* ---- embedded: a loop of calls, driven by the caller ---- */
 
@@ -172,13 +201,30 @@ int wv_client_http_status(const struct wv_client *c);
 /* The close code and reason (either side), 0 if none. */
 int wv_client_close_code(const struct wv_client *c, const char **reason);
 void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st);
-/* The call's playout buffer, for an audio device's callback to read (its
-   single consumer). Valid from create to destroy. */
-struct wv_playout *wv_client_playout(struct wv_client *c);
-/* Says, after create, whether a device reads the playout (as
-   cfg.device_playout): for a device that could only be opened once the
-   call existed. Before connect; loop thread. */
-void wv_client_set_device_playout(struct wv_client *c, bool on);
+
+/*
+ * Gives the call audio devices (see <wvoice/device.h>): opens the devices
+ * of acfg as wv_audio_open() does and makes them the call's own.
+ * - The speaker's callback becomes the one reader of the call's playout
+ *   buffer, on the device's clock: the loop no longer reads it and the
+ *   sink is not called; marks are answered as the device plays them.
+ * - The microphone, processed (echo cancellation, noise suppression, gain
+ *   control), becomes the call's source when cfg.source.read was NULL;
+ *   a source of the application's own may read it instead with
+ *   wv_audio_source_read(wv_client_audio(c), ...).
+ * Without an output device the loop keeps reading the playout into the
+ * sink. The devices close with the call (wv_client_destroy()).
+ * On failure nothing changes and err (err_cap bytes, may be NULL) says
+ * why, as from wv_audio_open(). Errors: those of wv_audio_open(), and
+ * WV_ERR_STATE once the call has been connected or if it already has
+ * devices. Thread: the loop's, not from a callback; it touches PortAudio's
+ * process-wide state (see device.h).
+ */
+int wv_client_open_audio(struct wv_client *c, const struct wv_audio_config *acfg,
+			 char *err, size_t err_cap);
+/* The call's devices (for wv_audio_get_info(), wv_audio_stats() and the
+   microphone), or NULL. Valid until wv_client_destroy(). */
+struct wv_audio *wv_client_audio(struct wv_client *c);
 
 /* ---- managed: one call on a network thread of its own ---- */
 
@@ -198,6 +244,14 @@ int wv_phone_connect(struct wv_phone *p);
 int wv_phone_hangup(struct wv_phone *p);
 int wv_phone_send_dtmf(struct wv_phone *p, char digit);
 void wv_phone_set_muted(struct wv_phone *p, bool muted);
+/* Gives the call audio devices, as wv_client_open_audio() (run on the
+   network thread): the speaker plays the agent, and the microphone is the
+   caller's voice unless cfg.source was given. Before wv_phone_connect(). */
+int wv_phone_open_audio(struct wv_phone *p, const struct wv_audio_config *acfg,
+			char *err, size_t err_cap);
+/* The phone's devices (wv_audio_get_info() and wv_audio_stats() are safe
+   from any thread), or NULL. Valid until wv_phone_destroy(). */
+const struct wv_audio *wv_phone_audio(const struct wv_phone *p);
 /* Waits until the call has ended or timeout_ms has passed (-1: no limit).
    Returns 1 if it has ended, 0 on timeout. */
 int wv_phone_wait(struct wv_phone *p, int timeout_ms);

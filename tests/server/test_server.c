@@ -8,11 +8,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libwebsockets.h>
 
-#include <wvoice/error.h>
+#include <wvoice/wvoice.h>
 
 #include "server.h"
 
@@ -67,12 +69,48 @@ static void test_server_watches_a_bounded_number_of_signals(void **state)
 	wvs_server_destroy(srv);
 }
 
+/* lws prints a refused subprotocol, the offered key, as a notice. */
+static void test_server_refuses_to_start_while_lws_logs_notices(void **state)
+{
+	static const char *const keys[] = { "k" };
+	struct wvs_server_config cfg;
+	struct wvs_server *srv;
+	char err[256] = "";
+
+	(void)state;
+	wvs_server_config_default(&cfg);
+	cfg.port = 0;
+	cfg.api_keys = keys;
+	cfg.n_api_keys = 1;
+	cfg.silent = 1;
+	wv_log_lws(WV_LOG_ERR | WV_LOG_WARN | WV_LOG_NOTICE, NULL, NULL);
+	assert_int_equal(wvs_server_create(&srv, &cfg, err, sizeof err),
+			 WV_ERR_STATE);
+	assert_null(srv);
+	assert_non_null(strstr(err, "API key"));
+	wv_log_lws(WV_LOG_ERR | WV_LOG_WARN, NULL, NULL);
+}
+
+/* The server leaves the process's lws log as the program set it. */
+static void test_server_leaves_the_lws_log_alone(void **state)
+{
+	struct wvs_server *srv = quiet_server();
+
+	(void)state;
+	assert_true(lwsl_visible(LLL_WARN));
+	wvs_server_destroy(srv);
+	assert_true(lwsl_visible(LLL_WARN));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_stops_on_a_watched_signal),
 		cmocka_unit_test(test_server_watches_a_bounded_number_of_signals),
+		cmocka_unit_test(test_server_refuses_to_start_while_lws_logs_notices),
+		cmocka_unit_test(test_server_leaves_the_lws_log_alone),
 	};
 
+	wv_log_lws(WV_LOG_ERR | WV_LOG_WARN, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
