@@ -115,7 +115,10 @@ void wv_client_config_default(struct wv_client_config *cfg);
  * one that uses lws itself keeps its own settings. At those levels lws
  * never prints the API key; its more verbose ones (INFO, PARSER, HEADER)
  * can print the offered subprotocols, the key among them, which is why
- * wv_log_lws() refuses them.
+ * wv_log_lws() refuses them. lws 4.1 also formats every line in one static
+ * buffer, unguarded: where lws runs on several threads (a wv_phone, loops
+ * of your own, a server), lines logged at once can be garbled, so keep the
+ * levels to what you need (wvoice's own tool keeps errors only).
  */
 enum wv_log_level {
 	WV_LOG_ERR = 1,
