@@ -13,11 +13,15 @@
  *   does not drift and many calls cost one wake-up per 20 ms.
  * - TLS: an OpenSSL client context of ours per CA file, given to lws, that
  *   verifies certificates itself (see verify_chain()).
+ * - Names are looked up on the resolver's thread (resolve.h), never on the
+ *   loop's; lws is handed one address literal at a time, the next after a
+ *   refusal.
  */
 #include <wvoice/wvoice.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@
 #include <wvoice/url.h>
 
 #include "client.h"
+#include "resolve.h"
 
 #define TICK_US 20000
 /* epoll waits whole milliseconds: a tick due within one is done now. */
@@ -68,6 +73,7 @@ struct wv_loop {
 	struct vhost_slot *vhosts;
 	size_t n_vhosts;
 	struct wv_client *clients; /* every call made on it, and the doomed */
+	struct wv__resolver *resolver; /* name lookups, off this thread */
 	ev_timer tick;		   /* the 20 ms clock of the open calls */
 	int64_t tick_base;	   /* the grid: tick n is due at base + n*20ms */
 	uint64_t tick_n;
@@ -100,7 +106,11 @@ struct wv_client {
 	struct wv_call *call;
 
 	struct lws *wsi;
+	struct lws_vhost *vhost;
+	struct wv__lookup *lookup; /* the host's name, being looked up */
+	struct addrinfo *addrs, *next_addr; /* its addresses, the next to try */
 	ev_timer conn_timer; /* first the deferred start, then the timeout */
+	ev_timer redial;     /* the next address, after one failed */
 	int64_t pong_at;  /* the last sign of life lws's keepalive counts */
 	bool connect_started, tcp_up, opened;
 	bool in_connect;  /* inside lws_client_connect_via_info() */
@@ -297,6 +307,18 @@ static const char *close_words(int code)
 	}
 }
 
+/* Whatever was under way to connect stops: the timeout, a name lookup,
+   a retry of the next address. */
+static void stop_connecting(struct wv_client *c)
+{
+	if (!c->loop)
+		return;
+	ev_timer_stop(c->loop->ev, &c->conn_timer);
+	ev_timer_stop(c->loop->ev, &c->redial);
+	wv__resolve_cancel(c->loop->resolver, c->lookup);
+	c->lookup = NULL;
+}
+
 /* Ends the call with an error: the socket failed or we are closing it
    because the server broke the protocol. close_code is what the call
    reports as its close (0: none). */
@@ -314,8 +336,7 @@ static void fail(struct wv_client *c, int code, int close_code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (c->loop)
-		ev_timer_stop(c->loop->ev, &c->conn_timer);
+	stop_connecting(c);
 	/* The error that ended the call; a socket lost after a hang-up is
 	   still told, but did not end anything. */
 	if (!c->error && wv_call_status(c->call) != WV_STATUS_DISCONNECTED)
@@ -502,7 +523,7 @@ static int hangup(struct wv_client *c);
 
 static int established(struct wv_client *c)
 {
-	ev_timer_stop(c->loop->ev, &c->conn_timer);
+	stop_connecting(c);
 	c->opened = true;
 	c->pong_at = wv__now_us();
 	wv_call_opened(c->call, wv__now_us());
@@ -750,7 +771,11 @@ static void connection_error(struct wv_client *c, struct lws *wsi,
 		fail(c, c->pending_code, 0, "%s", c->pending);
 	else if (c->addr.tls && tls_failure(msg))
 		tls_failed(c, wsi, msg);
-	else if (starts(msg, "Unable to connect"))
+	else if (starts(msg, "Unable to connect") && c->next_addr) {
+		/* The host's next address, once out of lws's callback. */
+		ev_timer_set(&c->redial, 0, 0);
+		ev_timer_start(c->loop->ev, &c->redial);
+	} else if (starts(msg, "Unable to connect"))
 		fail(c, WV_ERR_CONNECT, 0,
 		     "cannot connect to %s: connection refused or unreachable",
 		     c->hostport);
@@ -958,44 +983,41 @@ static int vhost_for(struct wv_loop *loop, struct wv_client *c,
 
 /* ---- connecting ---- */
 
-/* lws_client_connect_via_info() says nothing of why it failed at once:
-   most often the name did not resolve, which is worth saying. */
-static void connect_failed_at_once(struct wv_client *c)
+/* Why a socket could not even be made: errno's words, for the failures a
+   person can act on. */
+static const char *socket_failure(int err)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	int rc = getaddrinfo(c->addr.host, NULL, &hints, &res);
-
-	if (res)
-		freeaddrinfo(res);
-	if (rc != 0)
-		fail(c, WV_ERR_CONNECT, 0, "cannot connect to %s: cannot resolve "
-		     "%s (%s)", c->hostport, c->addr.host, gai_strerror(rc));
-	else
-		fail(c, WV_ERR_CONNECT, 0,
-		     "cannot connect to %s: connection refused or unreachable",
-		     c->hostport);
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+		return "too many open files";
+	case ENETUNREACH:
+		return "network unreachable";
+	case EHOSTUNREACH:
+		return "host unreachable";
+	case EADDRNOTAVAIL:
+		return "no local address or port free";
+	case ENOMEM:
+	case ENOBUFS:
+		return "out of memory";
+	default:
+		return NULL;
+	}
 }
 
-static void start_connecting(struct wv_client *c)
+static bool dial(struct wv_client *c, const char *address)
 {
 	struct lws_client_connect_info ci;
-	struct lws_vhost *vh;
 	struct lws *wsi;
-	int rc;
+	const char *why;
 
-	c->connect_started = true;
-	rc = vhost_for(c->loop, c, &vh);
-	if (rc < 0) {
-		fail(c, rc, 0, "%s", c->pending_code ? c->pending : "out of memory");
-		return;
-	}
 	memset(&ci, 0, sizeof ci);
 	ci.context = c->loop->ctx;
-	ci.vhost = vh;
-	ci.address = c->addr.host;
+	ci.vhost = c->vhost;
+	ci.address = address; /* a literal: lws looks up nothing */
 	ci.port = c->addr.port;
 	ci.path = c->addr.path;
-	ci.host = c->host_header;
+	ci.host = c->host_header; /* the Host header, SNI and the cert name */
 	ci.protocol = c->offer;
 	ci.local_protocol_name = PROTOCOL_NAME;
 	ci.ietf_version_or_minus_one = -1;
@@ -1011,18 +1033,113 @@ static void start_connecting(struct wv_client *c)
 	ci.retry_and_idle_policy = &c->keepalive;
 	ci.pwsi = &c->wsi;
 	c->in_connect = true;
+	errno = 0;
 	wsi = lws_client_connect_via_info(&ci);
 	c->in_connect = false;
 	recount(c);
-	if (!wsi) {
-		c->wsi = NULL;
-		connect_failed_at_once(c);
+	if (wsi)
+		return true;
+	/* socket() or connect() failed at once, and lws says nothing more;
+	   errno is still theirs. */
+	c->wsi = NULL;
+	why = socket_failure(errno);
+	if (why)
+		diagnose(c, WV_ERR_CONNECT, "cannot connect to %s: %s",
+			 c->hostport, why);
+	return false;
+}
+
+/* The next address of the host, until one connects. */
+static void dial_next(struct wv_client *c)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	while (c->next_addr) {
+		const struct addrinfo *ai = c->next_addr;
+		const void *a = ai->ai_family == AF_INET6
+			? (const void *)&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr
+			: (const void *)&((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+
+		c->next_addr = ai->ai_next;
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    !inet_ntop(ai->ai_family, a, text, sizeof text))
+			continue;
+		if (dial(c, text))
+			return;
+	}
+	if (c->pending_code)
+		fail(c, c->pending_code, 0, "%s", c->pending);
+	else
+		fail(c, WV_ERR_CONNECT, 0,
+		     "cannot connect to %s: connection refused or unreachable",
+		     c->hostport);
+}
+
+static void resolved(void *user, int rc, struct addrinfo *res)
+{
+	struct wv_client *c = user;
+	struct wv_loop *loop = c->loop;
+
+	enter(loop);
+	c->lookup = NULL;
+	if (rc != 0) {
+		fail(c, WV_ERR_CONNECT, 0, "cannot connect to %s: cannot resolve "
+		     "%s (%s)", c->hostport, c->addr.host, gai_strerror(rc));
+	} else {
+		c->addrs = c->next_addr = res;
+		dial_next(c);
+	}
+	leave(loop);
+}
+
+/* After a refused or unreachable address, from outside lws's callbacks. */
+static void redial_due(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct wv_client *c = w->data;
+	struct wv_loop *loop = c->loop;
+
+	(void)ev;
+	(void)revents;
+	enter(loop);
+	if (!c->told_closed && !c->wsi)
+		dial_next(c);
+	leave(loop);
+}
+
+static void start_connecting(struct wv_client *c)
+{
+	struct addrinfo *one;
+	int rc;
+
+	c->connect_started = true;
+	rc = vhost_for(c->loop, c, &c->vhost);
+	if (rc < 0) {
+		fail(c, rc, 0, "%s", c->pending_code ? c->pending : "out of memory");
 		return;
 	}
-	if (c->told_closed || c->opened)
-		return;
+	/* One clock for the lookup, the connection and the handshake. */
 	ev_timer_set(&c->conn_timer, c->cfg.connect_timeout_ms / 1e3, 0);
 	ev_timer_start(c->loop->ev, &c->conn_timer);
+	if (!wv__is_address(c->addr.host)) {
+		rc = wv__resolve(c->loop->resolver, c->addr.host, resolved, c,
+				 &c->lookup);
+		if (rc < 0)
+			fail(c, rc, 0, "cannot connect to %s: cannot start a "
+			     "name lookup (%s)", c->hostport, wv_strerror(rc));
+		return;
+	}
+	/* An address literal: getaddrinfo() of it answers at once. */
+	rc = getaddrinfo(c->addr.host, NULL,
+			 &(struct addrinfo){ .ai_socktype = SOCK_STREAM,
+					     .ai_flags = AI_NUMERICHOST },
+			 &one);
+	if (rc != 0) {
+		fail(c, WV_ERR_CONNECT, 0, "cannot connect to %s: %s",
+		     c->hostport, gai_strerror(rc));
+		return;
+	}
+	c->addrs = c->next_addr = one;
+	dial_next(c);
 }
 
 static void connect_timed_out(struct wv_client *c)
@@ -1033,7 +1150,8 @@ static void connect_timed_out(struct wv_client *c)
 		return;
 	wsi = detach(c);
 	fail(c, WV_ERR_TIMEOUT, 0, "cannot connect to %s: no %s within %u ms",
-	     c->hostport, c->tcp_up ? "WebSocket handshake" : "connection",
+	     c->hostport, c->lookup ? "answer to the name lookup"
+			  : c->tcp_up ? "WebSocket handshake" : "connection",
 	     c->cfg.connect_timeout_ms);
 	kill_socket(c->loop, wsi);
 }
@@ -1154,6 +1272,7 @@ int wv_loop_create(struct wv_loop **out)
 	struct lws_context_creation_info info;
 	struct wv_loop *loop;
 	void *loops[1];
+	int rc;
 
 	*out = NULL;
 	loop = calloc(1, sizeof *loop);
@@ -1187,11 +1306,17 @@ int wv_loop_create(struct wv_loop **out)
 	   X-API-Key header. */
 	info.pt_serv_buf_size = 8192;
 	info.max_http_header_data = 8192;
-	loop->ctx = lws_create_context(&info);
-	if (!loop->ctx) {
+	rc = wv__resolver_create(&loop->resolver, loop->ev);
+	if (rc == 0) {
+		loop->ctx = lws_create_context(&info);
+		if (!loop->ctx)
+			rc = WV_ERR_INTERNAL;
+	}
+	if (rc < 0) {
+		wv__resolver_destroy(loop->resolver);
 		ev_loop_destroy(loop->ev);
 		free(loop);
-		return WV_ERR_INTERNAL;
+		return rc;
 	}
 	*out = loop;
 	return 0;
@@ -1283,7 +1408,7 @@ void wv_loop_destroy(struct wv_loop *loop)
 	ev_timer_stop(loop->ev, &loop->tick);
 	for (c = loop->clients; c; c = next) {
 		next = c->next;
-		ev_timer_stop(loop->ev, &c->conn_timer);
+		stop_connecting(c);
 		c->loop = NULL;
 		c->wsi = NULL;
 		c->prev = c->next = NULL;
@@ -1295,6 +1420,7 @@ void wv_loop_destroy(struct wv_loop *loop)
 		free(loop->vhosts[i].ca_file);
 	}
 	free(loop->vhosts);
+	wv__resolver_destroy(loop->resolver);
 	ev_loop_destroy(loop->ev);
 	free(loop);
 }
@@ -1474,6 +1600,8 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 	c->loop = loop;
 	ev_timer_init(&c->conn_timer, connect_timer_due, 0, 0);
 	c->conn_timer.data = c;
+	ev_timer_init(&c->redial, redial_due, 0, 0);
+	c->redial.data = c;
 	c->next = loop->clients;
 	if (loop->clients)
 		loop->clients->prev = c;
@@ -1496,7 +1624,7 @@ static void free_client(struct wv_client *c)
 
 	if (loop) {
 		loop->recount = true;
-		ev_timer_stop(loop->ev, &c->conn_timer);
+		stop_connecting(c);
 		if (c->prev)
 			c->prev->next = c->next;
 		else if (loop->clients == c)
@@ -1505,6 +1633,8 @@ static void free_client(struct wv_client *c)
 			c->next->prev = c->prev;
 	}
 	close_audio(c);
+	if (c->addrs)
+		freeaddrinfo(c->addrs);
 	wv_call_destroy(c->call);
 	if (c->key)
 		OPENSSL_cleanse(c->key, strlen(c->key));
@@ -1591,8 +1721,8 @@ static int start_call(struct wv_client *c)
 
 	if (rc < 0 || c->doomed)
 		return rc;
-	/* The loop starts it: DNS (blocking in this lws) and every callback
-	   then happen inside wv_loop_run(), not here. */
+	/* The loop starts it: every callback then happens inside
+	   wv_loop_run(), not here. */
 	ev_timer_set(&c->conn_timer, 0, 0);
 	ev_timer_start(c->loop->ev, &c->conn_timer);
 	return 0;
@@ -1622,8 +1752,7 @@ static int hangup(struct wv_client *c)
 		return 0;
 	}
 	/* Not open yet: nothing to say to the server, just stop. */
-	if (c->loop)
-		ev_timer_stop(c->loop->ev, &c->conn_timer);
+	stop_connecting(c);
 	kill_socket(c->loop, detach(c));
 	if (!c->told_closed) {
 		c->told_closed = true;

@@ -4,7 +4,11 @@
  * server never does, against a scripted WebSocket server in a thread.
  * Times here are safety limits for a hung call, never assertions.
  */
+#define _GNU_SOURCE /* RTLD_NEXT */
+
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -1130,6 +1135,118 @@ static void test_client_no_pongs_end_the_call(void **state)
 	finish(&o);
 }
 
+/* ---- name lookups ---- */
+
+/* A name that takes 300 ms to look up, as with a slow name server, and is
+   then 127.0.0.1. */
+#define SLOW_NAME "slow.wvoice.test"
+
+static pthread_t loop_thread;
+static atomic_int slow_lookups_on_loop, slow_lookups_elsewhere;
+
+typedef int getaddrinfo_fn(const char *, const char *,
+			   const struct addrinfo *, struct addrinfo **);
+static getaddrinfo_fn *real_getaddrinfo;
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+static void find_real_getaddrinfo(void)
+{
+	*(void **)&real_getaddrinfo = dlsym(RTLD_NEXT, "getaddrinfo");
+}
+
+/* Stands in for the C library's, for libwvoice and libwebsockets alike:
+   it sees which thread looks SLOW_NAME up. Other names go to the real
+   one. */
+int getaddrinfo(const char *node, const char *service,
+		const struct addrinfo *hints, struct addrinfo **res)
+{
+	pthread_once(&real_once, find_real_getaddrinfo);
+	if (node && strcmp(node, SLOW_NAME) == 0) {
+		if (pthread_equal(pthread_self(), loop_thread))
+			atomic_fetch_add(&slow_lookups_on_loop, 1);
+		else
+			atomic_fetch_add(&slow_lookups_elsewhere, 1);
+		sleep_ms(300);
+		node = "127.0.0.1";
+	}
+	return real_getaddrinfo(node, service, hints, res);
+}
+
+/* A lookup that blocks would stall the 20 ms clock of every call on the
+   loop: it runs on another thread, and the call connects once it is
+   answered. */
+static void test_client_name_lookups_stay_off_the_loop(void **state)
+{
+	struct world *w = *state;
+	struct one o;
+	char url[96];
+
+	loop_thread = pthread_self();
+	snprintf(url, sizeof url, "ws://" SLOW_NAME ":%d", w->plain.port);
+	prepare(&o, url, "echo");
+	dial_and_connect(&o);
+	hang_up(&o);
+	assert_int_equal(atomic_load(&slow_lookups_on_loop), 0);
+	assert_int_equal(atomic_load(&slow_lookups_elsewhere), 1);
+	finish(&o);
+}
+
+/* Destroyed while its name is being looked up: no answer comes for it. */
+static void test_client_destroyed_during_its_lookup(void **state)
+{
+	struct world *w = *state;
+	struct one o;
+	char url[96];
+
+	snprintf(url, sizeof url, "ws://" SLOW_NAME ":%d", w->plain.port);
+	prepare(&o, url, "echo");
+	dial(&o);
+	assert_int_equal(wv_loop_run(o.loop, 50), 1);
+	assert_int_equal(wv_client_status(o.c), WV_STATUS_CONNECTING);
+	finish(&o);
+	assert_int_equal(o.seen.nerror, 0);
+}
+
+/* A lookup slower than the connect timeout ends the call, and says so. */
+static void test_client_slow_lookup_times_out(void **state)
+{
+	struct world *w = *state;
+	struct one o;
+	char url[96];
+
+	snprintf(url, sizeof url, "ws://" SLOW_NAME ":%d", w->plain.port);
+	prepare(&o, url, "echo");
+	o.cfg.connect_timeout_ms = 100;
+	dial_and_fail(&o, WV_ERR_TIMEOUT);
+	assert_non_null(strstr(wv_client_last_error(o.c),
+			       "no answer to the name lookup within 100 ms"));
+	finish(&o);
+}
+
+/* Out of file descriptors is said as such, not as a refusal. */
+static void test_client_too_many_open_files_is_named(void **state)
+{
+	struct world *w = *state;
+	struct rlimit old, none;
+	struct one o;
+	int lowest;
+
+	prepare(&o, w->plain.url, "echo");
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Every descriptor below the lowest free one is in use: a limit
+	   there leaves none to open. */
+	lowest = dup(0);
+	assert_true(lowest >= 0);
+	close(lowest);
+	none = old;
+	none.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+	dial_and_fail(&o, WV_ERR_CONNECT);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_non_null(strstr(wv_client_last_error(o.c), "too many open files"));
+	finish(&o);
+}
+
 /* ---- destroying a call from its own callback ---- */
 
 /* The natural pattern: free the call when its status says disconnected,
@@ -1395,6 +1512,10 @@ int main(void)
 		cmocka_unit_test(test_client_text_not_utf8_closes_1007),
 		cmocka_unit_test(test_client_pings_keep_a_quiet_call_alive),
 		cmocka_unit_test(test_client_no_pongs_end_the_call),
+		cmocka_unit_test(test_client_name_lookups_stay_off_the_loop),
+		cmocka_unit_test(test_client_destroyed_during_its_lookup),
+		cmocka_unit_test(test_client_slow_lookup_times_out),
+		cmocka_unit_test(test_client_too_many_open_files_is_named),
 		cmocka_unit_test(test_client_destroy_from_callback_connect_refused),
 		cmocka_unit_test(test_client_destroy_from_callback_connect_timeout),
 		cmocka_unit_test(test_client_destroy_from_callback_server_vanishes),

@@ -10,7 +10,9 @@
  *   sink, which the loop clocks at real time (20 ms of source read, 20 ms
  *   of playout written to the sink, 50 times a second). This is what a
  *   load generator or a service wants. Everything about a loop and its
- *   calls happens on the thread that runs the loop.
+ *   calls happens on the thread that runs the loop, but for host names:
+ *   a thread of the loop's looks them up (getaddrinfo() blocks), started
+ *   with the first name that is not an address literal.
  *
  * - Managed: wv_phone runs its own network thread (the browser guide's Web
  *   Worker) with one call on it; the controls (connect, hang up, DTMF,
