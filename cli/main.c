@@ -8,8 +8,6 @@
 
 #include "cli.h"
 
-#define WV_VERSION "0.1.0"
-
 static const char usage[] =
 	"usage: wvoice <command> [options]\n"
 	"\n"
@@ -68,7 +66,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		puts("wvoice " WV_VERSION);
+		printf("wvoice %s\n", wv_version());
 		return 0;
 	}
 	/* Errors only: lws's notices can print a refused key (serve), and

@@ -1,33 +1,70 @@
 #!/usr/bin/env bash
-# Installs the build into a temporary prefix and builds a program against it
-# with nothing but `pkg-config --cflags --libs wvoice`, once against the shared
-# library and once statically, then runs both.
+# The installed libraries as a user meets them: installs the build into a
+# temporary prefix, then
+# - checks the two libraries' SONAMEs, that libwvoice-core links nothing but
+#   libc, libm, jansson and speexdsp, and that each exports exactly the
+#   symbols listed in abi/;
+# - builds programs with nothing but pkg-config: the core's example against
+#   wvoice-core alone, and a program of both libraries against wvoice, each
+#   once with the shared libraries and once statically, and runs them.
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 soversion=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+fail() { echo "install smoke: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-libdir=$(find "$tmp/prefix" -name wvoice.pc -printf '%h\n' | head -n 1)
-[ -n "$libdir" ] || { echo "wvoice.pc was not installed"; exit 1; }
-export PKG_CONFIG_PATH=$libdir
-for h in error codec base64 pcm resampler capture playout protocol url call wvoice; do
-	[ -f "$tmp/prefix/include/wvoice/$h.h" ] || { echo "missing wvoice/$h.h"; exit 1; }
+pcdir=$(find "$tmp/prefix" -name wvoice.pc -printf '%h\n' | head -n 1)
+[ -n "$pcdir" ] || fail "wvoice.pc was not installed"
+[ -f "$pcdir/wvoice-core.pc" ] || fail "wvoice-core.pc was not installed"
+libdir=$(cd "$pcdir/.." && pwd)
+export PKG_CONFIG_PATH=$pcdir
+for h in error export version codec base64 pcm resampler capture playout \
+	 protocol url call device wvoice; do
+	[ -f "$tmp/prefix/include/wvoice/$h.h" ] || fail "missing wvoice/$h.h"
 done
 
-cc -std=c17 -Wall -Wextra -Werror -o "$tmp/shared" "$src/examples/core_loop.c" \
+# The ABI: names, what the core links, exports.
+for lib in wvoice-core wvoice; do
+	so=$libdir/lib$lib.so
+	[ -f "$so" ] && [ -f "$libdir/lib$lib.a" ] || fail "lib$lib is not installed"
+	readelf -d "$so" | grep -q "SONAME.*\[lib$lib\.so\.$soversion\]" ||
+		fail "lib$lib.so has not the SONAME lib$lib.so.$soversion"
+	"$src/abi/check-symbols.sh" "$so" "$src/abi/$lib.symbols"
+done
+others=$(ldd "$libdir/libwvoice-core.so" | awk '{print $1}' |
+	 grep -vE '^(linux-vdso\.so|/lib.*/ld-linux|libc\.so|libm\.so|libjansson\.so|libspeexdsp\.so)' || true)
+[ -z "$others" ] || fail "libwvoice-core.so links more than libc, libm, jansson and speexdsp: $others"
+ldd "$libdir/libwvoice.so" | grep -q "libwvoice-core.so.$soversion" ||
+	fail "libwvoice.so does not link libwvoice-core"
+
+cflags="-std=c17 -Wall -Wextra -Wpedantic -Werror"
+static_libs() { # the .a of $1, then what it needs, for a static link
+	echo "$libdir/lib$1.a"
+	pkg-config --libs --static "$1" | sed -E 's/-lwvoice(-core)?( |$)/ /g'
+}
+
+# The core alone: wvoice-core.pc.
+cc $cflags -o "$tmp/core-shared" "$src/examples/core_loop.c" \
+	$(pkg-config --cflags --libs wvoice-core)
+LD_LIBRARY_PATH=$libdir "$tmp/core-shared" | grep -q "ended    remote-stop"
+ldd "$tmp/core-shared" | grep -q "libwvoice\.so" && fail "the core example links libwvoice"
+cc $cflags -o "$tmp/core-static" "$src/examples/core_loop.c" \
+	$(pkg-config --cflags wvoice-core) $(static_libs wvoice-core)
+"$tmp/core-static" | grep -q "ended    remote-stop"
+
+# Both libraries: wvoice.pc brings wvoice-core.
+cc $cflags -o "$tmp/abi-shared" "$src/tests/abi/abi_user.c" \
 	$(pkg-config --cflags --libs wvoice)
-LD_LIBRARY_PATH="$libdir/.." "$tmp/shared" | grep -q "ended    remote-stop"
-[ -f "$libdir/../libwvoice.so" ] || { echo "no shared library"; exit 1; }
+LD_LIBRARY_PATH=$libdir "$tmp/abi-shared" | grep -q "core and client linked"
+cc $cflags -o "$tmp/abi-static" "$src/tests/abi/abi_user.c" \
+	$(pkg-config --cflags wvoice) "$libdir/libwvoice.a" $(static_libs wvoice-core) \
+	$(pkg-config --libs --static wvoice | sed -E 's/-lwvoice(-core)?( |$)/ /g')
+"$tmp/abi-static" | grep -q "core and client linked"
 
-cc -std=c17 -Wall -Wextra -Werror -o "$tmp/static" "$src/examples/core_loop.c" \
-	$(pkg-config --cflags wvoice) "$libdir/../libwvoice.a" \
-	$(pkg-config --libs --static wvoice | sed 's/-lwvoice//')
-"$tmp/static" | grep -q "ended    remote-stop"
-
-# The client links libwebsockets, OpenSSL and libev: all from wvoice.pc.
-cc -std=c17 -Wall -Wextra -Werror -o "$tmp/call" "$src/examples/call.c" \
-	$(pkg-config --cflags wvoice) "$libdir/../libwvoice.a" \
-	$(pkg-config --libs --static wvoice | sed 's/-lwvoice//')
+# The client example: libwebsockets, OpenSSL and libev, all from the .pc.
+cc $cflags -o "$tmp/call" "$src/examples/call.c" \
+	$(pkg-config --cflags wvoice) "$libdir/libwvoice.a" $(static_libs wvoice-core) \
+	$(pkg-config --libs --static wvoice | sed -E 's/-lwvoice(-core)?( |$)/ /g')
 env -u WVOICE_URL "$tmp/call" | grep -q "skipping"
-echo "install smoke: headers, wvoice.pc, shared and static library all work"
+echo "install smoke: both libraries' headers, .pc files, SONAMEs, exports, shared and static links work"

@@ -10,6 +10,8 @@
 #ifndef WVOICE_BASE64_H
 #define WVOICE_BASE64_H
 
+#include <wvoice/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,14 +31,14 @@ extern "C" {
  * with a NUL. dst must hold WV_BASE64_ENCODED_LEN(n) + 1 characters. Returns
  * the number of characters written, not counting the NUL.
  */
-size_t wv_base64_encode(char *dst, const uint8_t *src, size_t n);
+WV_EXPORT size_t wv_base64_encode(char *dst, const uint8_t *src, size_t n);
 
 /*
  * Encodes n bytes of src into dst as unpadded base64url (`-` and `_` for `+`
  * and `/`) and terminates it with a NUL. dst must hold
  * WV_BASE64URL_ENCODED_LEN(n) + 1 characters. Returns the characters written.
  */
-size_t wv_base64url_encode(char *dst, const uint8_t *src, size_t n);
+WV_EXPORT size_t wv_base64url_encode(char *dst, const uint8_t *src, size_t n);
 
 /*
  * Strictly decodes len characters of standard base64 from src into dst, which
@@ -55,8 +57,8 @@ size_t wv_base64url_encode(char *dst, const uint8_t *src, size_t n);
  * group is reported first. On error nothing useful is in dst. err_offset may
  * be NULL.
  */
-int wv_base64_decode(uint8_t *dst, size_t dst_cap, size_t *out_len,
-		     const char *src, size_t len, size_t *err_offset);
+WV_EXPORT int wv_base64_decode(uint8_t *dst, size_t dst_cap, size_t *out_len,
+			       const char *src, size_t len, size_t *err_offset);
 
 #ifdef __cplusplus
 }

@@ -29,12 +29,15 @@
 #ifndef WVOICE_CALL_H
 #define WVOICE_CALL_H
 
+#include <wvoice/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <wvoice/playout.h>
 #include <wvoice/protocol.h>
+#include <wvoice/version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,9 +63,9 @@ enum wv_end_reason {
 enum wv_direction { WV_DIR_IN, WV_DIR_OUT };
 
 /* "idle", "connecting", "connected", "disconnected". */
-const char *wv_status_name(enum wv_status status);
+WV_EXPORT const char *wv_status_name(enum wv_status status);
 /* "none", "hangup", "remote-stop", "closed", "start-timeout", "error". */
-const char *wv_end_reason_name(enum wv_end_reason reason);
+WV_EXPORT const char *wv_end_reason_name(enum wv_end_reason reason);
 
 /* Every callback is optional and runs on the call's thread, from inside the
  * function that caused it. A callback must not destroy the call. */
@@ -108,82 +111,82 @@ struct wv_call_stats {
 
 struct wv_call;
 
-void wv_call_config_default(struct wv_call_config *cfg);
+WV_EXPORT void wv_call_config_default(struct wv_call_config *cfg);
 
 /* Errors: WV_ERR_INVALID, WV_ERR_RATE, WV_ERR_NOMEM. */
-int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg);
-void wv_call_destroy(struct wv_call *c);
+WV_EXPORT int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg);
+WV_EXPORT void wv_call_destroy(struct wv_call *c);
 
 /* Transport side. */
 
 /* idle -> connecting; the transport starts opening the socket.
  * Errors: WV_ERR_STATE (not idle). */
-int wv_call_connect(struct wv_call *c, int64_t now_us);
+WV_EXPORT int wv_call_connect(struct wv_call *c, int64_t now_us);
 
 /* The socket is open: queues `start`. Errors: WV_ERR_STATE. */
-int wv_call_opened(struct wv_call *c, int64_t now_us);
+WV_EXPORT int wv_call_opened(struct wv_call *c, int64_t now_us);
 
 /*
  * One text frame from the server. Returns 0, or the WV_ERR_* of a frame that
  * was reported (error callback) and ignored; the call goes on either way.
  */
-int wv_call_receive(struct wv_call *c, const char *text, size_t len,
-		    int64_t now_us);
+WV_EXPORT int wv_call_receive(struct wv_call *c, const char *text, size_t len,
+			      int64_t now_us);
 
 /* The socket closed, with its close code (or 0 for none) and reason (may be
  * NULL); error is true when it failed rather than closed. Ends the call. */
-void wv_call_closed(struct wv_call *c, int code, const char *reason,
-		    bool error, int64_t now_us);
+WV_EXPORT void wv_call_closed(struct wv_call *c, int code, const char *reason,
+			      bool error, int64_t now_us);
 
 /* Answers marks that playback has reached and checks the start timeout.
  * Call it every loop turn, and at the latest by next_deadline(). */
-void wv_call_tick(struct wv_call *c, int64_t now_us);
+WV_EXPORT void wv_call_tick(struct wv_call *c, int64_t now_us);
 
 /* When tick() must next run at the latest, or INT64_MAX. */
-int64_t wv_call_next_deadline(const struct wv_call *c);
+WV_EXPORT int64_t wv_call_next_deadline(const struct wv_call *c);
 
 /* The next frame to send (NUL-terminated, len bytes), or NULL. It stays
  * valid until frame_sent() or any other call on c. */
-const char *wv_call_peek_frame(struct wv_call *c, size_t *len);
+WV_EXPORT const char *wv_call_peek_frame(struct wv_call *c, size_t *len);
 /* The frame from peek_frame() has been sent. */
-void wv_call_frame_sent(struct wv_call *c);
+WV_EXPORT void wv_call_frame_sent(struct wv_call *c);
 
 /* True once the call has ended and every queued frame has gone: close the
  * socket with *code (1000) now. */
-bool wv_call_should_close(const struct wv_call *c, int *code);
+WV_EXPORT bool wv_call_should_close(const struct wv_call *c, int *code);
 
 /* Application side. */
 
 /* Queues `stop` and ends the call. Errors: WV_ERR_STATE (not connecting
  * or connected). */
-int wv_call_hangup(struct wv_call *c, int64_t now_us);
+WV_EXPORT int wv_call_hangup(struct wv_call *c, int64_t now_us);
 
 /* Queues one DTMF digit. Errors: WV_ERR_DTMF, WV_ERR_STATE (not
  * connected). */
-int wv_call_send_dtmf(struct wv_call *c, char digit, int64_t now_us);
+WV_EXPORT int wv_call_send_dtmf(struct wv_call *c, char digit, int64_t now_us);
 
 /* Thread: any. */
-void wv_call_set_muted(struct wv_call *c, bool muted);
-bool wv_call_muted(const struct wv_call *c);
+WV_EXPORT void wv_call_set_muted(struct wv_call *c, bool muted);
+WV_EXPORT bool wv_call_muted(const struct wv_call *c);
 
 /* Captured audio at capture_rate; complete 20 ms frames are queued as
  * `audio` events once the socket is open (and dropped before). */
-int wv_call_write_audio(struct wv_call *c, const float *samples, size_t n);
+WV_EXPORT int wv_call_write_audio(struct wv_call *c, const float *samples, size_t n);
 
 /* The playout buffer: its read side belongs to the audio thread. */
-struct wv_playout *wv_call_playout(struct wv_call *c);
+WV_EXPORT struct wv_playout *wv_call_playout(struct wv_call *c);
 
-enum wv_status wv_call_status(const struct wv_call *c);
-enum wv_end_reason wv_call_end_reason(const struct wv_call *c);
+WV_EXPORT enum wv_status wv_call_status(const struct wv_call *c);
+WV_EXPORT enum wv_end_reason wv_call_end_reason(const struct wv_call *c);
 /* The server's communication id, or NULL before it is known. */
-const char *wv_call_communication_id(const struct wv_call *c);
+WV_EXPORT const char *wv_call_communication_id(const struct wv_call *c);
 /* Time since the server's start; frozen when the call ends; 0 before. */
-int64_t wv_call_elapsed_ms(const struct wv_call *c, int64_t now_us);
+WV_EXPORT int64_t wv_call_elapsed_ms(const struct wv_call *c, int64_t now_us);
 /* The last error's detail, or "". */
-const char *wv_call_last_error(const struct wv_call *c);
+WV_EXPORT const char *wv_call_last_error(const struct wv_call *c);
 /* The close code and reason given to closed() (0 and "" before). */
-int wv_call_close_code(const struct wv_call *c, const char **reason);
-void wv_call_stats(const struct wv_call *c, struct wv_call_stats *st);
+WV_EXPORT int wv_call_close_code(const struct wv_call *c, const char **reason);
+WV_EXPORT void wv_call_stats(const struct wv_call *c, struct wv_call_stats *st);
 
 #ifdef __cplusplus
 }

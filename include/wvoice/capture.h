@@ -16,6 +16,8 @@
 #ifndef WVOICE_CAPTURE_H
 #define WVOICE_CAPTURE_H
 
+#include <wvoice/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,9 +40,9 @@ struct wv_capture;
  * resampler quality, or -1 for the default.
  * Errors: WV_ERR_RATE, WV_ERR_INVALID (on_frame NULL, quality), WV_ERR_NOMEM.
  */
-int wv_capture_create(struct wv_capture **out, unsigned device_rate,
-		      int quality, wv_frame_fn *on_frame, void *user);
-void wv_capture_destroy(struct wv_capture *c);
+WV_EXPORT int wv_capture_create(struct wv_capture **out, unsigned device_rate,
+				int quality, wv_frame_fn *on_frame, void *user);
+WV_EXPORT void wv_capture_destroy(struct wv_capture *c);
 
 /*
  * Feeds n samples at the device rate (float, [-1, 1]); calls on_frame for
@@ -48,20 +50,20 @@ void wv_capture_destroy(struct wv_capture *c);
  * read once per call and applies to the whole block. Returns 0, or
  * WV_ERR_INVALID (c NULL, or samples NULL with n > 0).
  */
-int wv_capture_write(struct wv_capture *c, const float *samples, size_t n);
+WV_EXPORT int wv_capture_write(struct wv_capture *c, const float *samples, size_t n);
 
 /* Thread: any. Takes effect from the next write(). */
-void wv_capture_set_muted(struct wv_capture *c, bool muted);
+WV_EXPORT void wv_capture_set_muted(struct wv_capture *c, bool muted);
 /* Thread: any. */
-bool wv_capture_muted(const struct wv_capture *c);
+WV_EXPORT bool wv_capture_muted(const struct wv_capture *c);
 
 /* Frames delivered so far, counting the one being delivered when called from
  * on_frame. Thread: the one that calls write(). */
-uint64_t wv_capture_frames(const struct wv_capture *c);
+WV_EXPORT uint64_t wv_capture_frames(const struct wv_capture *c);
 
 /* Delay from a sample entering write() to the frame that carries it leaving,
  * not counting the wait for the frame to fill: the resampler's latency. */
-unsigned wv_capture_latency_us(const struct wv_capture *c);
+WV_EXPORT unsigned wv_capture_latency_us(const struct wv_capture *c);
 
 #ifdef __cplusplus
 }

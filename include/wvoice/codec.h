@@ -12,6 +12,8 @@
 #ifndef WVOICE_CODEC_H
 #define WVOICE_CODEC_H
 
+#include <wvoice/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,10 +24,10 @@ extern "C" {
 #define WV_ULAW_SILENCE 0xFF
 #define WV_ALAW_SILENCE 0xD5
 
-void wv_ulaw_encode(uint8_t *dst, const int16_t *src, size_t n);
-void wv_ulaw_decode(int16_t *dst, const uint8_t *src, size_t n);
-void wv_alaw_encode(uint8_t *dst, const int16_t *src, size_t n);
-void wv_alaw_decode(int16_t *dst, const uint8_t *src, size_t n);
+WV_EXPORT void wv_ulaw_encode(uint8_t *dst, const int16_t *src, size_t n);
+WV_EXPORT void wv_ulaw_decode(int16_t *dst, const uint8_t *src, size_t n);
+WV_EXPORT void wv_alaw_encode(uint8_t *dst, const int16_t *src, size_t n);
+WV_EXPORT void wv_alaw_decode(int16_t *dst, const uint8_t *src, size_t n);
 
 #ifdef __cplusplus
 }

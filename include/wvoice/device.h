@@ -39,6 +39,8 @@
 #ifndef WVOICE_DEVICE_H
 #define WVOICE_DEVICE_H
 
+#include <wvoice/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,7 +77,7 @@ struct wv_device_info {
  * Errors: WV_ERR_INVALID (count NULL, or out NULL with cap > 0),
  * WV_ERR_DEVICE (PortAudio failed to start). Thread: control.
  */
-int wv_device_list(struct wv_device_info *out, size_t cap, size_t *count);
+WV_EXPORT int wv_device_list(struct wv_device_info *out, size_t cap, size_t *count);
 
 struct wv_audio_config {
 	int input_device;	 /* index, WV_DEVICE_DEFAULT or _NONE; default */
@@ -93,7 +95,7 @@ struct wv_audio_config {
 };
 
 /* The defaults above. */
-void wv_audio_config_default(struct wv_audio_config *cfg);
+WV_EXPORT void wv_audio_config_default(struct wv_audio_config *cfg);
 
 struct wv_audio;
 
@@ -119,12 +121,12 @@ struct wv_audio;
  * channels in that direction, no usable rate, PortAudio failed to open or
  * start the stream), WV_ERR_NOMEM. Thread: control.
  */
-int wv_audio_open(struct wv_audio **out, const struct wv_audio_config *cfg,
-		  struct wv_playout *playout, char *err, size_t err_cap);
+WV_EXPORT int wv_audio_open(struct wv_audio **out, const struct wv_audio_config *cfg,
+			    struct wv_playout *playout, char *err, size_t err_cap);
 
 /* Stops the stream (the callback has returned for good when this returns)
  * and frees everything. NULL is a no-op. Thread: control. */
-void wv_audio_close(struct wv_audio *a);
+WV_EXPORT void wv_audio_close(struct wv_audio *a);
 
 /*
  * The microphone, processed, as a pull source: fills dst with exactly n mono
@@ -135,11 +137,11 @@ void wv_audio_close(struct wv_audio *a);
  * WV_ERR_INVALID for audio NULL or dst NULL with n > 0. Never blocks.
  * Thread: network (one thread at a time).
  */
-int wv_audio_source_read(void *audio, float *dst, size_t n);
+WV_EXPORT int wv_audio_source_read(void *audio, float *dst, size_t n);
 
 /* The rate of wv_audio_source_read(): 8000 Hz, the protocol's rate, since
  * the processing runs there. Thread: any. */
-unsigned wv_audio_input_rate(const struct wv_audio *a);
+WV_EXPORT unsigned wv_audio_input_rate(const struct wv_audio *a);
 
 struct wv_audio_info {
 	unsigned rate;		      /* the device rate, Hz */
@@ -156,7 +158,7 @@ struct wv_audio_info {
 };
 
 /* What was opened. Thread: any. */
-void wv_audio_get_info(const struct wv_audio *a, struct wv_audio_info *info);
+WV_EXPORT void wv_audio_get_info(const struct wv_audio *a, struct wv_audio_info *info);
 
 struct wv_audio_stats {
 	uint64_t callbacks;	       /* audio callbacks run */
@@ -173,7 +175,7 @@ struct wv_audio_stats {
 };
 
 /* A consistent-enough snapshot of the counters. Thread: any. */
-void wv_audio_stats(const struct wv_audio *a, struct wv_audio_stats *st);
+WV_EXPORT void wv_audio_stats(const struct wv_audio *a, struct wv_audio_stats *st);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef WVOICE_ERROR_H
 #define WVOICE_ERROR_H
 
+#include <wvoice/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -49,13 +51,13 @@ enum wv_error {
  * Returns a static, human-readable message for a WV_ERR_* code (or "success"
  * for 0, "unknown error" for anything else). Never NULL. Thread: any.
  */
-const char *wv_strerror(int code);
+WV_EXPORT const char *wv_strerror(int code);
 
 /*
  * Returns the code's name without the prefix ("BASE64" for WV_ERR_BASE64), for
  * logs and tests. Never NULL. Thread: any.
  */
-const char *wv_error_name(int code);
+WV_EXPORT const char *wv_error_name(int code);
 
 #ifdef __cplusplus
 }

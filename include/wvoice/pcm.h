@@ -10,6 +10,8 @@
 #ifndef WVOICE_PCM_H
 #define WVOICE_PCM_H
 
+#include <wvoice/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +19,8 @@
 extern "C" {
 #endif
 
-void wv_pcm_from_float(int16_t *dst, const float *src, size_t n);
-void wv_pcm_to_float(float *dst, const int16_t *src, size_t n);
+WV_EXPORT void wv_pcm_from_float(int16_t *dst, const float *src, size_t n);
+WV_EXPORT void wv_pcm_to_float(float *dst, const int16_t *src, size_t n);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,8 @@
 #ifndef WVOICE_PLAYOUT_H
 #define WVOICE_PLAYOUT_H
 
+#include <wvoice/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,7 +98,7 @@ typedef void wv_mark_fn(void *user, const char *id);
 
 struct wv_playout;
 
-void wv_playout_config_default(struct wv_playout_config *cfg);
+WV_EXPORT void wv_playout_config_default(struct wv_playout_config *cfg);
 
 /*
  * Creates a playout buffer; all memory is allocated here, up front (mark
@@ -104,40 +106,40 @@ void wv_playout_config_default(struct wv_playout_config *cfg);
  * Errors: WV_ERR_INVALID (prebuffer over the cap, zero cap or max_marks),
  * WV_ERR_NOMEM.
  */
-int wv_playout_create(struct wv_playout **out,
-		      const struct wv_playout_config *cfg);
-void wv_playout_destroy(struct wv_playout *p);
+WV_EXPORT int wv_playout_create(struct wv_playout **out,
+				const struct wv_playout_config *cfg);
+WV_EXPORT void wv_playout_destroy(struct wv_playout *p);
 
 /* Producer. Queues n samples; returns how many fit (the rest is dropped and
  * counted, see "Cap"). */
-size_t wv_playout_push(struct wv_playout *p, const int16_t *samples, size_t n);
+WV_EXPORT size_t wv_playout_push(struct wv_playout *p, const int16_t *samples, size_t n);
 
 /* Producer. The same for mu-law bytes, decoded straight into the buffer. */
-size_t wv_playout_push_ulaw(struct wv_playout *p, const uint8_t *ulaw,
-			    size_t n);
+WV_EXPORT size_t wv_playout_push_ulaw(struct wv_playout *p, const uint8_t *ulaw,
+				      size_t n);
 
 /* Producer. Places mark id after everything queued so far (id is copied).
  * Errors: WV_ERR_FULL (max_marks waiting), WV_ERR_INVALID, WV_ERR_NOMEM. */
-int wv_playout_mark(struct wv_playout *p, const char *id);
+WV_EXPORT int wv_playout_mark(struct wv_playout *p, const char *id);
 
 /* Producer. Drops queued audio and pending marks (barge-in). */
-void wv_playout_clear(struct wv_playout *p);
+WV_EXPORT void wv_playout_clear(struct wv_playout *p);
 
 /* Producer. Closes the current segment: what is queued plays without waiting
  * for the pre-buffer target (end of stream, end of an utterance). */
-void wv_playout_flush(struct wv_playout *p);
+WV_EXPORT void wv_playout_flush(struct wv_playout *p);
 
 /* Producer. Calls fn for each mark the consumer has reached, in order, once
  * each. Returns the number reported. fn may call the other producer
  * functions; fn NULL drops the reached marks (still counted as reported). */
-size_t wv_playout_poll_marks(struct wv_playout *p, wv_mark_fn *fn, void *user);
+WV_EXPORT size_t wv_playout_poll_marks(struct wv_playout *p, wv_mark_fn *fn, void *user);
 
 /* Consumer (real-time). Fills out with exactly n samples: queued audio, or
  * silence where the policy above says so. */
-void wv_playout_read(struct wv_playout *p, int16_t *out, size_t n);
+WV_EXPORT void wv_playout_read(struct wv_playout *p, int16_t *out, size_t n);
 
 /* Any thread. A consistent-enough snapshot of the counters. */
-void wv_playout_stats(const struct wv_playout *p, struct wv_playout_stats *st);
+WV_EXPORT void wv_playout_stats(const struct wv_playout *p, struct wv_playout_stats *st);
 
 #ifdef __cplusplus
 }

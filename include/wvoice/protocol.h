@@ -21,6 +21,8 @@
 #ifndef WVOICE_PROTOCOL_H
 #define WVOICE_PROTOCOL_H
 
+#include <wvoice/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,15 +65,15 @@ struct wv_event {
 };
 
 /* The event's name for a type ("audio"), or NULL for WV_EVENT_UNKNOWN. */
-const char *wv_event_name(enum wv_event_type type);
+WV_EXPORT const char *wv_event_name(enum wv_event_type type);
 
 /* True if c is a valid DTMF digit: 0-9, * or #. */
-int wv_dtmf_valid(char c);
+WV_EXPORT int wv_dtmf_valid(char c);
 
 /* True if the n bytes of text are strict UTF-8: no overlong forms, no
    surrogates, nothing past U+10FFFF (RFC 6455 closes with 1007 on the
    rest). Thread: any. */
-int wv_utf8_valid(const char *text, size_t n);
+WV_EXPORT int wv_utf8_valid(const char *text, size_t n);
 
 /*
  * Copies len bytes of s into dst (cap bytes, at least 4) as one line of
@@ -81,7 +83,7 @@ int wv_utf8_valid(const char *text, size_t n);
  * break the line nor crowd out the rest of the message. Returns dst.
  * Thread: any.
  */
-const char *wv_escape(char *dst, size_t cap, const char *s, size_t len);
+WV_EXPORT const char *wv_escape(char *dst, size_t cap, const char *s, size_t len);
 
 struct wv_decoder;
 
@@ -90,8 +92,8 @@ struct wv_decoder;
  * bytes (0 for WV_AUDIO_PAYLOAD_MAX). Its buffers are allocated here.
  * Errors: WV_ERR_NOMEM. Thread: a decoder belongs to one thread at a time.
  */
-int wv_decoder_create(struct wv_decoder **out, size_t max_audio);
-void wv_decoder_destroy(struct wv_decoder *d);
+WV_EXPORT int wv_decoder_create(struct wv_decoder **out, size_t max_audio);
+WV_EXPORT void wv_decoder_destroy(struct wv_decoder *d);
 
 /*
  * Decodes one text frame of len bytes into *ev. Returns 0 on success, or:
@@ -110,12 +112,12 @@ void wv_decoder_destroy(struct wv_decoder *d);
  * (a base64 offset counts characters of the payload string). A `mark` id
  * may be empty; a `communication_id` that is present must be a string.
  */
-int wv_decoder_decode(struct wv_decoder *d, const char *text, size_t len,
-		      struct wv_event *ev);
+WV_EXPORT int wv_decoder_decode(struct wv_decoder *d, const char *text, size_t len,
+				struct wv_event *ev);
 
 /* The last error's detail ("field \"payload\": bad base64 at offset 12"),
  * or "" after a success. */
-const char *wv_decoder_error(const struct wv_decoder *d);
+WV_EXPORT const char *wv_decoder_error(const struct wv_decoder *d);
 
 /* Length of the `audio` event that wv_encode_audio() writes for n bytes. */
 #define WV_AUDIO_EVENT_LEN(n)                                                  \
@@ -127,7 +129,7 @@ const char *wv_decoder_error(const struct wv_decoder *d);
  * a NUL included) and returns its length, or WV_ERR_NOSPACE. Allocates
  * nothing. Thread: any.
  */
-int wv_encode_audio(char *dst, size_t cap, const uint8_t *ulaw, size_t n);
+WV_EXPORT int wv_encode_audio(char *dst, size_t cap, const uint8_t *ulaw, size_t n);
 
 /*
  * Writes any event as compact JSON into dst (cap bytes, NUL included) and
@@ -138,7 +140,7 @@ int wv_encode_audio(char *dst, size_t cap, const uint8_t *ulaw, size_t n);
  * needs is missing or too long), WV_ERR_JSON / WV_ERR_NOT_OBJECT /
  * WV_ERR_NO_EVENT (unknown event text), WV_ERR_NOMEM. Thread: any.
  */
-int wv_encode_event(char *dst, size_t cap, const struct wv_event *ev);
+WV_EXPORT int wv_encode_event(char *dst, size_t cap, const struct wv_event *ev);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@
 #ifndef WVOICE_RESAMPLER_H
 #define WVOICE_RESAMPLER_H
 
+#include <wvoice/export.h>
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -56,9 +58,9 @@ struct wv_resampler;
  * Errors: WV_ERR_RATE (neither side is 8000, or a rate is out of range),
  * WV_ERR_INVALID (quality), WV_ERR_NOMEM.
  */
-int wv_resampler_create(struct wv_resampler **out, unsigned in_rate,
-			unsigned out_rate, int quality);
-void wv_resampler_destroy(struct wv_resampler *r);
+WV_EXPORT int wv_resampler_create(struct wv_resampler **out, unsigned in_rate,
+				  unsigned out_rate, int quality);
+WV_EXPORT void wv_resampler_destroy(struct wv_resampler *r);
 
 /*
  * Converts up to *in_len samples of in into up to *out_len samples of out. On
@@ -69,21 +71,21 @@ void wv_resampler_destroy(struct wv_resampler *r);
  * NULL pointer, or a NULL buffer with a non-zero length) or WV_ERR_INTERNAL
  * (speexdsp reported a failure, which it does not after a successful create).
  */
-int wv_resampler_process(struct wv_resampler *r, const float *in,
-			 size_t *in_len, float *out, size_t *out_len);
+WV_EXPORT int wv_resampler_process(struct wv_resampler *r, const float *in,
+				   size_t *in_len, float *out, size_t *out_len);
 
 /* An upper bound on the output that in_len input samples can produce in one
  * call: ceil(in_len * out_rate / in_rate) (in_len for equal rates). */
-size_t wv_resampler_output_max(const struct wv_resampler *r, size_t in_len);
+WV_EXPORT size_t wv_resampler_output_max(const struct wv_resampler *r, size_t in_len);
 
 /* The delay the filter adds, in microseconds of signal. */
-unsigned wv_resampler_latency_us(const struct wv_resampler *r);
+WV_EXPORT unsigned wv_resampler_latency_us(const struct wv_resampler *r);
 
 /* Forgets the filter history and phase, as for a new stream. */
-void wv_resampler_reset(struct wv_resampler *r);
+WV_EXPORT void wv_resampler_reset(struct wv_resampler *r);
 
-unsigned wv_resampler_in_rate(const struct wv_resampler *r);
-unsigned wv_resampler_out_rate(const struct wv_resampler *r);
+WV_EXPORT unsigned wv_resampler_in_rate(const struct wv_resampler *r);
+WV_EXPORT unsigned wv_resampler_out_rate(const struct wv_resampler *r);
 
 #ifdef __cplusplus
 }

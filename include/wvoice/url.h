@@ -9,6 +9,8 @@
 #ifndef WVOICE_URL_H
 #define WVOICE_URL_H
 
+#include <wvoice/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,14 +37,14 @@ struct wv_url_params {
  * WV_ERR_NOT_OBJECT (metadata is not an object), WV_ERR_NOSPACE, WV_ERR_NOMEM.
  * Thread: any.
  */
-int wv_url_build(char *dst, size_t cap, const struct wv_url_params *p);
+WV_EXPORT int wv_url_build(char *dst, size_t cap, const struct wv_url_params *p);
 
 /*
  * Percent-encodes len bytes of src into dst (cap bytes, NUL included),
  * keeping only unreserved characters. Returns the length or WV_ERR_NOSPACE.
  */
-int wv_url_encode_component(char *dst, size_t cap, const char *src,
-			    size_t len);
+WV_EXPORT int wv_url_encode_component(char *dst, size_t cap, const char *src,
+				      size_t len);
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,8 @@
 #ifndef WVOICE_WVOICE_H
 #define WVOICE_WVOICE_H
 
+#include <wvoice/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +53,7 @@
 #include <wvoice/call.h>
 #include <wvoice/device.h>
 #include <wvoice/error.h>
+#include <wvoice/version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -105,7 +108,7 @@ struct wv_client_config {
 	void *user;		 /* passed to every callback */
 };
 
-void wv_client_config_default(struct wv_client_config *cfg);
+WV_EXPORT void wv_client_config_default(struct wv_client_config *cfg);
 
 /* ---- libwebsockets' log ---- */
 
@@ -138,7 +141,7 @@ typedef void wv_log_fn(void *user, int level, const char *line);
  * nothing changes. Call before any loop or phone exists, while no other
  * thread uses lws; a later call replaces an earlier one.
  */
-int wv_log_lws(unsigned levels, wv_log_fn *fn, void *user);
+WV_EXPORT int wv_log_lws(unsigned levels, wv_log_fn *fn, void *user);
 
 /* ---- embedded: a loop of calls, driven by the caller ---- */
 
@@ -148,11 +151,11 @@ struct wv_client;
 /* Returns 0, WV_ERR_NOMEM or WV_ERR_INTERNAL (no event loop). Every call
    is a socket, and libwebsockets sizes its tables from RLIMIT_NOFILE here:
    a program that makes many calls raises that limit first. */
-int wv_loop_create(struct wv_loop **out);
+WV_EXPORT int wv_loop_create(struct wv_loop **out);
 /* Ends every call still on the loop (with a close), then frees it. The
    calls' handles stay valid (for their results) until wv_client_destroy(),
    which may come before or after this. Not from a callback. */
-void wv_loop_destroy(struct wv_loop *loop);
+WV_EXPORT void wv_loop_destroy(struct wv_loop *loop);
 
 /*
  * Runs the loop until every call on it has ended, or for timeout_ms
@@ -161,7 +164,7 @@ void wv_loop_destroy(struct wv_loop *loop);
  * Returns the number of calls still going, or a negative WV_ERR_*
  * (WV_ERR_STATE from a callback).
  */
-int wv_loop_run(struct wv_loop *loop, int timeout_ms);
+WV_EXPORT int wv_loop_run(struct wv_loop *loop, int timeout_ms);
 
 /*
  * Makes a call on the loop (not yet connected). cfg and the strings in it
@@ -169,8 +172,8 @@ int wv_loop_run(struct wv_loop *loop, int timeout_ms);
  * is not ws:// or wss://; metadata that is not a JSON object), WV_ERR_RATE
  * (a source rate outside 8000-192000), WV_ERR_NOMEM.
  */
-int wv_client_create(struct wv_client **out, struct wv_loop *loop,
-		     const struct wv_client_config *cfg);
+WV_EXPORT int wv_client_create(struct wv_client **out, struct wv_loop *loop,
+			       const struct wv_client_config *cfg);
 /*
  * Closes the call if it is still open (stop, then close 1000), frees it.
  * No callback of the call runs after this, and its source and sink are
@@ -179,33 +182,33 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
  * the memory is then released once the callback has returned. NULL is a
  * no-op. Thread: the loop's.
  */
-void wv_client_destroy(struct wv_client *c);
+WV_EXPORT void wv_client_destroy(struct wv_client *c);
 
 /* Starts connecting; the loop does the rest. WV_ERR_STATE if not idle. */
-int wv_client_connect(struct wv_client *c);
+WV_EXPORT int wv_client_connect(struct wv_client *c);
 /* Sends stop and closes (1000). WV_ERR_STATE if not connecting/connected. */
-int wv_client_hangup(struct wv_client *c);
+WV_EXPORT int wv_client_hangup(struct wv_client *c);
 /* WV_ERR_DTMF for a digit outside 0-9 * #, WV_ERR_STATE if not connected. */
-int wv_client_send_dtmf(struct wv_client *c, char digit);
+WV_EXPORT int wv_client_send_dtmf(struct wv_client *c, char digit);
 /* Silence (0xFF frames) flows while muted. */
-void wv_client_set_muted(struct wv_client *c, bool muted);
+WV_EXPORT void wv_client_set_muted(struct wv_client *c, bool muted);
 
-enum wv_status wv_client_status(const struct wv_client *c);
-enum wv_end_reason wv_client_end_reason(const struct wv_client *c);
+WV_EXPORT enum wv_status wv_client_status(const struct wv_client *c);
+WV_EXPORT enum wv_end_reason wv_client_end_reason(const struct wv_client *c);
 /* NULL until the server's start. */
-const char *wv_client_communication_id(const struct wv_client *c);
+WV_EXPORT const char *wv_client_communication_id(const struct wv_client *c);
 /* Since the call was confirmed; 0 before. */
-int64_t wv_client_elapsed_ms(const struct wv_client *c);
+WV_EXPORT int64_t wv_client_elapsed_ms(const struct wv_client *c);
 /* The last error, one line ("handshake refused: 401 Unauthorized"), or "". */
-const char *wv_client_last_error(const struct wv_client *c);
+WV_EXPORT const char *wv_client_last_error(const struct wv_client *c);
 /* The WV_ERR_* of the failure that ended the call, or 0. A refused
    handshake is WV_ERR_REFUSED, with its HTTP status from
    wv_client_http_status(). */
-int wv_client_error(const struct wv_client *c);
-int wv_client_http_status(const struct wv_client *c);
+WV_EXPORT int wv_client_error(const struct wv_client *c);
+WV_EXPORT int wv_client_http_status(const struct wv_client *c);
 /* The close code and reason (either side), 0 if none. */
-int wv_client_close_code(const struct wv_client *c, const char **reason);
-void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st);
+WV_EXPORT int wv_client_close_code(const struct wv_client *c, const char **reason);
+WV_EXPORT void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st);
 
 /*
  * Gives the call audio devices (see <wvoice/device.h>): opens the devices
@@ -225,11 +228,11 @@ void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st);
  * devices. Thread: the loop's, not from a callback; it touches PortAudio's
  * process-wide state (see device.h).
  */
-int wv_client_open_audio(struct wv_client *c, const struct wv_audio_config *acfg,
-			 char *err, size_t err_cap);
+WV_EXPORT int wv_client_open_audio(struct wv_client *c, const struct wv_audio_config *acfg,
+				   char *err, size_t err_cap);
 /* The call's devices (for wv_audio_get_info(), wv_audio_stats() and the
    microphone), or NULL. Valid until wv_client_destroy(). */
-struct wv_audio *wv_client_audio(struct wv_client *c);
+WV_EXPORT struct wv_audio *wv_client_audio(struct wv_client *c);
 
 /* ---- managed: one call on a network thread of its own ---- */
 
@@ -241,36 +244,36 @@ struct wv_phone;
  * Every wv_phone_* function is safe from any thread but the network thread
  * (that is: not from a callback), except wv_phone_destroy().
  */
-int wv_phone_create(struct wv_phone **out, const struct wv_client_config *cfg);
+WV_EXPORT int wv_phone_create(struct wv_phone **out, const struct wv_client_config *cfg);
 /* Hangs up if needed, stops the thread, frees. Not from a callback. */
-void wv_phone_destroy(struct wv_phone *p);
+WV_EXPORT void wv_phone_destroy(struct wv_phone *p);
 
-int wv_phone_connect(struct wv_phone *p);
-int wv_phone_hangup(struct wv_phone *p);
-int wv_phone_send_dtmf(struct wv_phone *p, char digit);
-void wv_phone_set_muted(struct wv_phone *p, bool muted);
+WV_EXPORT int wv_phone_connect(struct wv_phone *p);
+WV_EXPORT int wv_phone_hangup(struct wv_phone *p);
+WV_EXPORT int wv_phone_send_dtmf(struct wv_phone *p, char digit);
+WV_EXPORT void wv_phone_set_muted(struct wv_phone *p, bool muted);
 /* Gives the call audio devices, as wv_client_open_audio() (run on the
    network thread): the speaker plays the agent, and the microphone is the
    caller's voice unless cfg.source was given. Before wv_phone_connect(). */
-int wv_phone_open_audio(struct wv_phone *p, const struct wv_audio_config *acfg,
-			char *err, size_t err_cap);
+WV_EXPORT int wv_phone_open_audio(struct wv_phone *p, const struct wv_audio_config *acfg,
+				  char *err, size_t err_cap);
 /* The phone's devices (wv_audio_get_info() and wv_audio_stats() are safe
    from any thread), or NULL. Valid until wv_phone_destroy(). */
-const struct wv_audio *wv_phone_audio(const struct wv_phone *p);
+WV_EXPORT const struct wv_audio *wv_phone_audio(const struct wv_phone *p);
 /* Waits until the call has ended or timeout_ms has passed (-1: no limit).
    Returns 1 if it has ended, 0 on timeout. */
-int wv_phone_wait(struct wv_phone *p, int timeout_ms);
+WV_EXPORT int wv_phone_wait(struct wv_phone *p, int timeout_ms);
 
-enum wv_status wv_phone_status(const struct wv_phone *p);
-enum wv_end_reason wv_phone_end_reason(const struct wv_phone *p);
+WV_EXPORT enum wv_status wv_phone_status(const struct wv_phone *p);
+WV_EXPORT enum wv_end_reason wv_phone_end_reason(const struct wv_phone *p);
 /* Copies the id into dst (cap bytes); returns its length, 0 before start. */
-size_t wv_phone_communication_id(const struct wv_phone *p, char *dst,
-				 size_t cap);
-int64_t wv_phone_elapsed_ms(const struct wv_phone *p);
-size_t wv_phone_last_error(const struct wv_phone *p, char *dst, size_t cap);
-int wv_phone_error(const struct wv_phone *p);
-int wv_phone_http_status(const struct wv_phone *p);
-void wv_phone_stats(const struct wv_phone *p, struct wv_call_stats *st);
+WV_EXPORT size_t wv_phone_communication_id(const struct wv_phone *p, char *dst,
+					   size_t cap);
+WV_EXPORT int64_t wv_phone_elapsed_ms(const struct wv_phone *p);
+WV_EXPORT size_t wv_phone_last_error(const struct wv_phone *p, char *dst, size_t cap);
+WV_EXPORT int wv_phone_error(const struct wv_phone *p);
+WV_EXPORT int wv_phone_http_status(const struct wv_phone *p);
+WV_EXPORT void wv_phone_stats(const struct wv_phone *p, struct wv_call_stats *st);
 
 #ifdef __cplusplus
 }
