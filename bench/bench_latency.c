@@ -195,6 +195,7 @@ struct run {
 	struct sink snk;
 	struct peer peer;
 	struct wv_call_stats stats;
+	struct wv_playout_stats playout;
 	char error[256];
 };
 
@@ -626,6 +627,7 @@ static int call_peer(struct run *r, unsigned seconds)
 		rc = talk(r, loop, call, seconds);
 	if (call) {
 		wv_client_stats(call, &r->stats);
+		wv_client_playout_stats(call, &r->playout);
 		wv_client_destroy(call);
 	}
 	if (loop)
@@ -763,7 +765,7 @@ static void inbound_figures(const struct run *r, struct in_result *in)
 	       *phase = v + 3 * (n + 1), *loop = v + 4 * (n + 1);
 	size_t m = 0, ons = 0, nloop = 0;
 
-	in->underruns = r->stats.playout.underruns;
+	in->underruns = r->playout.underruns;
 	in->unmatched = k->nplayed > k->narrivals ? k->nplayed - k->narrivals
 						   : 0;
 	if (!v)

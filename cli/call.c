@@ -347,12 +347,14 @@ static void explain_close(const struct wv_client *c)
 
 static void summary(const struct wv_client *c)
 {
+	struct wv_playout_stats pst;
 	struct wv_call_stats st;
 	const char *id = wv_client_communication_id(c);
 	const char *reason;
 	char mmss[16];
 
 	wv_client_stats(c, &st);
+	wv_client_playout_stats(c, &pst);
 	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
 	printf("communication id: %s\n", id ? id : "-");
 	printf("duration: %s\n", mmss);
@@ -360,7 +362,7 @@ static void summary(const struct wv_client *c)
 	printf("frames received: %llu\n",
 	       (unsigned long long)st.audio_events_received);
 	printf("marks: %llu\n", (unsigned long long)st.marks_answered);
-	printf("underruns: %llu\n", (unsigned long long)st.playout.underruns);
+	printf("underruns: %llu\n", (unsigned long long)pst.underruns);
 	printf("end reason: %s\n", wv_end_reason_name(wv_client_end_reason(c)));
 	if (wv_client_close_code(c, &reason))
 		printf("close: %d%s%s\n", wv_client_close_code(c, &reason),
@@ -419,14 +421,14 @@ static void tty_keys(struct tty *t, struct run *r, struct wv_client *c)
 static void tty_status(struct tty *t, struct run *r, struct wv_client *c)
 {
 	const char *id = wv_client_communication_id(c);
-	struct wv_call_stats st;
+	struct wv_playout_stats pst;
 	int64_t now = cli_mono_us();
 	char mmss[16];
 
 	if (!t->on || now - t->drawn_us < 200000)
 		return;
 	t->drawn_us = now;
-	wv_client_stats(c, &st);
+	wv_client_playout_stats(c, &pst);
 	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
 	fprintf(stderr,
 		"\r\033[K%s %s id %.8s%s in %4.0f dB out %4.0f dB underruns "
@@ -434,7 +436,7 @@ static void tty_status(struct tty *t, struct run *r, struct wv_client *c)
 		wv_status_name(wv_client_status(c)), mmss, id ? id : "-",
 		r->muted ? " MUTED" : "", cli_level_rms_db(&r->in_level),
 		cli_level_rms_db(&r->out_level),
-		(unsigned long long)st.playout.underruns);
+		(unsigned long long)pst.underruns);
 }
 
 /* ---- media: files or devices ---- */

@@ -497,11 +497,13 @@ static int call_agent(struct demo *d, const struct cli_local *local)
 
 static void report(const struct demo *d, const char *dir)
 {
+	struct wv_playout_stats pst;
 	struct wv_call_stats st;
 
 	if (d->quiet)
 		return;
 	wv_client_stats(d->c, &st);
+	wv_client_playout_stats(d->c, &pst);
 	printf("\nwrote %s/%s (stereo, 8 kHz, caller left, agent right) and "
 	       "%s/%s (%zu events)\n",
 	       dir, WAV_NAME, dir, JSONL_NAME, d->nevents);
@@ -510,7 +512,7 @@ static void report(const struct demo *d, const char *dir)
 	       (unsigned long long)st.audio_frames_sent,
 	       (unsigned long long)st.audio_events_received,
 	       (unsigned long long)st.marks_answered,
-	       (unsigned long long)st.playout.underruns);
+	       (unsigned long long)pst.underruns);
 }
 
 int cli_demo(int argc, char **argv)

@@ -12,6 +12,7 @@
 #include <wvoice/resampler.h>
 
 #include "sendq.h"
+#include "sized.h"
 
 #define CLOSE_NORMAL 1000
 /* Every queue slot starts large enough for one 20 ms audio event. */
@@ -74,15 +75,22 @@ const char *wv_end_reason_name(enum wv_end_reason reason)
 	return "unknown";
 }
 
-void wv_call_config_default(struct wv_call_config *cfg)
+/* wv_call_config as first published with its size: when fields are
+   added, offsetof() the first of them. */
+#define CONFIG_FIRST_SIZE sizeof(struct wv_call_config)
+
+static const struct wv_call_config defaults = {
+	.size = sizeof defaults,
+	.capture_rate = WV_RATE,
+	.resampler_quality = -1,
+	.start_timeout_ms = 10000,
+	.max_queued_audio = 50,
+};
+
+void wv_call_config_default_sized(struct wv_call_config *cfg, size_t size)
 {
-	*cfg = (struct wv_call_config){
-		.capture_rate = WV_RATE,
-		.resampler_quality = -1,
-		.start_timeout_ms = 10000,
-		.max_queued_audio = 50,
-	};
-	wv_playout_config_default(&cfg->playout);
+	wv__give_sized(cfg, size, &defaults, sizeof defaults);
+	cfg->size = size;
 }
 
 /* Records a problem, tells the application, and returns code. */
@@ -202,20 +210,27 @@ int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg)
 	int rc;
 
 	*out = NULL;
-	if (!cfg || cfg->max_queued_audio == 0)
+	if (!cfg)
 		return WV_ERR_INVALID;
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return WV_ERR_NOMEM;
-	c->cfg = *cfg;
-	rc = wv_capture_create(&c->capture, cfg->capture_rate,
-			       cfg->resampler_quality, on_capture_frame, c);
+	c->cfg = defaults;
+	rc = wv__take_sized(&c->cfg, sizeof c->cfg, cfg, cfg->size,
+			    CONFIG_FIRST_SIZE);
+	if (rc == 0 && c->cfg.max_queued_audio == 0)
+		rc = WV_ERR_INVALID;
 	if (rc == 0)
-		rc = wv_playout_create(&c->playout, &cfg->playout);
+		rc = wv_capture_create(&c->capture, c->cfg.capture_rate,
+				       c->cfg.resampler_quality,
+				       on_capture_frame, c);
 	if (rc == 0)
-		rc = wv_decoder_create(&c->decoder, cfg->max_audio_payload);
+		rc = wv_playout_create(&c->playout, c->cfg.playout);
+	c->cfg.playout = NULL; /* the program's, not to be kept */
 	if (rc == 0)
-		rc = wv__sendq_init(&c->sendq, cfg->max_queued_audio,
+		rc = wv_decoder_create(&c->decoder, c->cfg.max_audio_payload);
+	if (rc == 0)
+		rc = wv__sendq_init(&c->sendq, c->cfg.max_queued_audio,
 				    SLOT_BYTES);
 	if (rc != 0) {
 		wv_call_destroy(c);
@@ -526,8 +541,8 @@ int wv_call_close_code(const struct wv_call *c, const char **reason)
 	return c->close_code;
 }
 
-void wv_call_stats(const struct wv_call *c, struct wv_call_stats *st)
+void wv_call_stats_sized(const struct wv_call *c, struct wv_call_stats *st,
+			 size_t size)
 {
-	*st = c->stats;
-	wv_playout_stats(c->playout, &st->playout);
+	wv__give_sized(st, size, &c->stats, sizeof c->stats);
 }

@@ -40,6 +40,7 @@
 
 #include "client.h"
 #include "resolve.h"
+#include "sized.h"
 
 #define TICK_US 20000
 /* epoll waits whole milliseconds: a tick due within one is done now. */
@@ -1427,13 +1428,23 @@ void wv_loop_destroy(struct wv_loop *loop)
 
 /* ---- a call ---- */
 
-void wv_client_config_default(struct wv_client_config *cfg)
+/* wv_client_config as first published with its size: when fields are
+   added, offsetof() the first of them. */
+#define CONFIG_FIRST_SIZE sizeof(struct wv_client_config)
+
+static const struct wv_client_config defaults = {
+	.size = sizeof defaults,
+	.auth = WV_AUTH_SUBPROTOCOL,
+	.prebuffer_ms = 300,
+	.connect_timeout_ms = 10000,
+	.ping_s = 20,
+};
+
+void wv_client_config_default_sized(struct wv_client_config *cfg,
+				    size_t size)
 {
-	memset(cfg, 0, sizeof *cfg);
-	cfg->auth = WV_AUTH_SUBPROTOCOL;
-	cfg->prebuffer_ms = 300;
-	cfg->connect_timeout_ms = 10000;
-	cfg->ping_s = 20;
+	wv__give_sized(cfg, size, &defaults, sizeof defaults);
+	cfg->size = size;
 }
 
 /* A key goes into a header: visible ASCII only, and no comma where it is
@@ -1526,13 +1537,16 @@ static int resolve_url(struct wv_client *c)
 
 static int make_call(struct wv_client *c)
 {
+	struct wv_playout_config pc;
 	struct wv_call_config cc;
 	size_t cap;
 
+	wv_playout_config_default(&pc);
+	pc.prebuffer_ms = c->cfg.prebuffer_ms;
 	wv_call_config_default(&cc);
 	c->src_rate = c->cfg.source.read ? c->cfg.source.rate : WV_RATE;
 	cc.capture_rate = c->src_rate;
-	cc.playout.prebuffer_ms = c->cfg.prebuffer_ms;
+	cc.playout = &pc;
 	cc.cb = (struct wv_call_callbacks){
 		.status = on_status,
 		.communication_id = on_comm_id,
@@ -1553,15 +1567,20 @@ static int make_call(struct wv_client *c)
 int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 		     const struct wv_client_config *cfg)
 {
+	struct wv_client_config mine = defaults;
 	struct wv_client *c;
 	int rc;
 
 	*out = NULL;
 	if (!loop || !cfg)
 		return WV_ERR_INVALID;
-	rc = check_config(cfg);
+	rc = wv__take_sized(&mine, sizeof mine, cfg, cfg->size,
+			    CONFIG_FIRST_SIZE);
+	if (rc == 0)
+		rc = check_config(&mine);
 	if (rc < 0)
 		return rc;
+	cfg = &mine;
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return WV_ERR_NOMEM;
@@ -1830,10 +1849,20 @@ int wv_client_close_code(const struct wv_client *c, const char **reason)
 	return wv_call_close_code(c->call, reason);
 }
 
-void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st)
+void wv_client_stats_sized(const struct wv_client *c,
+			   struct wv_call_stats *out, size_t size)
 {
-	wv_call_stats(c->call, st);
-	st->bad_frames += c->bad_frames;
+	struct wv_call_stats st;
+
+	wv_call_stats(c->call, &st);
+	st.bad_frames += c->bad_frames;
+	wv__give_sized(out, size, &st, sizeof st);
+}
+
+void wv_client_playout_stats_sized(const struct wv_client *c,
+				   struct wv_playout_stats *st, size_t size)
+{
+	wv_playout_stats_sized(wv_call_playout(c->call), st, size);
 }
 
 void wv__client_observe(struct wv_client *c, wv__client_observer *fn,

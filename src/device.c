@@ -21,6 +21,7 @@
 #include <wvoice/playout.h>
 #include <wvoice/resampler.h>
 
+#include "sized.h"
 #include "spsc.h"
 #include "uplink.h"
 
@@ -185,12 +186,14 @@ static void describe(struct wv_device_info *d, PaDeviceIndex i)
 	d->default_output = i == Pa_GetDefaultOutputDevice();
 }
 
-int wv_device_list(struct wv_device_info *out, size_t cap, size_t *count)
+int wv_device_list_sized(struct wv_device_info *out, size_t cap,
+			 size_t *count, size_t size)
 {
+	struct wv_device_info d;
 	PaDeviceIndex n;
 	int rc;
 
-	if (!count || (!out && cap > 0))
+	if (!count || (!out && cap > 0) || (cap > 0 && size == 0))
 		return WV_ERR_INVALID;
 	*count = 0;
 	rc = pa_start(NULL, 0);
@@ -201,8 +204,12 @@ int wv_device_list(struct wv_device_info *out, size_t cap, size_t *count)
 		Pa_Terminate();
 		return WV_ERR_DEVICE;
 	}
-	for (PaDeviceIndex i = 0; i < n && (size_t)i < cap; i++)
-		describe(&out[i], i);
+	/* The program's array: its elements are `size` bytes apart. */
+	for (PaDeviceIndex i = 0; i < n && (size_t)i < cap; i++) {
+		describe(&d, i);
+		wv__give_sized((unsigned char *)out + (size_t)i * size, size, &d,
+			       sizeof d);
+	}
 	*count = (size_t)n;
 	Pa_Terminate();
 	return 0;
@@ -210,19 +217,28 @@ int wv_device_list(struct wv_device_info *out, size_t cap, size_t *count)
 
 /* ---- configuration ---- */
 
-void wv_audio_config_default(struct wv_audio_config *cfg)
+/* wv_audio_config as first published with its size: when fields are
+   added, offsetof() the first of them. */
+#define CONFIG_FIRST_SIZE sizeof(struct wv_audio_config)
+
+static const struct wv_audio_config defaults = {
+	.size = sizeof defaults,
+	.input_device = WV_DEVICE_DEFAULT,
+	.output_device = WV_DEVICE_DEFAULT,
+	.block_ms = DEFAULT_BLOCK_MS,
+	.noise_suppression = true,
+	.gain_control = true,
+	.echo_cancellation = true,
+	.echo_tail_ms = 200,
+	.capture_max_ms = DEFAULT_CAPTURE_MAX_MS,
+};
+
+void wv_audio_config_default_sized(struct wv_audio_config *cfg, size_t size)
 {
 	if (!cfg)
 		return;
-	memset(cfg, 0, sizeof *cfg);
-	cfg->input_device = WV_DEVICE_DEFAULT;
-	cfg->output_device = WV_DEVICE_DEFAULT;
-	cfg->block_ms = DEFAULT_BLOCK_MS;
-	cfg->noise_suppression = true;
-	cfg->gain_control = true;
-	cfg->echo_cancellation = true;
-	cfg->echo_tail_ms = 200;
-	cfg->capture_max_ms = DEFAULT_CAPTURE_MAX_MS;
+	wv__give_sized(cfg, size, &defaults, sizeof defaults);
+	cfg->size = size;
 }
 
 static int check_config(const struct wv_audio_config *cfg, char *err,
@@ -699,6 +715,7 @@ static int plan_stream(const struct wv_audio_config *cfg, struct plan *plan,
 int wv_audio_open(struct wv_audio **out, const struct wv_audio_config *cfg,
 		  struct wv_playout *playout, char *err, size_t err_cap)
 {
+	struct wv_audio_config mine = defaults;
 	struct wv_audio *a = NULL;
 	struct plan plan;
 	int rc;
@@ -709,6 +726,12 @@ int wv_audio_open(struct wv_audio **out, const struct wv_audio_config *cfg,
 		return fail(err, err_cap, WV_ERR_INVALID,
 			    "no audio handle or configuration");
 	*out = NULL;
+	if (wv__take_sized(&mine, sizeof mine, cfg, cfg->size,
+			   CONFIG_FIRST_SIZE) < 0)
+		return fail(err, err_cap, WV_ERR_INVALID,
+			    "an audio configuration not made by "
+			    "wv_audio_config_default()");
+	cfg = &mine;
 	rc = check_config(cfg, err, err_cap);
 	if (rc != 0)
 		return rc;
@@ -837,10 +860,11 @@ unsigned wv_audio_input_rate(const struct wv_audio *a)
 	return WV_RATE;
 }
 
-void wv_audio_get_info(const struct wv_audio *a, struct wv_audio_info *info)
+void wv_audio_get_info_sized(const struct wv_audio *a,
+			     struct wv_audio_info *info, size_t size)
 {
 	if (a && info)
-		*info = a->info;
+		wv__give_sized(info, size, &a->info, sizeof a->info);
 }
 
 static uint64_t get(const _Atomic uint64_t *c)
@@ -857,9 +881,12 @@ static float get_level(const _Atomic uint32_t *c)
 	return v;
 }
 
-void wv_audio_stats(const struct wv_audio *a, struct wv_audio_stats *st)
+void wv_audio_stats_sized(const struct wv_audio *a,
+			  struct wv_audio_stats *out, size_t size)
 {
-	if (!a || !st)
+	struct wv_audio_stats all, *st = &all;
+
+	if (!a || !out)
 		return;
 	memset(st, 0, sizeof *st);
 	st->output_frames = get(&a->output_frames);
@@ -873,4 +900,5 @@ void wv_audio_stats(const struct wv_audio *a, struct wv_audio_stats *st)
 	st->input_level = get_level(&a->in_level);
 	st->output_level = get_level(&a->out_level);
 	st->callbacks = get(&a->callbacks);
+	wv__give_sized(out, size, st, sizeof *st);
 }

@@ -22,6 +22,7 @@
 #include <ev.h>
 
 #include "client.h"
+#include "sized.h"
 
 enum cmd_type { CMD_CONNECT, CMD_HANGUP, CMD_DTMF, CMD_AUDIO };
 
@@ -45,6 +46,7 @@ struct snapshot {
 	char last_error[256];
 	int error, http_status;
 	struct wv_call_stats stats;
+	struct wv_playout_stats playout;
 };
 
 struct wv_phone {
@@ -82,6 +84,7 @@ static void snap_all(struct wv_phone *p, struct wv_client *c)
 	s->error = wv_client_error(c);
 	s->http_status = wv_client_http_status(c);
 	wv_client_stats(c, &s->stats);
+	wv_client_playout_stats(c, &s->playout);
 	if (was != s->status && s->status == WV_STATUS_CONNECTED)
 		s->started_at = wv__now_us();
 	if (was != s->status && s->status == WV_STATUS_DISCONNECTED) {
@@ -100,6 +103,7 @@ static void observe(void *user, struct wv_client *c, enum wv__client_note note)
 		if (pthread_mutex_trylock(&p->mu) != 0)
 			return;
 		wv_client_stats(c, &p->snap.stats);
+		wv_client_playout_stats(c, &p->snap.playout);
 	} else {
 		pthread_mutex_lock(&p->mu);
 		snap_all(p, c);
@@ -410,7 +414,18 @@ int wv_phone_http_status(const struct wv_phone *p)
 	return read_snap(p).http_status;
 }
 
-void wv_phone_stats(const struct wv_phone *p, struct wv_call_stats *st)
+void wv_phone_stats_sized(const struct wv_phone *p, struct wv_call_stats *st,
+			  size_t size)
 {
-	*st = read_snap(p).stats;
+	struct snapshot s = read_snap(p);
+
+	wv__give_sized(st, size, &s.stats, sizeof s.stats);
+}
+
+void wv_phone_playout_stats_sized(const struct wv_phone *p,
+				  struct wv_playout_stats *st, size_t size)
+{
+	struct snapshot s = read_snap(p);
+
+	wv__give_sized(st, size, &s.playout, sizeof s.playout);
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "pow2.h"
+#include "sized.h"
 
 /* The audio thread must never take a lock, not even one hidden inside
  * libatomic; uint64_t is (unsigned) long long or a type of the same width. */
@@ -123,15 +124,24 @@ static size_t ring_run(const struct wv_playout *p, uint64_t pos, size_t n)
 
 /* ---- create / destroy ------------------------------------------------- */
 
-void wv_playout_config_default(struct wv_playout_config *cfg)
+/* wv_playout_config as first published with its size: when fields are
+   added, offsetof() the first of them. */
+#define CONFIG_FIRST_SIZE sizeof(struct wv_playout_config)
+
+static const struct wv_playout_config defaults = {
+	.size = sizeof defaults,
+	.prebuffer_ms = 300,
+	.max_ms = 60000,
+	.burst_gap_ms = 100,
+	.max_marks = 1024,
+	.answer_marks_on_clear = false,
+};
+
+void wv_playout_config_default_sized(struct wv_playout_config *cfg,
+				     size_t size)
 {
-	*cfg = (struct wv_playout_config){
-		.prebuffer_ms = 300,
-		.max_ms = 60000,
-		.burst_gap_ms = 100,
-		.max_marks = 1024,
-		.answer_marks_on_clear = false,
-	};
+	wv__give_sized(cfg, size, &defaults, sizeof defaults);
+	cfg->size = size;
 }
 
 static bool config_valid(const struct wv_playout_config *cfg)
@@ -167,17 +177,17 @@ static void drop_marks(struct wv_playout *p)
 int wv_playout_create(struct wv_playout **out,
 		      const struct wv_playout_config *cfg)
 {
-	struct wv_playout_config defaults;
+	struct wv_playout_config mine = defaults;
 	struct wv_playout *p;
 	uint64_t cap, size;
 
 	if (!out)
 		return WV_ERR_INVALID;
 	*out = NULL;
-	if (!cfg) {
-		wv_playout_config_default(&defaults);
-		cfg = &defaults;
-	}
+	if (cfg && wv__take_sized(&mine, sizeof mine, cfg, cfg->size,
+				  CONFIG_FIRST_SIZE) < 0)
+		return WV_ERR_INVALID;
+	cfg = &mine;
 	if (!config_valid(cfg))
 		return WV_ERR_INVALID;
 	cap = (uint64_t)cfg->max_ms * SAMPLES_PER_MS;
@@ -493,11 +503,13 @@ static uint64_t queued_samples(const struct wv_playout *p)
 	return write - (read > clear ? read : clear);
 }
 
-void wv_playout_stats(const struct wv_playout *p, struct wv_playout_stats *st)
+void wv_playout_stats_sized(const struct wv_playout *p,
+			    struct wv_playout_stats *out, size_t out_size)
 {
 	uint64_t queued = queued_samples(p);
+	struct wv_playout_stats st;
 
-	*st = (struct wv_playout_stats){
+	st = (struct wv_playout_stats){
 		.queued_samples = queued,
 		.queued_ms = (unsigned)(queued / SAMPLES_PER_MS),
 		.pushed_samples = counter_get(&p->pushed),
@@ -512,4 +524,5 @@ void wv_playout_stats(const struct wv_playout *p, struct wv_playout_stats *st)
 		.playing = atomic_load_explicit(&p->playing,
 						memory_order_relaxed),
 	};
+	wv__give_sized(out, out_size, &st, sizeof st);
 }

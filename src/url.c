@@ -13,6 +13,8 @@
 #include <wvoice/base64.h>
 #include <wvoice/error.h>
 
+#include "sized.h"
+
 /* Output that counts what it could not write, so one check at the end says
  * whether everything fit. */
 struct out {
@@ -164,12 +166,22 @@ static void put_param(struct out *o, const char *name, const char *value)
 	put_encoded(o, value, strlen(value));
 }
 
-int wv_url_build(char *dst, size_t cap, const struct wv_url_params *p)
+/* wv_url_params as first published with its size: when fields are added,
+   offsetof() the first of them. */
+#define PARAMS_FIRST_SIZE sizeof(struct wv_url_params)
+
+int wv_url_build_sized(char *dst, size_t cap,
+		       const struct wv_url_params *params, size_t size)
 {
+	struct wv_url_params mine = { 0 }, *p = &mine;
 	struct out o = { dst, cap, 0 };
-	size_t base_len = check_base(p->base);
+	size_t base_len;
 	int rc;
 
+	if (!params || wv__take_sized(&mine, sizeof mine, params, size,
+				      PARAMS_FIRST_SIZE) < 0)
+		return WV_ERR_INVALID;
+	base_len = check_base(p->base);
 	if (base_len == 0 || !p->agent_id || !*p->agent_id)
 		return WV_ERR_URL;
 	put(&o, p->base, base_len);

@@ -443,6 +443,7 @@ static void test_call_mark_answered_after_its_audio_plays(void **state)
 
 static void test_call_clear_drops_audio_and_pending_marks(void **state)
 {
+	struct wv_playout_stats pst;
 	struct fixture *f = *state;
 	char *audio = audio_event(4000, 0x10);
 	struct wv_call_stats st;
@@ -459,7 +460,8 @@ static void test_call_clear_drops_audio_and_pending_marks(void **state)
 	expect_frame(f->call, "{\"event\":\"mark\",\"mark\":\"m2\"}");
 	wv_call_stats(f->call, &st);
 	assert_int_equal(st.clears_received, 1);
-	assert_int_equal(st.playout.queued_samples, 0);
+	wv_playout_stats(wv_call_playout(f->call), &pst);
+	assert_int_equal(pst.queued_samples, 0);
 	free(audio);
 }
 
@@ -477,14 +479,17 @@ static int count_errors(const struct seen *s, int code)
 static void test_call_overflow_is_reported_once_per_episode(void **state)
 {
 	struct seen seen = { 0 };
+	struct wv_playout_config pc;
 	struct wv_call_config cfg;
-	struct wv_call_stats st;
+	struct wv_playout_stats st;
 	struct wv_call *c;
 	char *audio = audio_event(4000, 0x10); /* 500 ms */
 
 	(void)state;
 	config_for(&cfg, &seen);
-	cfg.playout.max_ms = 1000;
+	wv_playout_config_default(&pc);
+	pc.max_ms = 1000;
+	cfg.playout = &pc;
 	assert_int_equal(wv_call_create(&c, &cfg), 0);
 	confirm(c);
 	for (int i = 0; i < 10; i++)
@@ -498,8 +503,8 @@ static void test_call_overflow_is_reported_once_per_episode(void **state)
 	receive(c, audio, 3 * SEC);
 	receive(c, audio, 3 * SEC);
 	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 2);
-	wv_call_stats(c, &st);
-	assert_int_equal(st.playout.overflow_samples, 8 * 4000 + 2 * 4000);
+	wv_playout_stats(wv_call_playout(c), &st);
+	assert_int_equal(st.overflow_samples, 8 * 4000 + 2 * 4000);
 	wv_call_destroy(c);
 	free(audio);
 }
@@ -647,11 +652,14 @@ static void test_call_one_loop_drives_a_thousand_calls(void **state)
 	assert_non_null(calls);
 	assert_non_null(seen);
 	for (int i = 0; i < CALLS; i++) {
+		struct wv_playout_config pc;
 		struct wv_call_config cfg;
 
 		config_for(&cfg, &seen[i]);
-		cfg.playout.max_ms = 1000;
-		cfg.playout.prebuffer_ms = 0;
+		wv_playout_config_default(&pc);
+		pc.max_ms = 1000;
+		pc.prebuffer_ms = 0;
+		cfg.playout = &pc;
 		assert_int_equal(wv_call_create(&calls[i], &cfg), 0);
 		assert_int_equal(wv_call_connect(calls[i], 0), 0);
 		assert_int_equal(wv_call_opened(calls[i], 0), 0);

@@ -84,10 +84,13 @@ struct wv_call_callbacks {
 		      const struct wv_event *ev);
 };
 
+/* Sized by the program's header: see "Structs and the ABI" in version.h. */
 struct wv_call_config {
+	size_t size;		   /* set by wv_call_config_default() */
 	unsigned capture_rate;	   /* rate of write_audio(); default 8000 */
 	int resampler_quality;	   /* -1: default */
-	struct wv_playout_config playout;
+	/* The playout buffer's; NULL (default): its defaults. Copied. */
+	const struct wv_playout_config *playout;
 	unsigned start_timeout_ms; /* server start after opened(); 10000 */
 	unsigned max_queued_audio; /* audio frames waiting to be sent; 50 */
 	size_t max_audio_payload;  /* per server audio event; 0: default */
@@ -106,12 +109,15 @@ struct wv_call_stats {
 	uint64_t dtmf_sent;
 	uint64_t unknown_events;
 	uint64_t bad_frames; /* frames from the server reported and ignored */
-	struct wv_playout_stats playout;
 };
 
 struct wv_call;
 
-WV_EXPORT void wv_call_config_default(struct wv_call_config *cfg);
+/* The defaults above. */
+WV_EXPORT void wv_call_config_default_sized(struct wv_call_config *cfg,
+					    size_t size);
+#define wv_call_config_default(cfg)                                            \
+	wv_call_config_default_sized((cfg), sizeof(struct wv_call_config))
 
 /* Errors: WV_ERR_INVALID, WV_ERR_RATE, WV_ERR_NOMEM. */
 WV_EXPORT int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg);
@@ -186,7 +192,13 @@ WV_EXPORT int64_t wv_call_elapsed_ms(const struct wv_call *c, int64_t now_us);
 WV_EXPORT const char *wv_call_last_error(const struct wv_call *c);
 /* The close code and reason given to closed() (0 and "" before). */
 WV_EXPORT int wv_call_close_code(const struct wv_call *c, const char **reason);
-WV_EXPORT void wv_call_stats(const struct wv_call *c, struct wv_call_stats *st);
+/* The call's counters, size bytes at most (the macro passes the program's
+   sizeof); the playout buffer's own are wv_playout_stats() of
+   wv_call_playout(). */
+WV_EXPORT void wv_call_stats_sized(const struct wv_call *c,
+				   struct wv_call_stats *st, size_t size);
+#define wv_call_stats(c, st)                                                   \
+	wv_call_stats_sized((c), (st), sizeof(struct wv_call_stats))
 
 #ifdef __cplusplus
 }

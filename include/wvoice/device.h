@@ -77,9 +77,14 @@ struct wv_device_info {
  * Errors: WV_ERR_INVALID (count NULL, or out NULL with cap > 0),
  * WV_ERR_DEVICE (PortAudio failed to start). Thread: control.
  */
-WV_EXPORT int wv_device_list(struct wv_device_info *out, size_t cap, size_t *count);
+WV_EXPORT int wv_device_list_sized(struct wv_device_info *out, size_t cap,
+				   size_t *count, size_t size);
+#define wv_device_list(out, cap, count)                                        \
+	wv_device_list_sized((out), (cap), (count), sizeof(struct wv_device_info))
 
+/* Sized by the program's header: see "Structs and the ABI" in version.h. */
 struct wv_audio_config {
+	size_t size;		 /* set by wv_audio_config_default() */
 	int input_device;	 /* index, WV_DEVICE_DEFAULT or _NONE; default */
 	int output_device;	 /* the same; default */
 	unsigned rate;		 /* device rate; 0: the devices' default */
@@ -95,7 +100,10 @@ struct wv_audio_config {
 };
 
 /* The defaults above. */
-WV_EXPORT void wv_audio_config_default(struct wv_audio_config *cfg);
+WV_EXPORT void wv_audio_config_default_sized(struct wv_audio_config *cfg,
+					     size_t size);
+#define wv_audio_config_default(cfg)                                           \
+	wv_audio_config_default_sized((cfg), sizeof(struct wv_audio_config))
 
 struct wv_audio;
 
@@ -158,7 +166,10 @@ struct wv_audio_info {
 };
 
 /* What was opened. Thread: any. */
-WV_EXPORT void wv_audio_get_info(const struct wv_audio *a, struct wv_audio_info *info);
+WV_EXPORT void wv_audio_get_info_sized(const struct wv_audio *a,
+				       struct wv_audio_info *info, size_t size);
+#define wv_audio_get_info(a, info)                                             \
+	wv_audio_get_info_sized((a), (info), sizeof(struct wv_audio_info))
 
 struct wv_audio_stats {
 	uint64_t callbacks;	       /* audio callbacks run */
@@ -175,7 +186,10 @@ struct wv_audio_stats {
 };
 
 /* A consistent-enough snapshot of the counters. Thread: any. */
-WV_EXPORT void wv_audio_stats(const struct wv_audio *a, struct wv_audio_stats *st);
+WV_EXPORT void wv_audio_stats_sized(const struct wv_audio *a,
+				    struct wv_audio_stats *st, size_t size);
+#define wv_audio_stats(a, st)                                                  \
+	wv_audio_stats_sized((a), (st), sizeof(struct wv_audio_stats))
 
 #ifdef __cplusplus
 }

@@ -70,7 +70,9 @@
 extern "C" {
 #endif
 
+/* Sized by the program's header: see "Structs and the ABI" in version.h. */
 struct wv_playout_config {
+	size_t size;		    /* set by wv_playout_config_default() */
 	unsigned prebuffer_ms;	    /* default 300; 0 plays at once */
 	unsigned max_ms;	    /* cap on queued audio; default 60000 */
 	unsigned burst_gap_ms;	    /* end-of-burst detection; default 100 */
@@ -98,13 +100,17 @@ typedef void wv_mark_fn(void *user, const char *id);
 
 struct wv_playout;
 
-WV_EXPORT void wv_playout_config_default(struct wv_playout_config *cfg);
+/* The defaults above. */
+WV_EXPORT void wv_playout_config_default_sized(struct wv_playout_config *cfg,
+					       size_t size);
+#define wv_playout_config_default(cfg)                                         \
+	wv_playout_config_default_sized((cfg), sizeof(struct wv_playout_config))
 
 /*
  * Creates a playout buffer; all memory is allocated here, up front (mark
  * ids excepted: mark() copies them). cfg NULL means the defaults.
- * Errors: WV_ERR_INVALID (prebuffer over the cap, zero cap or max_marks),
- * WV_ERR_NOMEM.
+ * Errors: WV_ERR_INVALID (prebuffer over the cap, zero cap or max_marks, a
+ * cfg not made by wv_playout_config_default()), WV_ERR_NOMEM.
  */
 WV_EXPORT int wv_playout_create(struct wv_playout **out,
 				const struct wv_playout_config *cfg);
@@ -138,8 +144,12 @@ WV_EXPORT size_t wv_playout_poll_marks(struct wv_playout *p, wv_mark_fn *fn, voi
  * silence where the policy above says so. */
 WV_EXPORT void wv_playout_read(struct wv_playout *p, int16_t *out, size_t n);
 
-/* Any thread. A consistent-enough snapshot of the counters. */
-WV_EXPORT void wv_playout_stats(const struct wv_playout *p, struct wv_playout_stats *st);
+/* Any thread. A consistent-enough snapshot of the counters, size bytes
+ * of it at most (the macro passes the program's sizeof). */
+WV_EXPORT void wv_playout_stats_sized(const struct wv_playout *p,
+				      struct wv_playout_stats *st, size_t size);
+#define wv_playout_stats(p, st)                                                \
+	wv_playout_stats_sized((p), (st), sizeof(struct wv_playout_stats))
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,8 @@ extern "C" {
 
 #define WV_CALL_PATH "/telephony/websocket/call"
 
+/* Sized by the program's header through wv_url_build(): see "Structs and
+   the ABI" in version.h. Fields the program leaves out are NULL or false. */
 struct wv_url_params {
 	const char *base;     /* ws:// or wss:// (lower case) with host,
 				 required; trailing slashes are dropped */
@@ -34,10 +36,14 @@ struct wv_url_params {
  * Writes the URL into dst (cap bytes, NUL included) and returns its length.
  * Errors: WV_ERR_URL (no base, a scheme other than ws/wss, no host, a query
  * or fragment in base, no agent_id), WV_ERR_JSON (metadata is not JSON),
- * WV_ERR_NOT_OBJECT (metadata is not an object), WV_ERR_NOSPACE, WV_ERR_NOMEM.
- * Thread: any.
+ * WV_ERR_NOT_OBJECT (metadata is not an object), WV_ERR_NOSPACE, WV_ERR_NOMEM,
+ * WV_ERR_INVALID (p NULL, or from a newer header with fields set that this
+ * library does not know). Thread: any.
  */
-WV_EXPORT int wv_url_build(char *dst, size_t cap, const struct wv_url_params *p);
+WV_EXPORT int wv_url_build_sized(char *dst, size_t cap,
+				 const struct wv_url_params *p, size_t size);
+#define wv_url_build(dst, cap, p)                                              \
+	wv_url_build_sized((dst), (cap), (p), sizeof(struct wv_url_params))
 
 /*
  * Percent-encodes len bytes of src into dst (cap bytes, NUL included),

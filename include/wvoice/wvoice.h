@@ -85,7 +85,9 @@ struct wv_sink {
 	void *user;
 };
 
+/* Sized by the program's header: see "Structs and the ABI" in version.h. */
 struct wv_client_config {
+	size_t size;		 /* set by wv_client_config_default() */
 	const char *url;	 /* base: "ws://host:port" or "wss://..." */
 	const char *api_key;
 	enum wv_auth auth;
@@ -108,7 +110,11 @@ struct wv_client_config {
 	void *user;		 /* passed to every callback */
 };
 
-WV_EXPORT void wv_client_config_default(struct wv_client_config *cfg);
+/* The defaults in the comments above. */
+WV_EXPORT void wv_client_config_default_sized(struct wv_client_config *cfg,
+					      size_t size);
+#define wv_client_config_default(cfg)                                          \
+	wv_client_config_default_sized((cfg), sizeof(struct wv_client_config))
 
 /* ---- libwebsockets' log ---- */
 
@@ -208,7 +214,17 @@ WV_EXPORT int wv_client_error(const struct wv_client *c);
 WV_EXPORT int wv_client_http_status(const struct wv_client *c);
 /* The close code and reason (either side), 0 if none. */
 WV_EXPORT int wv_client_close_code(const struct wv_client *c, const char **reason);
-WV_EXPORT void wv_client_stats(const struct wv_client *c, struct wv_call_stats *st);
+/* The call's counters, and its playout buffer's; the macros pass the
+   program's sizeof (see "Structs and the ABI" in version.h). */
+WV_EXPORT void wv_client_stats_sized(const struct wv_client *c,
+				     struct wv_call_stats *st, size_t size);
+#define wv_client_stats(c, st)                                                 \
+	wv_client_stats_sized((c), (st), sizeof(struct wv_call_stats))
+WV_EXPORT void wv_client_playout_stats_sized(const struct wv_client *c,
+					     struct wv_playout_stats *st,
+					     size_t size);
+#define wv_client_playout_stats(c, st)                                         \
+	wv_client_playout_stats_sized((c), (st), sizeof(struct wv_playout_stats))
 
 /*
  * Gives the call audio devices (see <wvoice/device.h>): opens the devices
@@ -273,7 +289,17 @@ WV_EXPORT int64_t wv_phone_elapsed_ms(const struct wv_phone *p);
 WV_EXPORT size_t wv_phone_last_error(const struct wv_phone *p, char *dst, size_t cap);
 WV_EXPORT int wv_phone_error(const struct wv_phone *p);
 WV_EXPORT int wv_phone_http_status(const struct wv_phone *p);
-WV_EXPORT void wv_phone_stats(const struct wv_phone *p, struct wv_call_stats *st);
+/* As wv_client_stats() and wv_client_playout_stats(): a snapshot the
+   network thread refreshes every 20 ms. */
+WV_EXPORT void wv_phone_stats_sized(const struct wv_phone *p,
+				    struct wv_call_stats *st, size_t size);
+#define wv_phone_stats(p, st)                                                  \
+	wv_phone_stats_sized((p), (st), sizeof(struct wv_call_stats))
+WV_EXPORT void wv_phone_playout_stats_sized(const struct wv_phone *p,
+					    struct wv_playout_stats *st,
+					    size_t size);
+#define wv_phone_playout_stats(p, st)                                          \
+	wv_phone_playout_stats_sized((p), (st), sizeof(struct wv_playout_stats))
 
 #ifdef __cplusplus
 }
