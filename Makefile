@@ -7,6 +7,8 @@
 #   make demo       install, build, run a recorded call to the built-in
 #                   agent (demo-call.wav, demo-call.jsonl)
 #   make bench      build and run the benchmarks
+#   make cross-test the core and its unit tests for aarch64 and armhf, run
+#                   under qemu-user (installs the cross compilers)
 #   make install    install the library, headers and wvoice.pc (PREFIX)
 
 JOBS   ?= $(shell nproc)
@@ -15,7 +17,8 @@ PREFIX ?= /usr/local
 CMAKE  ?= cmake
 CTEST  ?= ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps build test test-plain test-asan test-tsan bench demo install clean
+.PHONY: all deps build test test-plain test-asan test-tsan bench demo install \
+	cross-test clean
 
 all: build
 
@@ -56,5 +59,8 @@ demo: build
 install: build
 	$(CMAKE) --install build
 
+cross-test: deps
+	JOBS=$(JOBS) scripts/cross-test.sh
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-core build-cross-*

@@ -13,7 +13,11 @@
 int wv__sendq_init(struct wv__sendq *q, size_t max_audio, size_t slot_bytes)
 {
 	*q = (struct wv__sendq){ .max_audio = max_audio };
-	q->nslots = wv__pow2_at_least(max_audio + CONTROL_SLOTS);
+	q->nslots = max_audio <= SIZE_MAX - CONTROL_SLOTS
+			    ? wv__pow2_size(max_audio + CONTROL_SLOTS)
+			    : 0;
+	if (!q->nslots)
+		return WV_ERR_NOMEM;
 	q->slots = calloc(q->nslots, sizeof *q->slots);
 	if (!q->slots)
 		return WV_ERR_NOMEM;

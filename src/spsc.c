@@ -23,7 +23,7 @@ int wv__spsc_init(struct wv__spsc *r, size_t min_frames, unsigned channels)
 	if (!r || min_frames == 0 || channels == 0 || channels > MAX_CHANNELS ||
 	    min_frames > SIZE_MAX / 2 / MAX_CHANNELS / sizeof(float))
 		return WV_ERR_INVALID;
-	frames = wv__pow2_at_least(min_frames);
+	frames = wv__pow2_size(min_frames);
 	r->buf = calloc(frames * channels, sizeof(float));
 	if (!r->buf)
 		return WV_ERR_NOMEM;
