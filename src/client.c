@@ -320,6 +320,18 @@ static void stop_connecting(struct wv_client *c)
 	c->lookup = NULL;
 }
 
+/* Tells the core the socket has closed (once) and the observer that the
+   close code is known. */
+static void tell_closed(struct wv_client *c, int code, const char *reason,
+			bool error)
+{
+	if (c->told_closed)
+		return;
+	c->told_closed = true;
+	wv_call_closed(c->call, code, reason, error, wv__now_us());
+	notify(c, WV__NOTE_CLOSED);
+}
+
 /* Ends the call with an error: the socket failed or we are closing it
    because the server broke the protocol. close_code is what the call
    reports as its close (0: none). */
@@ -343,10 +355,8 @@ static void fail(struct wv_client *c, int code, int close_code,
 	if (!c->error && wv_call_status(c->call) != WV_STATUS_DISCONNECTED)
 		c->error = code;
 	record_error(c, code, msg);
-	c->told_closed = true;
 	c->mute_core = true;
-	wv_call_closed(c->call, close_code, close_words(close_code), true,
-		       wv__now_us());
+	tell_closed(c, close_code, close_words(close_code), true);
 	c->mute_core = false;
 }
 
@@ -666,10 +676,7 @@ static void peer_closing(struct wv_client *c, const unsigned char *in,
 								     : (char)in[i];
 	}
 	reason[n] = '\0';
-	if (c->told_closed)
-		return;
-	c->told_closed = true;
-	wv_call_closed(c->call, code, reason, false, wv__now_us());
+	tell_closed(c, code, reason, false);
 }
 
 /* lws hangs up when no pong came within ping_s + 10 s: say so. */
@@ -706,10 +713,8 @@ static void socket_closed(struct wv_client *c, struct lws *wsi)
 
 	/* fail() acts once: the first of these that applies is told. */
 	detach(c);
-	if (!c->told_closed && c->close_sent) {
-		c->told_closed = true;
-		wv_call_closed(c->call, c->close_sent, "", false, wv__now_us());
-	}
+	if (c->close_sent)
+		tell_closed(c, c->close_sent, "", false);
 	if (own == 1007)
 		fail(c, WV_ERR_PROTOCOL, own,
 		     "text from server not UTF-8: closed (1007)");
@@ -1773,10 +1778,7 @@ static int hangup(struct wv_client *c)
 	/* Not open yet: nothing to say to the server, just stop. */
 	stop_connecting(c);
 	kill_socket(c->loop, detach(c));
-	if (!c->told_closed) {
-		c->told_closed = true;
-		wv_call_closed(c->call, 0, NULL, false, wv__now_us());
-	}
+	tell_closed(c, 0, NULL, false);
 	return 0;
 }
 

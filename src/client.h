@@ -35,6 +35,7 @@ enum wv__client_note {
 	WV__NOTE_ERROR,	  /* last error changed */
 	WV__NOTE_COMM_ID, /* the communication id arrived */
 	WV__NOTE_TICK,	  /* 20 ms of audio went by (stats changed) */
+	WV__NOTE_CLOSED,  /* the socket closed: the close code is known */
 };
 
 typedef void wv__client_observer(void *user, struct wv_client *c,

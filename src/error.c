@@ -27,3 +27,8 @@ const char *wv_error_name(int code)
 	}
 	return "UNKNOWN";
 }
+
+int wv_is_fatal(int code)
+{
+	return code == WV_ERR_NOMEM || code == WV_ERR_INTERNAL;
+}

@@ -45,6 +45,8 @@ struct snapshot {
 	int64_t started_at, ended_at; /* µs on wv__now_us(); 0: not yet */
 	char last_error[256];
 	int error, http_status;
+	int close_code;
+	char close_reason[128];
 	struct wv_call_stats stats;
 	struct wv_playout_stats playout;
 };
@@ -58,10 +60,9 @@ struct wv_phone {
 	ev_async wake;
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* a command done, or the call ended */
+	pthread_cond_t cv; /* a command done, or the call's status changed */
 	struct cmd *head, *tail;
 	bool quit;
-	bool ended;
 	struct snapshot snap;
 };
 
@@ -70,7 +71,7 @@ struct wv_phone {
 static void snap_all(struct wv_phone *p, struct wv_client *c)
 {
 	struct snapshot *s = &p->snap;
-	const char *id = wv_client_communication_id(c);
+	const char *id = wv_client_communication_id(c), *reason;
 	enum wv_status was = s->status;
 
 	s->status = wv_client_status(c);
@@ -83,15 +84,16 @@ static void snap_all(struct wv_phone *p, struct wv_client *c)
 		 wv_client_last_error(c));
 	s->error = wv_client_error(c);
 	s->http_status = wv_client_http_status(c);
+	s->close_code = wv_client_close_code(c, &reason);
+	snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
 	wv_client_stats(c, &s->stats);
 	wv_client_playout_stats(c, &s->playout);
 	if (was != s->status && s->status == WV_STATUS_CONNECTED)
 		s->started_at = wv__now_us();
-	if (was != s->status && s->status == WV_STATUS_DISCONNECTED) {
+	if (was != s->status && s->status == WV_STATUS_DISCONNECTED)
 		s->ended_at = wv__now_us();
-		p->ended = true;
+	if (was != s->status)
 		pthread_cond_broadcast(&p->cv);
-	}
 }
 
 static void observe(void *user, struct wv_client *c, enum wv__client_note note)
@@ -336,21 +338,31 @@ static struct timespec deadline_after(int timeout_ms)
 	return ts;
 }
 
-int wv_phone_wait(struct wv_phone *p, int timeout_ms)
+int wv_phone_wait_status(struct wv_phone *p, enum wv_status status,
+			 int timeout_ms)
 {
 	struct timespec until = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
-	int rc = 0, ended;
+	int rc = 0, now;
 
+	if (pthread_equal(pthread_self(), p->thread))
+		return WV_ERR_STATE; /* from a callback: it would wait forever */
 	pthread_mutex_lock(&p->mu);
-	while (!p->ended && rc != ETIMEDOUT) {
+	while (p->snap.status < status && rc != ETIMEDOUT) {
 		if (timeout_ms < 0)
 			pthread_cond_wait(&p->cv, &p->mu);
 		else
 			rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
 	}
-	ended = p->ended;
+	now = (int)p->snap.status;
 	pthread_mutex_unlock(&p->mu);
-	return ended;
+	return now;
+}
+
+int wv_phone_wait(struct wv_phone *p, int timeout_ms)
+{
+	int rc = wv_phone_wait_status(p, WV_STATUS_DISCONNECTED, timeout_ms);
+
+	return rc < 0 ? rc : rc == WV_STATUS_DISCONNECTED;
 }
 
 /* A copy of the snapshot: the getters read it without holding the lock. */
@@ -412,6 +424,15 @@ int wv_phone_error(const struct wv_phone *p)
 int wv_phone_http_status(const struct wv_phone *p)
 {
 	return read_snap(p).http_status;
+}
+
+int wv_phone_close_code(const struct wv_phone *p, char *reason, size_t cap)
+{
+	struct snapshot s = read_snap(p);
+
+	if (cap)
+		snprintf(reason, cap, "%s", s.close_reason);
+	return s.close_code;
 }
 
 void wv_phone_stats_sized(const struct wv_phone *p, struct wv_call_stats *st,

@@ -729,7 +729,7 @@ static void test_client_phone_is_driven_from_another_thread(void **state)
 	struct wv_client_config cfg;
 	struct wv_call_stats st;
 	struct wv_phone *p;
-	char id[80], err[64];
+	char id[80], err[64], reason[64];
 
 	wv_client_config_default(&cfg);
 	cfg.url = w->plain.url;
@@ -739,11 +739,13 @@ static void test_client_phone_is_driven_from_another_thread(void **state)
 	assert_int_equal(wv_phone_status(p), WV_STATUS_IDLE);
 	assert_int_equal(wv_phone_send_dtmf(p, '1'), WV_ERR_STATE);
 	assert_int_equal(wv_phone_wait(p, 0), 0);
+	assert_int_equal(wv_phone_wait_status(p, WV_STATUS_CONNECTED, 0),
+			 WV_STATUS_IDLE);
 	assert_int_equal(wv_phone_connect(p), 0);
-	for (int t = 0; t < SAFETY_MS && wv_phone_status(p) != WV_STATUS_CONNECTED;
-	     t += 10)
-		sleep_ms(10);
+	assert_int_equal(wv_phone_wait_status(p, WV_STATUS_CONNECTED, SAFETY_MS),
+			 WV_STATUS_CONNECTED);
 	assert_int_equal(wv_phone_status(p), WV_STATUS_CONNECTED);
+	assert_int_equal(wv_phone_close_code(p, reason, sizeof reason), 0);
 	assert_int_equal(wv_phone_communication_id(p, id, sizeof id), 36);
 	assert_int_equal(strlen(id), 36);
 	wv_phone_set_muted(p, true);
@@ -755,6 +757,11 @@ static void test_client_phone_is_driven_from_another_thread(void **state)
 	assert_int_equal(wv_phone_end_reason(p), WV_END_HANGUP);
 	assert_int_equal(wv_phone_error(p), 0);
 	assert_int_equal(wv_phone_http_status(p), 101);
+	/* The close follows the hang-up. */
+	for (int t = 0; t < SAFETY_MS && !wv_phone_close_code(p, NULL, 0);
+	     t += 10)
+		sleep_ms(10);
+	assert_int_equal(wv_phone_close_code(p, reason, sizeof reason), 1000);
 	assert_int_equal(wv_phone_last_error(p, err, sizeof err), 0);
 	wv_phone_stats(p, &st);
 	assert_int_equal(st.dtmf_sent, 1);

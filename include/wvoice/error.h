@@ -59,6 +59,16 @@ WV_EXPORT const char *wv_strerror(int code);
  */
 WV_EXPORT const char *wv_error_name(int code);
 
+/*
+ * Whether the object that returned code can go on: 1 for WV_ERR_NOMEM and
+ * WV_ERR_INTERNAL (destroy it; nothing else is worth trying), 0 for every
+ * other code, which says what was wrong with one request or one piece of
+ * input. Whether a call has ended is its status, not an error's code: the
+ * same code can be reported and ignored (a bad frame) or end a call (a
+ * message over 64 KiB). Thread: any.
+ */
+WV_EXPORT int wv_is_fatal(int code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -211,8 +211,12 @@ WV_EXPORT const char *wv_client_last_error(const struct wv_client *c);
    handshake is WV_ERR_REFUSED, with its HTTP status from
    wv_client_http_status(). */
 WV_EXPORT int wv_client_error(const struct wv_client *c);
+/* The HTTP status of the answer to the handshake: 101 once the WebSocket
+   is open, the refusal's (401, 404, 503...) when refused, 0 before an
+   answer or with none. */
 WV_EXPORT int wv_client_http_status(const struct wv_client *c);
-/* The close code and reason (either side), 0 if none. */
+/* The close code and reason (either side), 0 if none; *reason (may be
+   NULL) points into the call, valid until the next loop turn. */
 WV_EXPORT int wv_client_close_code(const struct wv_client *c, const char **reason);
 /* The call's counters, and its playout buffer's; the macros pass the
    program's sizeof (see "Structs and the ABI" in version.h). */
@@ -277,8 +281,15 @@ WV_EXPORT int wv_phone_open_audio(struct wv_phone *p, const struct wv_audio_conf
    from any thread), or NULL. Valid until wv_phone_destroy(). */
 WV_EXPORT const struct wv_audio *wv_phone_audio(const struct wv_phone *p);
 /* Waits until the call has ended or timeout_ms has passed (-1: no limit).
-   Returns 1 if it has ended, 0 on timeout. */
+   Returns 1 if it has ended, 0 on timeout, WV_ERR_STATE from a callback. */
 WV_EXPORT int wv_phone_wait(struct wv_phone *p, int timeout_ms);
+/* Waits until the call's status has reached `status` or gone past it (the
+   order is idle, connecting, connected, disconnected: waiting for
+   WV_STATUS_CONNECTED ends on a call that failed to connect, too), or
+   until timeout_ms has passed (-1: no limit). Returns the status then:
+   compare it with the one asked for. WV_ERR_STATE from a callback. */
+WV_EXPORT int wv_phone_wait_status(struct wv_phone *p, enum wv_status status,
+				   int timeout_ms);
 
 WV_EXPORT enum wv_status wv_phone_status(const struct wv_phone *p);
 WV_EXPORT enum wv_end_reason wv_phone_end_reason(const struct wv_phone *p);
@@ -288,7 +299,14 @@ WV_EXPORT size_t wv_phone_communication_id(const struct wv_phone *p, char *dst,
 WV_EXPORT int64_t wv_phone_elapsed_ms(const struct wv_phone *p);
 WV_EXPORT size_t wv_phone_last_error(const struct wv_phone *p, char *dst, size_t cap);
 WV_EXPORT int wv_phone_error(const struct wv_phone *p);
+/* As wv_client_http_status(). */
 WV_EXPORT int wv_phone_http_status(const struct wv_phone *p);
+/* The close code (0 if none) and its reason, copied into reason (cap
+   bytes; may be NULL with cap 0). Known once the closing handshake is
+   over, which can be a moment after the status says disconnected (a
+   hang-up is over when stop is sent; the close follows). */
+WV_EXPORT int wv_phone_close_code(const struct wv_phone *p, char *reason,
+				  size_t cap);
 /* As wv_client_stats() and wv_client_playout_stats(): a snapshot the
    network thread refreshes every 20 ms. */
 WV_EXPORT void wv_phone_stats_sized(const struct wv_phone *p,
