@@ -67,8 +67,14 @@ WV_EXPORT const char *wv_status_name(enum wv_status status);
 /* "none", "hangup", "remote-stop", "closed", "start-timeout", "error". */
 WV_EXPORT const char *wv_end_reason_name(enum wv_end_reason reason);
 
-/* Every callback is optional and runs on the call's thread, from inside the
- * function that caused it. A callback must not destroy the call. */
+/*
+ * Every callback is optional and runs on the call's thread, from inside the
+ * wv_call_* function that caused it, which goes on using the call after
+ * the callback returns: a callback may call the call's controls (hangup,
+ * send_dtmf, set_muted) but must not destroy it. (A wv_client's callbacks
+ * may destroy theirs: see wvoice.h.) Never grows (see version.h): new
+ * callbacks come as fields at the end of wv_call_config.
+ */
 struct wv_call_callbacks {
 	void (*status)(void *user, enum wv_status from, enum wv_status to);
 	void (*communication_id)(void *user, const char *id);
@@ -79,7 +85,10 @@ struct wv_call_callbacks {
 	 * frames from the server are reported here and ignored. */
 	void (*error)(void *user, int code, const char *detail);
 	/* Every event in and out, for event logs. Audio events carry
-	 * audio_len; the payload itself may not be set. */
+	 * audio_len; the payload itself may not be set. The agent's audio
+	 * having been played up to one of its marks shows here as an
+	 * outgoing mark event (WV_DIR_OUT, WV_EVENT_MARK), sent when the
+	 * playout reaches it. */
 	void (*event)(void *user, enum wv_direction dir,
 		      const struct wv_event *ev);
 };

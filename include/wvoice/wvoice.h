@@ -66,11 +66,15 @@ enum wv_auth {
 };
 
 /*
- * The caller's audio, pulled by the loop at real time. read() fills dst
- * with exactly n mono samples at `rate` (-1.0 to 1.0) and returns 0, or 1
- * once the source has ended (dst then holds silence, and it keeps being
- * called: silence flows while the call lasts). Runs on the loop's thread;
- * must not block.
+ * The caller's audio, pulled by the loop at real time: every 20 ms, n =
+ * rate/50 samples (rates that 50 does not divide alternate, so that no
+ * sample is gained or lost: at 11025 Hz, 220 and 221), never more than
+ * rate/50 + 1. read() fills dst with exactly n mono samples (-1.0 to 1.0)
+ * and returns 0, or 1 once the source has ended (dst then holds silence,
+ * and it keeps being called: silence flows while the call lasts); a
+ * negative return is read as silence. Runs on the loop's thread and must
+ * not block: every call on the loop waits for it. Never called after
+ * wv_client_destroy(). Never grows (see version.h).
  */
 struct wv_source {
 	unsigned rate;
@@ -78,8 +82,15 @@ struct wv_source {
 	void *user;
 };
 
-/* The agent's audio as it is played: n samples at 8 kHz, silence included,
- * pushed at real time (so marks fire when the audio would be heard). */
+/*
+ * The agent's audio as it is played: every 20 ms, n = 160 samples at
+ * 8 kHz, silence included, so marks are answered when the audio would be
+ * heard (each answer is an outgoing mark event, see call.h). Runs on the
+ * loop's thread and must not block: every call on the loop waits for it;
+ * a slow file is better written from a thread of its own through a ring.
+ * Not called while a speaker reads the playout (wv_client_open_audio()),
+ * nor after wv_client_destroy(). Never grows (see version.h).
+ */
 struct wv_sink {
 	void (*write)(void *user, const int16_t *pcm, size_t n);
 	void *user;
@@ -149,7 +160,14 @@ typedef void wv_log_fn(void *user, int level, const char *line);
  */
 WV_EXPORT int wv_log_lws(unsigned levels, wv_log_fn *fn, void *user);
 
-/* ---- embedded: a loop of calls, driven by the caller ---- */
+/* ---- embedded: a loop of calls, driven by the caller ----
+ *
+ * Everything here belongs to the thread that runs the loop. From a
+ * callback on the loop a program may call any wv_client_* function of any
+ * call on it (its own call's wv_client_destroy() included), and
+ * wv_client_create(); not wv_loop_run(), wv_loop_destroy() or
+ * wv_client_open_audio().
+ */
 
 struct wv_loop;
 struct wv_client;
@@ -261,8 +279,11 @@ struct wv_phone;
 /*
  * Makes the call and its thread. cfg as for wv_client_create(); the source
  * and sink are clocked on the network thread. Callbacks run there too.
- * Every wv_phone_* function is safe from any thread but the network thread
- * (that is: not from a callback), except wv_phone_destroy().
+ * Every wv_phone_* function is safe from any thread. From the network
+ * thread (a callback), those that wait for it (connect, hangup, send_dtmf,
+ * open_audio and the waits) return WV_ERR_STATE rather than wait for ever,
+ * and wv_phone_destroy() must not be called; the getters and set_muted
+ * work from anywhere.
  */
 WV_EXPORT int wv_phone_create(struct wv_phone **out, const struct wv_client_config *cfg);
 /* Hangs up if needed, stops the thread, frees. Not from a callback. */
