@@ -361,23 +361,21 @@ static int origin_ok(const struct wvs_server *srv, struct lws *wsi)
 	return 0;
 }
 
-/* base64url (unpadded, as the call URL carries metadata) into dst, which
-   holds at least len bytes. Returns the decoded length, or -1. */
+/* base64url into dst, which holds at least len bytes. Returns the
+   decoded length, or -1. Unpadded, as the call URL carries metadata; the
+   padding a browser's encoder may leave is taken too. */
 static long base64url_decode(char *dst, const char *src, size_t len)
 {
-	size_t padded = (len + 3) / 4 * 4, out;
-	char *std = malloc(padded);
-	int rc;
+	size_t out, pad = 0;
 
-	if (!std)
+	while (pad < 2 && len > pad && src[len - 1 - pad] == '=')
+		pad++;
+	if (pad && len % 4 != 0)
+		return -1; /* padding, but not to a group of four */
+	len -= pad;
+	if (wv_base64url_decode((uint8_t *)dst, len, &out, src, len, NULL) < 0)
 		return -1;
-	for (size_t i = 0; i < padded; i++)
-		std[i] = i >= len ? '=' : src[i] == '-' ? '+'
-				  : src[i] == '_'   ? '/'
-						    : src[i];
-	rc = wv_base64_decode((uint8_t *)dst, len, &out, std, padded, NULL);
-	free(std);
-	return rc < 0 ? -1 : (long)out;
+	return (long)out;
 }
 
 /* Reads from, metadata and synthetic off the query for the record. */

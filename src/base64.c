@@ -6,6 +6,7 @@
 #include <wvoice/base64.h>
 
 #include <stdbool.h>
+#include <string.h>
 
 #include <wvoice/error.h>
 
@@ -199,6 +200,51 @@ int wv_base64_decode(uint8_t *dst, size_t dst_cap, size_t *out_len,
 	}
 	if (!fits)
 		return fail(err_offset, 0, WV_ERR_NOSPACE);
+	*out_len = need;
+	return 0;
+}
+
+/* A base64url character as its standard one: '+' for '-', '/' for '_';
+   '+' and '/' themselves, and anything else, as a character that fails. */
+static char from_url(char ch)
+{
+	if (ch == '-')
+		return '+';
+	if (ch == '_')
+		return '/';
+	return ch == '+' || ch == '/' || ch == '=' ? '!' : ch;
+}
+
+int wv_base64url_decode(uint8_t *dst, size_t dst_cap, size_t *out_len,
+			const char *src, size_t len, size_t *err_offset)
+{
+	size_t tail = len % 4, groups = len / 4 + (tail != 0);
+	size_t need = len / 4 * 3 + (tail ? tail - 1 : 0);
+
+	/* Each group, padded as the standard alphabet has it, goes through
+	   the standard group decoder: checked whole before dst is touched. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t g = 0; g < groups; g++) {
+			size_t n = len - g * 4 < 4 ? len - g * 4 : 4;
+			char group[4] = { '=', '=', '=', '=' };
+			uint8_t out[3];
+			size_t bad;
+			int got;
+
+			if (n == 1) /* six bits: not a byte */
+				return fail(err_offset, g * 4, WV_ERR_BASE64);
+			for (size_t i = 0; i < n; i++)
+				group[i] = from_url(src[g * 4 + i]);
+			got = decode_last_group(out, group, &bad);
+			if (got < 0)
+				return fail(err_offset, g * 4 + bad,
+					    WV_ERR_BASE64);
+			if (pass == 1)
+				memcpy(dst + g * 3, out, (size_t)got);
+		}
+		if (pass == 0 && need > dst_cap)
+			return fail(err_offset, 0, WV_ERR_NOSPACE);
+	}
 	*out_len = need;
 	return 0;
 }

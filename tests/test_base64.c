@@ -229,6 +229,12 @@ static void test_base64_random_buffers_match_reference_and_round_trip(
 		assert_int_equal(url_len, reference_encode(ref, bytes, n,
 							   URL_ALPHABET, false));
 		assert_string_equal(enc, ref);
+		size_t url_out = 0;
+		assert_int_equal(wv_base64url_decode(back, n, &url_out, enc,
+						     url_len, NULL),
+				 0);
+		assert_int_equal(url_out, n);
+		assert_memory_equal(back, bytes, n);
 
 		size_t out_len = 0;
 		wv_base64_encode(enc, bytes, n);
@@ -317,6 +323,57 @@ static void test_base64_decode_empty_input_is_empty_output(void **state)
 	assert_int_equal(out_len, 0);
 }
 
+static void test_base64url_decode_matches_rfc4648_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NVECTORS; i++) {
+		uint8_t out[16];
+		size_t n = 99;
+
+		assert_int_equal(wv_base64url_decode(out, sizeof out, &n,
+						     vectors[i].url,
+						     strlen(vectors[i].url), NULL),
+				 0);
+		assert_int_equal(n, strlen(vectors[i].bytes));
+		assert_memory_equal(out, vectors[i].bytes, n);
+	}
+}
+
+/* Unpadded base64url and nothing else, each error at its first bad
+   character; nothing fits in too small a buffer. */
+static void test_base64url_decode_rejects_what_is_not_unpadded_url(
+	void **state)
+{
+	static const struct {
+		const char *in;
+		size_t offset;
+	} rows[] = {
+		{ "Zg==", 2 },	   /* padding */
+		{ "Zm9vY", 4 },	   /* 4k + 1 characters: six bits */
+		{ "++8", 0 },	   /* the standard alphabet's '+' */
+		{ "Zm9v/w", 4 },   /* ... and '/' */
+		{ "Zh", 1 },	   /* bits after the last byte */
+		{ "Zm9vYmF", 4 + 2 }, /* the same in a later group */
+		{ "Zm 9v", 2 },
+	};
+	uint8_t out[16];
+	size_t n, at;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		at = 99;
+		assert_int_equal(wv_base64url_decode(out, sizeof out, &n,
+						     rows[i].in,
+						     strlen(rows[i].in), &at),
+				 WV_ERR_BASE64);
+		assert_int_equal(at, rows[i].offset);
+	}
+	memset(out, 0xAB, sizeof out);
+	assert_int_equal(wv_base64url_decode(out, 5, &n, "Zm9vYmFy", 8, &at),
+			 WV_ERR_NOSPACE);
+	assert_int_equal(out[0], 0xAB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +390,9 @@ int main(void)
 		cmocka_unit_test(
 			test_base64_audio_frame_decodes_into_exact_buffer),
 		cmocka_unit_test(test_base64_decode_empty_input_is_empty_output),
+		cmocka_unit_test(test_base64url_decode_matches_rfc4648_vectors),
+		cmocka_unit_test(
+			test_base64url_decode_rejects_what_is_not_unpadded_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

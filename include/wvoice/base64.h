@@ -60,6 +60,16 @@ WV_EXPORT size_t wv_base64url_encode(char *dst, const uint8_t *src, size_t n);
 WV_EXPORT int wv_base64_decode(uint8_t *dst, size_t dst_cap, size_t *out_len,
 			       const char *src, size_t len, size_t *err_offset);
 
+/*
+ * The same for unpadded base64url (`-` and `_` for `+` and `/`, as the call
+ * URL's metadata is written): a length of 4k + 1 characters, '=', '+' and
+ * '/' are errors, as are non-zero bits after the last byte. Errors and
+ * offsets as wv_base64_decode(). Thread: any.
+ */
+WV_EXPORT int wv_base64url_decode(uint8_t *dst, size_t dst_cap,
+				  size_t *out_len, const char *src, size_t len,
+				  size_t *err_offset);
+
 #ifdef __cplusplus
 }
 #endif

@@ -226,6 +226,17 @@ class Records(ServeTest):
                                  "agent_id": "silent", "from": "",
                                  "synthetic": False})
 
+    def test_padded_metadata_is_taken_too(self):
+        # A browser's encoder may keep base64's padding: {"a": 1} is 8
+        # bytes, which pad to "eyJhIjogMX0=".
+        padded = base64.urlsafe_b64encode(b'{"a": 1}').decode()
+        self.assertTrue(padded.endswith("="))
+        c, cid = self.open_call("echo", query="metadata=" + padded)
+        self.assert_stop_closes(c)
+        self.wait_complete(cid)
+        first = read_jsonl(self.paths(cid)[1])[0]
+        self.assertEqual(first["metadata"], {"a": 1})
+
     def test_bad_metadata_is_left_out_and_logged(self):
         c, cid = self.open_call("echo", query="metadata=" + b64url([1, 2]))
         self.assert_stop_closes(c)
