@@ -22,11 +22,11 @@
 
 #include <wvoice/base64.h>
 #include <wvoice/error.h>
+#include <wvoice/message.h>
 #include <wvoice/protocol.h>
 #include <wvoice/url.h>
 
 #include "agents.h"
-#include "grow.h"
 #include "recorder.h"
 #include "script.h"
 #include "session.h"
@@ -56,10 +56,7 @@ struct conn {
 	char id[37];
 	char peer[64];
 	int64_t opened;
-	/* Reassembly of a message that arrives in several fragments. */
-	char *rx;
-	size_t rx_len, rx_cap;
-	int rx_binary, rx_dropping;
+	struct wv_message *rx; /* the caller's messages, put together */
 	/* Handshake details, read in the filter, used once established. */
 	char from[128];
 	char *metadata; /* decoded JSON, or NULL */
@@ -595,9 +592,10 @@ static void finished(struct conn *c)
 	struct wvs_server *srv = c->srv;
 	const struct wvs_session_stats *st;
 
-	free(c->rx);
+	wv_message_destroy(c->rx);
 	free(c->metadata);
-	c->rx = c->metadata = NULL;
+	c->rx = NULL;
+	c->metadata = NULL;
 	if (!c->session)
 		return;
 	ev_timer_stop(srv->loop, &c->pace);
@@ -691,58 +689,41 @@ static int writeable(struct conn *c, struct lws *wsi)
 	return pump(c, wsi, 1);
 }
 
-static int rx_append(struct conn *c, const void *in, size_t len)
-{
-	size_t need = c->rx_len + len;
-	char *p = wvs_grow(c->rx, &c->rx_cap, need, 1, 1024);
-
-	if (!p)
-		return WV_ERR_NOMEM;
-	c->rx = p;
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len = need;
-	return 0;
-}
-
 static int receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
 {
 	int64_t now = now_us();
-	int first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
+	enum wv_message_result r = WV_MESSAGE_NOMEM;
+	const char *text;
+	size_t n;
 
-	if (first) {
-		c->rx_len = 0;
-		c->rx_binary = lws_frame_is_binary(wsi);
-		c->rx_dropping = 0;
-	}
-	if (c->rx_dropping)
+	if (c->rx || wv_message_create(&c->rx, WV_MESSAGE_MAX) == 0)
+		r = wv_message_feed(c->rx, in, len, lws_is_first_fragment(wsi),
+				    lws_is_final_fragment(wsi),
+				    lws_frame_is_binary(wsi), &text, &n);
+	switch (r) {
+	case WV_MESSAGE_PARTIAL:
+	case WV_MESSAGE_SKIPPED:
 		return 0;
-	if (c->rx_binary) {
+	case WV_MESSAGE_TEXT:
+		wvs_session_receive(c->session, text, n, now);
+		break;
+	case WV_MESSAGE_BINARY:
 		wvs_session_reject(c->session, 1003,
 				   "binary frame: this protocol is JSON text",
 				   now);
-		return pump(c, wsi, 0);
-	}
-	if (c->rx_len + len > WV_MESSAGE_MAX) {
+		break;
+	case WV_MESSAGE_TOO_BIG:
 		wvs_session_reject(c->session, 1009,
 				   "message over 65536 bytes", now);
-		c->rx_dropping = 1;
-		return pump(c, wsi, 0);
+		break;
+	case WV_MESSAGE_NOT_UTF8:
+		wvs_session_reject(c->session, 1007, "text frame not UTF-8",
+				   now);
+		break;
+	case WV_MESSAGE_NOMEM:
+		wvs_session_reject(c->session, 1011, "out of memory", now);
+		break;
 	}
-	/* One whole message in one piece, the usual case: no copy. */
-	if (first && last) {
-		c->rx_len = 0;
-	} else {
-		if (rx_append(c, in, len) < 0)
-			return -1;
-		if (!last)
-			return 0;
-		in = c->rx;
-		len = c->rx_len;
-	}
-	if (!wv_utf8_valid(in, len))
-		wvs_session_reject(c->session, 1007, "text frame not UTF-8", now);
-	else
-		wvs_session_receive(c->session, in, len, now);
 	return pump(c, wsi, 0);
 }
 

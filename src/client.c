@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include <wvoice/capture.h>
+#include <wvoice/message.h>
 #include <wvoice/resampler.h>
 #include <wvoice/url.h>
 
@@ -129,9 +130,7 @@ struct wv_client {
 	char pending[256];
 	uint64_t bad_frames; /* binary frames: the core never sees them */
 
-	char *rx; /* reassembly of a fragmented message */
-	size_t rx_len, rx_cap;
-	bool rx_binary, rx_dropping;
+	struct wv_message *rx; /* the server's messages, put together */
 
 	struct wv_audio *audio; /* wv_client_open_audio()'s devices */
 	bool device_playout;	/* ... whose speaker reads the playout */
@@ -543,29 +542,6 @@ static int established(struct wv_client *c)
 	return 0;
 }
 
-/* Keeps one piece of a message that comes in several; the caller has
-   checked that the whole stays within WV_MESSAGE_MAX. */
-static int rx_keep(struct wv_client *c, const char *in, size_t len)
-{
-	size_t need = c->rx_len + len;
-
-	if (need > c->rx_cap) {
-		size_t cap = need < 4096 ? 4096 : 2 * need;
-		char *grown;
-
-		if (cap > WV_MESSAGE_MAX)
-			cap = WV_MESSAGE_MAX;
-		grown = realloc(c->rx, cap);
-		if (!grown)
-			return WV_ERR_NOMEM;
-		c->rx = grown;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len = need;
-	return 0;
-}
-
 /* Closes with close_code from the next writeable callback: a close
    started from the receive callback can lose the close frame. */
 static void close_for(struct wv_client *c, int code, int close_code,
@@ -580,49 +556,41 @@ static void close_for(struct wv_client *c, int code, int close_code,
 static int receive(struct wv_client *c, struct lws *wsi, const char *in,
 		   size_t len)
 {
-	bool first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
+	const char *text;
+	size_t n;
 
-	if (first) {
-		c->rx_len = 0;
-		c->rx_binary = lws_frame_is_binary(wsi);
-		c->rx_dropping = false;
-	}
-	if (c->rx_dropping || c->told_closed)
+	if (c->told_closed)
 		return 0;
-	if (c->rx_binary) {
+	switch (wv_message_feed(c->rx, in, len, lws_is_first_fragment(wsi),
+				lws_is_final_fragment(wsi),
+				lws_frame_is_binary(wsi), &text, &n)) {
+	case WV_MESSAGE_PARTIAL:
+	case WV_MESSAGE_SKIPPED:
+		return 0;
+	case WV_MESSAGE_BINARY:
 		/* Reported and ignored, like any other bad frame: the call
 		   is worth more than a strict reading of the protocol. */
-		c->rx_dropping = true;
 		c->bad_frames++;
 		record_error(c, WV_ERR_PROTOCOL,
 			     "binary frame from server ignored (the protocol is "
 			     "JSON text)");
 		return 0;
-	}
-	if (c->rx_len + len > WV_MESSAGE_MAX) {
-		c->rx_dropping = true;
+	case WV_MESSAGE_TOO_BIG:
 		close_for(c, WV_ERR_TOO_LARGE, 1009, "message too big",
 			  "message from server over 65536 bytes: closed (1009)");
 		return 0;
-	}
-	if (!(first && last)) {
-		if (rx_keep(c, in, len) < 0) {
-			close_for(c, WV_ERR_NOMEM, 1011, "out of memory",
-				  "out of memory for a message from server");
-			return 0;
-		}
-		if (!last)
-			return 0;
-		in = c->rx;
-		len = c->rx_len;
-	}
-	if (!wv_utf8_valid(in, len)) {
-		c->rx_dropping = true;
+	case WV_MESSAGE_NOT_UTF8:
 		close_for(c, WV_ERR_PROTOCOL, 1007, "not UTF-8",
 			  "text from server not UTF-8: closed (1007)");
 		return 0;
+	case WV_MESSAGE_NOMEM:
+		close_for(c, WV_ERR_NOMEM, 1011, "out of memory",
+			  "out of memory for a message from server");
+		return 0;
+	case WV_MESSAGE_TEXT:
+		break;
 	}
-	wv_call_receive(c->call, in, len, wv__now_us());
+	wv_call_receive(c->call, text, n, wv__now_us());
 	kick(c);
 	return 0;
 }
@@ -1617,6 +1585,8 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 	}
 	if (rc == 0)
 		rc = make_call(c);
+	if (rc == 0)
+		rc = wv_message_create(&c->rx, WV_MESSAGE_MAX);
 	if (rc < 0) {
 		free_client(c);
 		return rc;
@@ -1672,7 +1642,7 @@ static void free_client(struct wv_client *c)
 	free(c->ca_file);
 	free(c->full_url);
 	free(c->offer);
-	free(c->rx);
+	wv_message_destroy(c->rx);
 	free(c->src_buf);
 	free(c);
 }
