@@ -101,7 +101,7 @@ struct wv_client {
 	struct wv_call_callbacks ucb; /* the application's; cleared on destroy */
 	char *url, *key, *agent, *from, *metadata, *ca_file;
 	char *full_url, *offer; /* offer: "apikey, KEY" */
-	struct wv__url_parts addr;
+	struct wv_url_parts addr;
 	char hostport[272];	/* "host:port", for messages */
 	char host_header[272];
 	lws_retry_bo_t keepalive;
@@ -148,88 +148,6 @@ int64_t wv__now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ---- the URL ---- */
-
-static bool host_char(char ch, bool v6)
-{
-	if (v6)
-		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-		       (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.';
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
-}
-
-static int parse_port(const char *s, size_t len, int *port)
-{
-	long v = 0;
-
-	if (len == 0 || len > 5)
-		return WV_ERR_URL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return WV_ERR_URL;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return WV_ERR_URL;
-	*port = (int)v;
-	return 0;
-}
-
-int wv__url_split(const char *url, struct wv__url_parts *out)
-{
-	const char *auth, *end, *host, *host_end, *port = NULL;
-	size_t hlen;
-
-	memset(out, 0, sizeof *out);
-	if (!url)
-		return WV_ERR_URL;
-	if (strncmp(url, "ws://", 5) == 0) {
-		auth = url + 5;
-	} else if (strncmp(url, "wss://", 6) == 0) {
-		auth = url + 6;
-		out->tls = true;
-	} else {
-		return WV_ERR_URL;
-	}
-	end = auth + strcspn(auth, "/?#");
-	if (memchr(auth, '@', (size_t)(end - auth)))
-		return WV_ERR_URL;
-	host = auth;
-	if (*auth == '[') {
-		host = auth + 1;
-		host_end = memchr(host, ']', (size_t)(end - host));
-		if (!host_end || (host_end + 1 != end && host_end[1] != ':'))
-			return WV_ERR_URL;
-		out->ipv6 = true;
-		if (host_end + 1 != end)
-			port = host_end + 2;
-	} else {
-		host_end = memchr(auth, ':', (size_t)(end - auth));
-		if (host_end)
-			port = host_end + 1;
-		else
-			host_end = end;
-	}
-	hlen = (size_t)(host_end - host);
-	if (hlen == 0 || hlen >= sizeof out->host)
-		return WV_ERR_URL;
-	for (size_t i = 0; i < hlen; i++)
-		if (!host_char(host[i], out->ipv6))
-			return WV_ERR_URL;
-	memcpy(out->host, host, hlen);
-	out->port = out->tls ? 443 : 80;
-	if (port && parse_port(port, (size_t)(end - port), &out->port) < 0)
-		return WV_ERR_URL;
-	if (*end == '\0')
-		out->path = "/";
-	else if (*end == '/')
-		out->path = end;
-	else
-		return WV_ERR_URL;
-	return 0;
 }
 
 /* ---- callbacks that may free their call ---- */
@@ -1493,7 +1411,7 @@ static int resolve_url(struct wv_client *c)
 		return rc == WV_ERR_NOMEM ? rc : WV_ERR_INVALID;
 	if (!c->full_url)
 		return WV_ERR_NOMEM;
-	if (wv__url_split(c->full_url, &c->addr) < 0 ||
+	if (wv_url_split(c->full_url, &c->addr) < 0 ||
 	    strlen(c->addr.path) > PATH_MAX_LEN)
 		return WV_ERR_INVALID;
 	v6 = c->addr.ipv6;

@@ -12,23 +12,6 @@
 
 struct ev_loop;
 
-/* Where a ws:// or wss:// URL points. */
-struct wv__url_parts {
-	bool tls;
-	bool ipv6;	 /* host is an IPv6 literal (given in brackets) */
-	int port;	 /* 80 or 443 unless given */
-	char host[254];	 /* without brackets */
-	const char *path; /* into the URL: "/..." with any query; "/" if none */
-};
-
-/*
- * Splits url. Refused (WV_ERR_URL): another scheme, user info ("a@"), a
- * host with characters outside A-Z a-z 0-9 - . _ (or, in brackets, an
- * IPv6 literal of hex digits, ':' and '.'), a port outside 1-65535 or
- * empty. Thread: any.
- */
-int wv__url_split(const char *url, struct wv__url_parts *out);
-
 /* What a call tells its observer, on the loop's thread. */
 enum wv__client_note {
 	WV__NOTE_STATUS,  /* status or end reason changed */

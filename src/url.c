@@ -198,3 +198,96 @@ int wv_url_build_sized(char *dst, size_t cap,
 		put_str(&o, "&synthetic=true");
 	return finish(&o);
 }
+
+/* ---- splitting ---- */
+
+static bool host_char(char ch, bool v6)
+{
+	if (v6)
+		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+		       (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
+}
+
+static int parse_port(const char *s, size_t len, int *port)
+{
+	long v = 0;
+
+	if (len == 0 || len > 5)
+		return WV_ERR_URL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return WV_ERR_URL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return WV_ERR_URL;
+	*port = (int)v;
+	return 0;
+}
+
+static int split(const char *url, struct wv_url_parts *out)
+{
+	const char *auth, *end, *host, *host_end, *port = NULL;
+	size_t hlen;
+
+	if (!url)
+		return WV_ERR_URL;
+	if (strncmp(url, "ws://", 5) == 0) {
+		auth = url + 5;
+	} else if (strncmp(url, "wss://", 6) == 0) {
+		auth = url + 6;
+		out->tls = true;
+	} else {
+		return WV_ERR_URL;
+	}
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth)))
+		return WV_ERR_URL;
+	host = auth;
+	if (*auth == '[') {
+		host = auth + 1;
+		host_end = memchr(host, ']', (size_t)(end - host));
+		if (!host_end || (host_end + 1 != end && host_end[1] != ':'))
+			return WV_ERR_URL;
+		out->ipv6 = true;
+		if (host_end + 1 != end)
+			port = host_end + 2;
+	} else {
+		host_end = memchr(auth, ':', (size_t)(end - auth));
+		if (host_end)
+			port = host_end + 1;
+		else
+			host_end = end;
+	}
+	hlen = (size_t)(host_end - host);
+	if (hlen == 0 || hlen >= sizeof out->host)
+		return WV_ERR_URL;
+	for (size_t i = 0; i < hlen; i++)
+		if (!host_char(host[i], out->ipv6))
+			return WV_ERR_URL;
+	memcpy(out->host, host, hlen);
+	out->port = out->tls ? 443 : 80;
+	if (port && parse_port(port, (size_t)(end - port), &out->port) < 0)
+		return WV_ERR_URL;
+	if (*end == '\0')
+		out->path = "/";
+	else if (*end == '/')
+		out->path = end;
+	else
+		return WV_ERR_URL;
+	return 0;
+}
+
+int wv_url_split_sized(const char *url, struct wv_url_parts *out,
+		       size_t size)
+{
+	struct wv_url_parts parts = { 0 };
+	int rc = split(url, &parts);
+
+	if (rc < 0)
+		memset(&parts, 0, sizeof parts);
+	wv__give_sized(out, size, &parts, sizeof parts);
+	return rc;
+}

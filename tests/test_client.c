@@ -1431,54 +1431,6 @@ static void test_client_create_checks_its_config(void **state)
 	wv_loop_destroy(loop);
 }
 
-struct split_row {
-	const char *url;
-	int rc;
-	bool tls, ipv6;
-	int port;
-	const char *host, *path;
-};
-
-static void test_client_url_split(void **state)
-{
-	static const struct split_row rows[] = {
-		{ "ws://h", 0, false, false, 80, "h", "/" },
-		{ "wss://h.example", 0, true, false, 443, "h.example", "/" },
-		{ "ws://h:8765/a/b?x=1", 0, false, false, 8765, "h", "/a/b?x=1" },
-		{ "wss://[::1]:9/p", 0, true, true, 9, "::1", "/p" },
-		{ "ws://[::1]", 0, false, true, 80, "::1", "/" },
-		{ "ws://h:65535", 0, false, false, 65535, "h", "/" },
-		{ "ws://h:65536", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://h:", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://h:8x", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://[::1", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://[::1]x", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://[fe80::1%25eth0]", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://+/tmp/sock", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://k@h", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "wss:/h", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "WS://h", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-		{ "ws://h?q", WV_ERR_URL, 0, 0, 0, NULL, NULL },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		struct wv__url_parts p;
-		int rc = wv__url_split(rows[i].url, &p);
-
-		if (rc != rows[i].rc)
-			fail_msg("%s: %d", rows[i].url, rc);
-		if (rc)
-			continue;
-		assert_int_equal(p.tls, rows[i].tls);
-		assert_int_equal(p.ipv6, rows[i].ipv6);
-		assert_int_equal(p.port, rows[i].port);
-		assert_string_equal(p.host, rows[i].host);
-		assert_string_equal(p.path, rows[i].path);
-	}
-}
-
 static void test_client_empty_loop_returns_at_once(void **state)
 {
 	struct wv_loop *loop;
@@ -1494,7 +1446,6 @@ static void test_client_empty_loop_returns_at_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_client_url_split),
 		cmocka_unit_test(test_client_create_checks_its_config),
 		cmocka_unit_test(test_client_empty_loop_returns_at_once),
 		cmocka_unit_test(test_client_echo_call_round_trip),

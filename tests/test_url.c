@@ -275,9 +275,58 @@ static void test_url_encode_component_reports_nospace(void **state)
 	assert_string_equal(buf, "");
 }
 
+struct split_row {
+	const char *url;
+	int rc;
+	bool tls, ipv6;
+	int port;
+	const char *host, *path;
+};
+
+static void test_url_split_names_host_port_and_path(void **state)
+{
+	static const struct split_row rows[] = {
+		{ "ws://h", 0, false, false, 80, "h", "/" },
+		{ "wss://h.example", 0, true, false, 443, "h.example", "/" },
+		{ "ws://h:8765/a/b?x=1", 0, false, false, 8765, "h", "/a/b?x=1" },
+		{ "wss://[::1]:9/p", 0, true, true, 9, "::1", "/p" },
+		{ "ws://[::1]", 0, false, true, 80, "::1", "/" },
+		{ "ws://h:65535", 0, false, false, 65535, "h", "/" },
+		{ "ws://h:65536", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://h:", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://h:8x", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://[::1", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://[::1]x", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://[fe80::1%25eth0]", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://+/tmp/sock", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://k@h", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "wss:/h", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "WS://h", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+		{ "ws://h?q", WV_ERR_URL, 0, 0, 0, NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct wv_url_parts p;
+		int rc = wv_url_split(rows[i].url, &p);
+
+		if (rc != rows[i].rc)
+			fail_msg("%s: %d", rows[i].url, rc);
+		if (rc)
+			continue;
+		assert_int_equal(p.tls, rows[i].tls);
+		assert_int_equal(p.ipv6, rows[i].ipv6);
+		assert_int_equal(p.port, rows[i].port);
+		assert_string_equal(p.host, rows[i].host);
+		assert_string_equal(p.path, rows[i].path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url_split_names_host_port_and_path),
 		cmocka_unit_test(test_url_build_follows_the_table),
 		cmocka_unit_test(test_url_metadata_decodes_to_compact_json),
 		cmocka_unit_test(test_url_build_reports_nospace),

@@ -45,6 +45,28 @@ WV_EXPORT int wv_url_build_sized(char *dst, size_t cap,
 #define wv_url_build(dst, cap, p)                                              \
 	wv_url_build_sized((dst), (cap), (p), sizeof(struct wv_url_params))
 
+/* Where a ws:// or wss:// URL points. Sized through wv_url_split(): see
+   "Structs and the ABI" in version.h. */
+struct wv_url_parts {
+	bool tls;	  /* wss:// */
+	bool ipv6;	  /* host is an IPv6 literal (given in brackets) */
+	int port;	  /* 80 or 443 unless given */
+	char host[254];	  /* without brackets */
+	const char *path; /* into url: "/..." with any query; "/" if none */
+};
+
+/*
+ * Splits url into *out. Refused (WV_ERR_URL, and *out all zeros): NULL,
+ * a scheme other than ws:// or wss:// (lower case), user info ("a@"), a
+ * host with characters outside A-Z a-z 0-9 - . _ (or, in brackets, an
+ * IPv6 literal of hex digits, ':' and '.'), a port outside 1-65535 or
+ * empty, a query or fragment with no path before it. Thread: any.
+ */
+WV_EXPORT int wv_url_split_sized(const char *url, struct wv_url_parts *out,
+				 size_t size);
+#define wv_url_split(url, out)                                                 \
+	wv_url_split_sized((url), (out), sizeof(struct wv_url_parts))
+
 /*
  * Percent-encodes len bytes of src into dst (cap bytes, NUL included),
  * keeping only unreserved characters. Returns the length or WV_ERR_NOSPACE.
