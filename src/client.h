@@ -1,7 +1,7 @@
 /*
- * Private to the client: what src/client.c shares with src/phone.c (the
- * managed phone is a loop with one call on a thread of its own) and with
- * the tests.
+ * Private to the client: what its files (see client_internal.h) share
+ * with src/phone.c (the managed phone is a loop with one call on a thread
+ * of its own) and with the tests.
  */
 #ifndef WV_CLIENT_PRIVATE_H
 #define WV_CLIENT_PRIVATE_H
