@@ -1,6 +1,6 @@
 /*
  * Text to speech for the local agents, over espeak-ng, rendered to 8 kHz
- * clips. Server-internal.
+ * clips, for the server's agents and the demo's caller (common/).
  *
  * espeak-ng keeps its state in process globals, so every wvs_tts in a
  * process shares one engine behind a process-wide lock: rendering is safe

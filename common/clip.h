@@ -1,6 +1,6 @@
 /*
  * Clips: immutable 8 kHz mono audio that agents play (speech, prompts,
- * the caller's own words). Server-internal.
+ * the caller's own words). Shared by the server and the command (common/).
  */
 #ifndef WVS_CLIP_H
 #define WVS_CLIP_H

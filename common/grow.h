@@ -1,4 +1,5 @@
-/* Growing a buffer by doubling. Server-internal (the command uses it too). */
+/* Growing a buffer by doubling. Shared by the server and the command
+   (common/), not part of libwvoice. */
 #ifndef WVS_GROW_H
 #define WVS_GROW_H
 

@@ -1,6 +1,7 @@
 /*
  * Error messages into a caller's buffer, for the server's functions that
- * take (char *err, size_t errlen). Server-internal.
+ * take (char *err, size_t errlen). Shared by the server and the command
+ * (common/), not part of libwvoice.
  */
 #ifndef WVS_ERRBUF_H
 #define WVS_ERRBUF_H
