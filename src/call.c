@@ -13,6 +13,7 @@
 
 #include "sendq.h"
 #include "sized.h"
+#include "alloc.h"
 
 #define CLOSE_NORMAL 1000
 /* Every queue slot starts large enough for one 20 ms audio event. */
@@ -147,12 +148,13 @@ static int queue_event(struct wv_call *c, const struct wv_event *ev)
 {
 	/* JSON escaping grows a string at most sixfold (\u00XX). */
 	size_t need = SLOT_BYTES + (ev->mark ? strlen(ev->mark) * 6 : 0);
-	struct wv__sendq_slot *slot = wv__sendq_reserve(&c->sendq, need, false);
-	int len;
+	struct wv__sendq_slot *slot;
+	int len = wv__sendq_reserve(&c->sendq, need, false, &slot);
 
-	if (!slot)
-		return report(c, WV_ERR_FULL, "send queue full: %s not sent",
-			      ev->name);
+	if (len == WV_ERR_FULL)
+		return report(c, len, "send queue full: %s not sent", ev->name);
+	if (len < 0)
+		return report(c, len, "out of memory: %s not sent", ev->name);
 	len = wv_encode_event(slot->text, slot->cap, ev);
 	if (len < 0)
 		return report(c, len, "cannot encode %s: %s", ev->name,
@@ -188,8 +190,7 @@ static void on_capture_frame(void *user, const int16_t *frame)
 	if (!c->opened || ended(c))
 		return;
 	wv_ulaw_encode(ulaw, frame, WV_FRAME_SAMPLES);
-	slot = wv__sendq_reserve(&c->sendq, SLOT_BYTES, true);
-	if (!slot) {
+	if (wv__sendq_reserve(&c->sendq, SLOT_BYTES, true, &slot) < 0) {
 		c->stats.audio_frames_dropped++;
 		return;
 	}
@@ -212,7 +213,7 @@ int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg)
 	*out = NULL;
 	if (!cfg)
 		return WV_ERR_INVALID;
-	c = calloc(1, sizeof *c);
+	c = wv__calloc(1, sizeof *c);
 	if (!c)
 		return WV_ERR_NOMEM;
 	c->cfg = defaults;
@@ -248,9 +249,9 @@ void wv_call_destroy(struct wv_call *c)
 	wv_playout_destroy(c->playout);
 	wv_decoder_destroy(c->decoder);
 	wv__sendq_cleanup(&c->sendq);
-	free(c->communication_id);
-	free(c->close_reason);
-	free(c);
+	wv_free(c->communication_id);
+	wv_free(c->close_reason);
+	wv_free(c);
 }
 
 int wv_call_connect(struct wv_call *c, int64_t now_us)
@@ -281,7 +282,7 @@ static void on_server_start(struct wv_call *c, const struct wv_event *ev,
 	c->confirmed = true;
 	c->started_at = now_us;
 	if (ev->communication_id) {
-		c->communication_id = strdup(ev->communication_id);
+		c->communication_id = wv__strdup(ev->communication_id);
 		if (!c->communication_id)
 			report(c, WV_ERR_NOMEM, "cannot keep communication id");
 	}
@@ -388,7 +389,7 @@ void wv_call_closed(struct wv_call *c, int code, const char *reason,
 		return;
 	c->socket_gone = true;
 	c->close_code = code;
-	c->close_reason = strdup(reason ? reason : "");
+	c->close_reason = wv__strdup(reason ? reason : "");
 	wv__sendq_drop_all(&c->sendq);
 	if (!ended(c)) {
 		if (error)

@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "alloc.h"
+
 /* Muted blocks are fed from this, a piece at a time, so that muting needs
  * neither a buffer per capture nor a write into the caller's samples. */
 #define SILENCE_SAMPLES 256
@@ -33,12 +35,12 @@ int wv_capture_create(struct wv_capture **out, unsigned device_rate,
 	*out = NULL;
 	if (!on_frame)
 		return WV_ERR_INVALID;
-	c = calloc(1, sizeof *c);
+	c = wv__calloc(1, sizeof *c);
 	if (!c)
 		return WV_ERR_NOMEM;
 	rc = wv_resampler_create(&c->resampler, device_rate, WV_RATE, quality);
 	if (rc != 0) {
-		free(c);
+		wv_free(c);
 		return rc;
 	}
 	c->on_frame = on_frame;
@@ -53,7 +55,7 @@ void wv_capture_destroy(struct wv_capture *c)
 	if (!c)
 		return;
 	wv_resampler_destroy(c->resampler);
-	free(c);
+	wv_free(c);
 }
 
 static void deliver_frame(struct wv_capture *c)

@@ -12,6 +12,7 @@
 
 #include "client_internal.h"
 #include "sized.h"
+#include "alloc.h"
 
 #define KEY_MAX 512
 /* lws writes the request line into 2048 bytes and cuts it silently. */
@@ -213,7 +214,7 @@ static int dup_opt(char **dst, const char *src)
 	*dst = NULL;
 	if (!src)
 		return 0;
-	*dst = strdup(src);
+	*dst = wv__strdup(src);
 	return *dst ? 0 : WV_ERR_NOMEM;
 }
 
@@ -240,7 +241,7 @@ static int resolve_url(struct wv_client *c)
 		.base = c->url, .agent_id = c->agent, .from = c->from,
 		.metadata = c->metadata, .synthetic = c->cfg.synthetic,
 	};
-	char *buf = malloc(URL_CAP);
+	char *buf = wv_malloc(URL_CAP);
 	const char *h = c->addr.host;
 	bool v6;
 	int rc;
@@ -249,8 +250,8 @@ static int resolve_url(struct wv_client *c)
 		return WV_ERR_NOMEM;
 	rc = wv_url_build(buf, URL_CAP, &p);
 	if (rc >= 0)
-		c->full_url = strdup(buf);
-	free(buf);
+		c->full_url = wv__strdup(buf);
+	wv_free(buf);
 	if (rc < 0)
 		return rc == WV_ERR_NOMEM ? rc : WV_ERR_INVALID;
 	if (!c->full_url)
@@ -293,7 +294,7 @@ static int make_call(struct wv_client *c)
 	if (c->src_rate < WV_RATE_MIN || c->src_rate > WV_RATE_MAX)
 		return WV_ERR_RATE;
 	cap = c->src_rate / 50 + 1;
-	c->src_buf = calloc(cap, sizeof *c->src_buf);
+	c->src_buf = wv__calloc(cap, sizeof *c->src_buf);
 	if (!c->src_buf)
 		return WV_ERR_NOMEM;
 	return wv_call_create(&c->call, &cc);
@@ -316,7 +317,7 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 	if (rc < 0)
 		return rc;
 	cfg = &mine;
-	c = calloc(1, sizeof *c);
+	c = wv__calloc(1, sizeof *c);
 	if (!c)
 		return WV_ERR_NOMEM;
 	c->cfg = *cfg;
@@ -339,7 +340,7 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 	if (rc == 0 && c->cfg.auth == WV_AUTH_SUBPROTOCOL) {
 		size_t n = strlen(c->key) + sizeof "apikey, ";
 
-		c->offer = malloc(n);
+		c->offer = wv_malloc(n);
 		if (c->offer)
 			snprintf(c->offer, n, "apikey, %s", c->key);
 		else
@@ -396,17 +397,17 @@ void wv__free_client(struct wv_client *c)
 		OPENSSL_cleanse(c->key, strlen(c->key));
 	if (c->offer)
 		OPENSSL_cleanse(c->offer, strlen(c->offer));
-	free(c->url);
-	free(c->key);
-	free(c->agent);
-	free(c->from);
-	free(c->metadata);
-	free(c->ca_file);
-	free(c->full_url);
-	free(c->offer);
+	wv_free(c->url);
+	wv_free(c->key);
+	wv_free(c->agent);
+	wv_free(c->from);
+	wv_free(c->metadata);
+	wv_free(c->ca_file);
+	wv_free(c->full_url);
+	wv_free(c->offer);
 	wv_message_destroy(c->rx);
-	free(c->src_buf);
-	free(c);
+	wv_free(c->src_buf);
+	wv_free(c);
 }
 
 int wv_client_open_audio(struct wv_client *c, const struct wv_audio_config *acfg,

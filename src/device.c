@@ -24,6 +24,7 @@
 #include "sized.h"
 #include "spsc.h"
 #include "uplink.h"
+#include "alloc.h"
 
 #include <math.h>
 #include <stdarg.h> /* before alsa/error.h, which uses va_list */
@@ -453,9 +454,9 @@ static int make_output_side(struct wv_audio *a)
 		return rc;
 	a->pcm8_cap = (a->block * WV_RATE + a->info.rate - 1) / a->info.rate + 1;
 	a->stage_cap = a->block + wv_resampler_output_max(a->up, a->pcm8_cap);
-	a->pcm8 = calloc(a->pcm8_cap, sizeof *a->pcm8);
-	a->f8 = calloc(a->pcm8_cap, sizeof *a->f8);
-	a->stage = calloc(a->stage_cap, sizeof *a->stage);
+	a->pcm8 = wv__calloc(a->pcm8_cap, sizeof *a->pcm8);
+	a->f8 = wv__calloc(a->pcm8_cap, sizeof *a->f8);
+	a->stage = wv__calloc(a->stage_cap, sizeof *a->stage);
 	if (!a->pcm8 || !a->f8 || !a->stage)
 		return WV_ERR_NOMEM;
 	return 0;
@@ -486,8 +487,8 @@ static int make_input_side(struct wv_audio *a,
 			   a->ring_channels);
 	if (rc != 0)
 		return rc;
-	a->pairs = calloc(a->block * a->ring_channels, sizeof *a->pairs);
-	a->scratch = calloc(a->block * a->ring_channels, sizeof *a->scratch);
+	a->pairs = wv__calloc(a->block * a->ring_channels, sizeof *a->pairs);
+	a->scratch = wv__calloc(a->block * a->ring_channels, sizeof *a->scratch);
 	a->capture_max = (size_t)a->info.rate * cfg->capture_max_ms / 1000;
 	if (!a->pairs || !a->scratch)
 		return WV_ERR_NOMEM;
@@ -498,7 +499,7 @@ static int make_buffers(struct wv_audio *a, const struct wv_audio_config *cfg)
 {
 	int rc = 0;
 
-	a->played = calloc(a->block, sizeof *a->played);
+	a->played = wv__calloc(a->block, sizeof *a->played);
 	if (!a->played)
 		return WV_ERR_NOMEM;
 	if (a->info.output_channels > 0)
@@ -735,7 +736,7 @@ int wv_audio_open(struct wv_audio **out, const struct wv_audio_config *cfg,
 	rc = check_config(cfg, err, err_cap);
 	if (rc != 0)
 		return rc;
-	a = calloc(1, sizeof *a);
+	a = wv__calloc(1, sizeof *a);
 	if (!a)
 		return fail(err, err_cap, WV_ERR_NOMEM, "out of memory");
 	a->playout = playout;
@@ -775,13 +776,13 @@ void wv_audio_close(struct wv_audio *a)
 	wv__uplink_destroy(a->uplink);
 	wv__spsc_cleanup(&a->ring);
 	wv_resampler_destroy(a->up);
-	free(a->pcm8);
-	free(a->f8);
-	free(a->stage);
-	free(a->played);
-	free(a->pairs);
-	free(a->scratch);
-	free(a);
+	wv_free(a->pcm8);
+	wv_free(a->f8);
+	wv_free(a->stage);
+	wv_free(a->played);
+	wv_free(a->pairs);
+	wv_free(a->scratch);
+	wv_free(a);
 }
 
 /* ---- the network thread's side ---- */

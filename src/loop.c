@@ -10,6 +10,7 @@
 
 #include "client_internal.h"
 #include "resolve.h"
+#include "alloc.h"
 
 #define CLOSE_GRACE_US 1000000
 
@@ -67,12 +68,12 @@ int wv_loop_create(struct wv_loop **out)
 	int rc;
 
 	*out = NULL;
-	loop = calloc(1, sizeof *loop);
+	loop = wv__calloc(1, sizeof *loop);
 	if (!loop)
 		return WV_ERR_NOMEM;
 	loop->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (!loop->ev) {
-		free(loop);
+		wv_free(loop);
 		return WV_ERR_INTERNAL;
 	}
 	ev_timer_init(&loop->tick, wv__clock_due, 0, 0);
@@ -107,7 +108,7 @@ int wv_loop_create(struct wv_loop **out)
 	if (rc < 0) {
 		wv__resolver_destroy(loop->resolver);
 		ev_loop_destroy(loop->ev);
-		free(loop);
+		wv_free(loop);
 		return rc;
 	}
 	*out = loop;
@@ -210,5 +211,5 @@ void wv_loop_destroy(struct wv_loop *loop)
 	wv__vhosts_free(loop);
 	wv__resolver_destroy(loop->resolver);
 	ev_loop_destroy(loop->ev);
-	free(loop);
+	wv_free(loop);
 }

@@ -7,6 +7,8 @@
 #include <wvoice/error.h>
 #include <wvoice/protocol.h>
 
+#include "alloc.h"
+
 struct wv_message {
 	size_t max;
 	char *buf; /* a fragmented message, put together */
@@ -16,7 +18,7 @@ struct wv_message {
 
 int wv_message_create(struct wv_message **out, size_t max)
 {
-	struct wv_message *m = calloc(1, sizeof *m);
+	struct wv_message *m = wv__calloc(1, sizeof *m);
 
 	*out = NULL;
 	if (!m)
@@ -30,8 +32,8 @@ void wv_message_destroy(struct wv_message *m)
 {
 	if (!m)
 		return;
-	free(m->buf);
-	free(m);
+	wv_free(m->buf);
+	wv_free(m);
 }
 
 /* Keeps a piece; the caller has checked that the whole fits the cap. The
@@ -46,7 +48,7 @@ static bool keep(struct wv_message *m, const char *piece, size_t len)
 
 		if (cap > m->max)
 			cap = m->max;
-		grown = realloc(m->buf, cap);
+		grown = wv_realloc(m->buf, cap);
 		if (!grown)
 			return false;
 		m->buf = grown;

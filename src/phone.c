@@ -23,6 +23,7 @@
 
 #include "client.h"
 #include "sized.h"
+#include "alloc.h"
 
 enum cmd_type { CMD_CONNECT, CMD_HANGUP, CMD_DTMF, CMD_AUDIO };
 
@@ -225,12 +226,12 @@ int wv_phone_create(struct wv_phone **out, const struct wv_client_config *cfg)
 	int rc;
 
 	*out = NULL;
-	p = calloc(1, sizeof *p);
+	p = wv__calloc(1, sizeof *p);
 	if (!p)
 		return WV_ERR_NOMEM;
 	rc = sync_init(p);
 	if (rc < 0) {
-		free(p);
+		wv_free(p);
 		return rc;
 	}
 	rc = wv_loop_create(&p->loop);
@@ -256,7 +257,7 @@ fail:
 	wv_loop_destroy(p->loop);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
-	free(p);
+	wv_free(p);
 	return rc;
 }
 
@@ -273,7 +274,7 @@ void wv_phone_destroy(struct wv_phone *p)
 	pthread_join(p->thread, NULL);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
-	free(p);
+	wv_free(p);
 }
 
 int wv_phone_connect(struct wv_phone *p)

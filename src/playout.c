@@ -25,6 +25,7 @@
 
 #include "pow2.h"
 #include "sized.h"
+#include "alloc.h"
 
 /* The audio thread must never take a lock, not even one hidden inside
  * libatomic; uint64_t is (unsigned) long long or a type of the same width. */
@@ -168,7 +169,7 @@ static void init_atomics(struct wv_playout *p)
 static void drop_marks(struct wv_playout *p)
 {
 	for (size_t i = 0; i < p->mark_count; i++)
-		free(p->marks[(p->mark_head + i) % p->max_marks].id);
+		wv_free(p->marks[(p->mark_head + i) % p->max_marks].id);
 	p->mark_head = 0;
 	p->mark_count = 0;
 	atomic_store_explicit(&p->marks_pending, 0, memory_order_relaxed);
@@ -195,13 +196,13 @@ int wv_playout_create(struct wv_playout **out,
 	if (size > SIZE_MAX / sizeof(int16_t))
 		return WV_ERR_NOMEM;
 
-	p = calloc(1, sizeof(*p));
+	p = wv__calloc(1, sizeof(*p));
 	if (!p)
 		return WV_ERR_NOMEM;
 	init_atomics(p);
 	p->max_marks = cfg->max_marks;
-	p->ring = malloc((size_t)size * sizeof(int16_t));
-	p->marks = calloc(p->max_marks, sizeof(*p->marks));
+	p->ring = wv_malloc((size_t)size * sizeof(int16_t));
+	p->marks = wv__calloc(p->max_marks, sizeof(*p->marks));
 	if (!p->ring || !p->marks) {
 		wv_playout_destroy(p);
 		return WV_ERR_NOMEM;
@@ -221,9 +222,9 @@ void wv_playout_destroy(struct wv_playout *p)
 		return;
 	if (p->marks)
 		drop_marks(p);
-	free(p->marks);
-	free(p->ring);
-	free(p);
+	wv_free(p->marks);
+	wv_free(p->ring);
+	wv_free(p);
 }
 
 /* ---- producer --------------------------------------------------------- */
@@ -308,7 +309,7 @@ int wv_playout_mark(struct wv_playout *p, const char *id)
 		return WV_ERR_FULL;
 	}
 	len = strlen(id) + 1;
-	copy = malloc(len);
+	copy = wv_malloc(len);
 	if (!copy)
 		return WV_ERR_NOMEM;
 	memcpy(copy, id, len);
@@ -368,7 +369,7 @@ size_t wv_playout_poll_marks(struct wv_playout *p, wv_mark_fn *fn, void *user)
 		reported++;
 		if (fn)
 			fn(user, id);
-		free(id);
+		wv_free(id);
 	}
 	return reported;
 }

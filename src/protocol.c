@@ -17,6 +17,7 @@
 #include <wvoice/error.h>
 
 #include "protocol.h"
+#include "alloc.h"
 
 #define JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 /* Room for the quoted part of a hostile value in an error detail. */
@@ -70,7 +71,7 @@ int wv_dtmf_valid(char c)
 
 int wv_decoder_create(struct wv_decoder **out, size_t max_audio)
 {
-	struct wv_decoder *d = calloc(1, sizeof *d);
+	struct wv_decoder *d = wv__calloc(1, sizeof *d);
 
 	if (!d)
 		return WV_ERR_NOMEM;
@@ -79,9 +80,9 @@ int wv_decoder_create(struct wv_decoder **out, size_t max_audio)
 	d->audio_cap = d->max_audio < WV_BASE64_DECODED_MAX(WV_MESSAGE_MAX)
 			       ? d->max_audio
 			       : WV_BASE64_DECODED_MAX(WV_MESSAGE_MAX);
-	d->audio = malloc(d->audio_cap);
+	d->audio = wv_malloc(d->audio_cap);
 	if (!d->audio) {
-		free(d);
+		wv_free(d);
 		return WV_ERR_NOMEM;
 	}
 	*out = d;
@@ -93,9 +94,9 @@ void wv_decoder_destroy(struct wv_decoder *d)
 	if (!d)
 		return;
 	json_decref(d->json);
-	free(d->text);
-	free(d->audio);
-	free(d);
+	wv_free(d->text);
+	wv_free(d->audio);
+	wv_free(d);
 }
 
 const char *wv_decoder_error(const struct wv_decoder *d)
@@ -316,7 +317,7 @@ static int keep_text(struct wv_decoder *d, const char *text, size_t len,
 		     struct wv_event *ev)
 {
 	if (len + 1 > d->text_cap) {
-		char *t = realloc(d->text, len + 1);
+		char *t = wv_realloc(d->text, len + 1);
 
 		if (!t)
 			return fail(d, WV_ERR_NOMEM, "out of memory");
@@ -358,16 +359,42 @@ static int decode_fields(struct wv_decoder *d, const char *text, size_t len,
 	return keep_text(d, text, len, ev);
 }
 
+/* Parses text; *nomem says whether a failure was memory's, not the
+   text's. jansson 2.14 does not always say so itself: it can report no
+   error, or a syntax error at whatever token it could not allocate for. A
+   second parse tells them apart: text that is not JSON fails it again at
+   the same place with the same words. */
+static json_t *load(const char *text, size_t len, json_error_t *err,
+		    bool *nomem)
+{
+	json_error_t again;
+	json_t *j = json_loadb(text, len, JSON_FLAGS, err);
+
+	*nomem = false;
+	if (j)
+		return j;
+	if (json_error_code(err) == json_error_out_of_memory || !err->text[0]) {
+		*nomem = true;
+		return NULL;
+	}
+	j = json_loadb(text, len, JSON_FLAGS, &again);
+	if (!j && (again.position != err->position ||
+		   strcmp(again.text, err->text) != 0))
+		*nomem = true;
+	return j;
+}
+
 static int decode_slow(struct wv_decoder *d, const char *text, size_t len,
 		       struct wv_event *ev)
 {
 	json_error_t jerr;
 	char detail[sizeof d->error];
 	json_t *name;
+	bool nomem;
 
-	d->json = json_loadb(text, len, JSON_FLAGS, &jerr);
+	d->json = load(text, len, &jerr, &nomem);
 	if (!d->json) {
-		if (json_error_code(&jerr) == json_error_out_of_memory)
+		if (nomem)
 			return fail(d, WV_ERR_NOMEM, "out of memory");
 		wv_escape(detail, sizeof detail, jerr.text,
 			    strlen(jerr.text));
@@ -460,18 +487,12 @@ static int add_string(json_t *obj, const char *key, const char *s,
 	size_t len = strlen(s);
 	json_t *v;
 
-	if (len > limit)
+	if (len > limit || !wv_utf8_valid(s, len))
 		return WV_ERR_INVALID;
-	v = json_stringn(s, len);
-	if (!v) {
-		/* Without the UTF-8 check only memory can fail, which tells
-		 * the two reasons apart. */
-		v = json_stringn_nocheck(s, len);
-		if (!v)
-			return WV_ERR_NOMEM;
-		json_decref(v);
-		return WV_ERR_INVALID;
-	}
+	/* Checked: from here only memory can fail. */
+	v = json_stringn_nocheck(s, len);
+	if (!v)
+		return WV_ERR_NOMEM;
 	return json_object_set_new(obj, key, v) ? WV_ERR_NOMEM : 0;
 }
 

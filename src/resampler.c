@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 /*
  * Droop compensation for the way down. speexdsp's quality 3 leaves 3.4 kHz
  * about 1.05 dB down at 8 kHz; quality 4 is flat but costs about 1.5 times as
@@ -83,7 +85,7 @@ int wv_resampler_create(struct wv_resampler **out, unsigned in_rate,
 		return WV_ERR_RATE;
 	if (!quality_valid(quality))
 		return WV_ERR_INVALID;
-	r = calloc(1, sizeof *r);
+	r = wv__calloc(1, sizeof *r);
 	if (!r)
 		return WV_ERR_NOMEM;
 	r->in_rate = in_rate;
@@ -96,7 +98,7 @@ int wv_resampler_create(struct wv_resampler **out, unsigned in_rate,
 			1, in_rate, out_rate,
 			speex_quality(in_rate, out_rate, quality), &err);
 		if (!r->speex) {
-			free(r);
+			wv_free(r);
 			return WV_ERR_NOMEM;
 		}
 	}
@@ -110,7 +112,7 @@ void wv_resampler_destroy(struct wv_resampler *r)
 		return;
 	if (r->speex)
 		speex_resampler_destroy(r->speex);
-	free(r);
+	wv_free(r);
 }
 
 /* speexdsp counts in 32 bits; a longer buffer is simply not all consumed in

@@ -10,6 +10,7 @@
  * resolver.
  */
 #include "resolve.h"
+#include "alloc.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -50,8 +51,8 @@ static void free_lookup(struct wv__lookup *q)
 {
 	if (q->res)
 		freeaddrinfo(q->res);
-	free(q->host);
-	free(q);
+	wv_free(q->host);
+	wv_free(q);
 }
 
 static void free_list(struct wv__lookup *q)
@@ -93,7 +94,7 @@ static void release(struct wv__resolver *r)
 {
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
-	free(r);
+	wv_free(r);
 }
 
 static void *run(void *arg)
@@ -151,18 +152,18 @@ static void answered(struct ev_loop *ev, ev_async *w, int revents)
 
 int wv__resolver_create(struct wv__resolver **out, struct ev_loop *ev)
 {
-	struct wv__resolver *r = calloc(1, sizeof *r);
+	struct wv__resolver *r = wv__calloc(1, sizeof *r);
 
 	*out = NULL;
 	if (!r)
 		return WV_ERR_NOMEM;
 	if (pthread_mutex_init(&r->mu, NULL) != 0) {
-		free(r);
+		wv_free(r);
 		return WV_ERR_NOMEM;
 	}
 	if (pthread_cond_init(&r->cv, NULL) != 0) {
 		pthread_mutex_destroy(&r->mu);
-		free(r);
+		wv_free(r);
 		return WV_ERR_NOMEM;
 	}
 	r->refs = 1;
@@ -203,12 +204,12 @@ static int start_thread(struct wv__resolver *r)
 int wv__resolve(struct wv__resolver *r, const char *host,
 		wv__resolved_fn *fn, void *user, struct wv__lookup **out)
 {
-	struct wv__lookup *q = calloc(1, sizeof *q);
+	struct wv__lookup *q = wv__calloc(1, sizeof *q);
 	int rc = 0;
 
 	*out = NULL;
-	if (!q || !(q->host = strdup(host))) {
-		free(q);
+	if (!q || !(q->host = wv__strdup(host))) {
+		wv_free(q);
 		return WV_ERR_NOMEM;
 	}
 	q->fn = fn;

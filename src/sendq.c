@@ -5,6 +5,7 @@
 #include <wvoice/error.h>
 
 #include "pow2.h"
+#include "alloc.h"
 
 /* Control frames (start, mark, dtmf, stop) that may wait beside a full audio
  * backlog: marks come at most a few a second, so this is generous. */
@@ -18,11 +19,11 @@ int wv__sendq_init(struct wv__sendq *q, size_t max_audio, size_t slot_bytes)
 			    : 0;
 	if (!q->nslots)
 		return WV_ERR_NOMEM;
-	q->slots = calloc(q->nslots, sizeof *q->slots);
+	q->slots = wv__calloc(q->nslots, sizeof *q->slots);
 	if (!q->slots)
 		return WV_ERR_NOMEM;
 	for (size_t i = 0; i < q->nslots; i++) {
-		q->slots[i].text = malloc(slot_bytes);
+		q->slots[i].text = wv_malloc(slot_bytes);
 		if (!q->slots[i].text) {
 			wv__sendq_cleanup(q);
 			return WV_ERR_NOMEM;
@@ -36,33 +37,35 @@ void wv__sendq_cleanup(struct wv__sendq *q)
 {
 	if (q->slots) {
 		for (size_t i = 0; i < q->nslots; i++)
-			free(q->slots[i].text);
-		free(q->slots);
+			wv_free(q->slots[i].text);
+		wv_free(q->slots);
 	}
 	*q = (struct wv__sendq){ 0 };
 }
 
-struct wv__sendq_slot *wv__sendq_reserve(struct wv__sendq *q, size_t bytes,
-					  bool audio)
+int wv__sendq_reserve(struct wv__sendq *q, size_t bytes, bool audio,
+		      struct wv__sendq_slot **out)
 {
 	struct wv__sendq_slot *s;
 
+	*out = NULL;
 	if (q->tail - q->head == q->nslots)
-		return NULL;
+		return WV_ERR_FULL;
 	if (audio && q->audio_queued >= q->max_audio)
-		return NULL;
+		return WV_ERR_FULL;
 	s = &q->slots[q->tail & (q->nslots - 1)];
 	if (s->cap < bytes) {
-		char *text = realloc(s->text, bytes);
+		char *text = wv_realloc(s->text, bytes);
 
 		if (!text)
-			return NULL;
+			return WV_ERR_NOMEM;
 		s->text = text;
 		s->cap = bytes;
 	}
 	s->audio = audio;
 	s->len = 0;
-	return s;
+	*out = s;
+	return 0;
 }
 
 void wv__sendq_commit(struct wv__sendq *q)

@@ -34,12 +34,13 @@ int wv__sendq_init(struct wv__sendq *q, size_t max_audio, size_t slot_bytes);
 void wv__sendq_cleanup(struct wv__sendq *q);
 
 /*
- * Reserves the next slot with a buffer of at least bytes and returns it, or
- * NULL when the queue (or, for audio, the audio limit) is full or memory
- * ran out. Fill text and len, then wv__sendq_commit().
+ * Reserves the next slot with a buffer of at least bytes in *out. Fill
+ * text and len, then wv__sendq_commit(). Errors: WV_ERR_FULL (the queue,
+ * or for audio the audio limit, is full), WV_ERR_NOMEM (the slot's buffer
+ * could not grow).
  */
-struct wv__sendq_slot *wv__sendq_reserve(struct wv__sendq *q, size_t bytes,
-					  bool audio);
+int wv__sendq_reserve(struct wv__sendq *q, size_t bytes, bool audio,
+		      struct wv__sendq_slot **out);
 void wv__sendq_commit(struct wv__sendq *q);
 
 /* The oldest frame, or NULL when empty; then pop it. */

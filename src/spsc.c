@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pow2.h"
+#include "alloc.h"
 
 #define MAX_CHANNELS 8u
 
@@ -24,7 +25,7 @@ int wv__spsc_init(struct wv__spsc *r, size_t min_frames, unsigned channels)
 	    min_frames > SIZE_MAX / 2 / MAX_CHANNELS / sizeof(float))
 		return WV_ERR_INVALID;
 	frames = wv__pow2_size(min_frames);
-	r->buf = calloc(frames * channels, sizeof(float));
+	r->buf = wv__calloc(frames * channels, sizeof(float));
 	if (!r->buf)
 		return WV_ERR_NOMEM;
 	r->frames = frames;
@@ -38,7 +39,7 @@ void wv__spsc_cleanup(struct wv__spsc *r)
 {
 	if (!r)
 		return;
-	free(r->buf);
+	wv_free(r->buf);
 	r->buf = NULL;
 	r->frames = 0;
 }

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "client_internal.h"
+#include "alloc.h"
 
 /* lws's words for a failed TLS handshake. */
 static bool tls_failure(const char *msg)
@@ -112,7 +113,7 @@ int wv__vhost_for(struct wv_loop *loop, struct wv_client *c,
 			return 0;
 		}
 	}
-	grown = realloc(loop->vhosts, (loop->n_vhosts + 1) * sizeof *grown);
+	grown = wv_realloc(loop->vhosts, (loop->n_vhosts + 1) * sizeof *grown);
 	if (!grown)
 		return WV_ERR_NOMEM;
 	loop->vhosts = grown;
@@ -121,11 +122,11 @@ int wv__vhost_for(struct wv_loop *loop, struct wv_client *c,
 	s->tls = tls;
 	snprintf(s->name, sizeof s->name, "wvoice-%zu", loop->n_vhosts);
 	if (tls) {
-		if (c->ca_file && !(s->ca_file = strdup(c->ca_file)))
+		if (c->ca_file && !(s->ca_file = wv__strdup(c->ca_file)))
 			return WV_ERR_NOMEM;
 		s->ssl = tls_context(loop, c->ca_file);
 		if (!s->ssl) {
-			free(s->ca_file);
+			wv_free(s->ca_file);
 			wv__diagnose(c, WV_ERR_TLS, "cannot load %s%s",
 				     c->ca_file ? "CA file " : "the system's CA store",
 				     c->ca_file ? c->ca_file : "");
@@ -149,7 +150,7 @@ int wv__vhost_for(struct wv_loop *loop, struct wv_client *c,
 	s->vh = lws_create_vhost(loop->ctx, &info);
 	if (!s->vh) {
 		SSL_CTX_free(s->ssl);
-		free(s->ca_file);
+		wv_free(s->ca_file);
 		wv__diagnose(c, WV_ERR_INTERNAL, "cannot make a libwebsockets vhost");
 		return WV_ERR_INTERNAL;
 	}
@@ -162,9 +163,9 @@ void wv__vhosts_free(struct wv_loop *loop)
 {
 	for (size_t i = 0; i < loop->n_vhosts; i++) {
 		SSL_CTX_free(loop->vhosts[i].ssl);
-		free(loop->vhosts[i].ca_file);
+		wv_free(loop->vhosts[i].ca_file);
 	}
-	free(loop->vhosts);
+	wv_free(loop->vhosts);
 	loop->vhosts = NULL;
 	loop->n_vhosts = 0;
 }

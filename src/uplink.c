@@ -8,6 +8,7 @@
  * microphone's, so both carry the same filter delay and stay aligned.
  */
 #include "uplink.h"
+#include "alloc.h"
 
 #include <wvoice/error.h>
 #include <wvoice/pcm.h>
@@ -81,11 +82,11 @@ static int make_buffers(struct wv__uplink *u)
 
 	u->pending_cap = WV_UPLINK_FRAME + most8;
 	u->out_cap = 2 * (WV_UPLINK_FRAME + most8);
-	u->mic_in = malloc(u->max_write * sizeof(float));
-	u->far_in = malloc(u->max_write * sizeof(float));
-	u->mic8 = malloc(u->pending_cap * sizeof(float));
-	u->far8 = malloc(u->pending_cap * sizeof(float));
-	u->out = malloc(u->out_cap * sizeof(float));
+	u->mic_in = wv_malloc(u->max_write * sizeof(float));
+	u->far_in = wv_malloc(u->max_write * sizeof(float));
+	u->mic8 = wv_malloc(u->pending_cap * sizeof(float));
+	u->far8 = wv_malloc(u->pending_cap * sizeof(float));
+	u->out = wv_malloc(u->out_cap * sizeof(float));
 	if (!u->mic_in || !u->far_in || !u->mic8 || !u->far8 || !u->out)
 		return WV_ERR_NOMEM;
 	return 0;
@@ -103,7 +104,7 @@ int wv__uplink_create(struct wv__uplink **out,
 	if (!cfg || cfg->max_write == 0 || cfg->max_write > (1u << 20) ||
 	    cfg->echo_tail_ms > MAX_TAIL_MS)
 		return WV_ERR_INVALID;
-	u = calloc(1, sizeof *u);
+	u = wv__calloc(1, sizeof *u);
 	if (!u)
 		return WV_ERR_NOMEM;
 	u->channels = cfg->echo_cancellation ? 2 : 1;
@@ -135,12 +136,12 @@ void wv__uplink_destroy(struct wv__uplink *u)
 		speex_echo_state_destroy(u->echo);
 	wv_resampler_destroy(u->mic_rs);
 	wv_resampler_destroy(u->far_rs);
-	free(u->mic_in);
-	free(u->far_in);
-	free(u->mic8);
-	free(u->far8);
-	free(u->out);
-	free(u);
+	wv_free(u->mic_in);
+	wv_free(u->far_in);
+	wv_free(u->mic8);
+	wv_free(u->far8);
+	wv_free(u->out);
+	wv_free(u);
 }
 
 unsigned wv__uplink_channels(const struct wv__uplink *u)

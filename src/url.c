@@ -14,6 +14,7 @@
 #include <wvoice/error.h>
 
 #include "sized.h"
+#include "alloc.h"
 
 /* Output that counts what it could not write, so one check at the end says
  * whether everything fit. */
@@ -144,7 +145,7 @@ static int put_metadata(struct out *o, const char *text)
 	if (!compact)
 		goto out;
 	n = strlen(compact);
-	b64 = malloc(WV_BASE64URL_ENCODED_LEN(n) + 1);
+	b64 = wv_malloc(WV_BASE64URL_ENCODED_LEN(n) + 1);
 	if (!b64)
 		goto out;
 	n = wv_base64url_encode(b64, (const uint8_t *)compact, n);
@@ -154,8 +155,13 @@ static int put_metadata(struct out *o, const char *text)
 	put_encoded(o, b64, n);
 	rc = 0;
 out:
-	free(b64);
-	free(compact);
+	wv_free(b64);
+	if (compact) { /* jansson's, from jansson's allocator */
+		json_free_t jfree;
+
+		json_get_alloc_funcs(NULL, &jfree);
+		jfree(compact);
+	}
 	json_decref(j);
 	return rc;
 }

@@ -1,0 +1,127 @@
+/* Failure injection for allocations: see failalloc.h. */
+#include "failalloc.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <wvoice/alloc.h>
+
+/* Each block carries a header that says whether the armed thread made it,
+   so that it is counted out wherever it is freed. */
+struct header {
+	alignas(max_align_t) unsigned char counted;
+};
+
+static pthread_t armed_thread;
+static atomic_bool armed;
+static size_t fail_at, count; /* touched by the armed thread only */
+static bool failed;
+static atomic_long live;
+
+static bool on_armed_thread(void)
+{
+	return atomic_load(&armed) && pthread_equal(pthread_self(), armed_thread);
+}
+
+static void *take(size_t n)
+{
+	bool mine = on_armed_thread();
+	struct header *h;
+
+	if (mine && ++count == fail_at) {
+		failed = true;
+		return NULL;
+	}
+	h = malloc(sizeof *h + n);
+	if (!h)
+		return NULL;
+	h->counted = mine;
+	if (mine)
+		atomic_fetch_add(&live, 1);
+	return h + 1;
+}
+
+static void give_back(void *p)
+{
+	struct header *h;
+
+	if (!p)
+		return;
+	h = (struct header *)p - 1;
+	if (h->counted)
+		atomic_fetch_sub(&live, 1);
+	free(h);
+}
+
+static void *wv_take(void *user, size_t n)
+{
+	(void)user;
+	return take(n);
+}
+
+static void *wv_grow(void *user, void *p, size_t n)
+{
+	struct header *h;
+	void *q;
+
+	(void)user;
+	if (!p)
+		return take(n);
+	if (on_armed_thread() && ++count == fail_at) {
+		failed = true;
+		return NULL;
+	}
+	h = (struct header *)p - 1;
+	q = realloc(h, sizeof *h + n);
+	return q ? (struct header *)q + 1 : NULL;
+}
+
+static void wv_give(void *user, void *p)
+{
+	(void)user;
+	give_back(p);
+}
+
+void failalloc_install(void)
+{
+	static const struct wv_allocator a = { wv_take, wv_grow, wv_give, NULL };
+
+	wv_set_allocator(&a);
+	json_set_alloc_funcs(take, give_back);
+}
+
+void failalloc_arm(size_t n)
+{
+	armed_thread = pthread_self();
+	fail_at = n;
+	count = 0;
+	failed = false;
+	atomic_store(&live, 0);
+	atomic_store(&armed, true);
+}
+
+void failalloc_disarm(void)
+{
+	atomic_store(&armed, false);
+}
+
+size_t failalloc_count(void)
+{
+	return count;
+}
+
+bool failalloc_failed(void)
+{
+	return failed;
+}
+
+long failalloc_live(void)
+{
+	return atomic_load(&live);
+}
