@@ -146,6 +146,10 @@ static void on_error(void *user, int code, const char *detail)
 {
 	struct wv_client *c = user;
 
+	/* Out of memory, the core has lost something the call needs (an
+	   event, a mark): the call ends, once the core has returned. */
+	if (wv_is_fatal(code) && !c->fatal)
+		c->fatal = code;
 	if (!c->mute_core)
 		wv__record_error(c, code, detail);
 }

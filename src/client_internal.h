@@ -98,6 +98,7 @@ struct wv_client {
 	bool doomed;	  /* destroyed: freed once its socket is gone and
 			     no code of ours on the stack uses it */
 	bool mute_core;	  /* the core's own report of a failure we made */
+	int fatal;	  /* a fatal error the core reported: the call ends */
 	int close_code;	  /* to send from the writeable callback */
 	char close_reason[64];
 	int close_sent;	  /* the close code we sent */
@@ -179,6 +180,9 @@ void wv__kick(struct wv_client *c);
 struct lws *wv__detach(struct wv_client *c);
 /* Closes a socket detached from its call. */
 void wv__kill_socket(const struct wv_loop *loop, struct lws *wsi);
+/* Ends the call (close 1011) if the core reported a fatal error. Call it
+   after the core returns, never from inside one of its callbacks. */
+void wv__end_if_fatal(struct wv_client *c);
 
 /* ---- tls.c ---- */
 

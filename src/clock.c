@@ -44,6 +44,7 @@ static void clock_call(struct wv_loop *loop, struct wv_client *c, int64_t now)
 					  WV_FRAME_SAMPLES);
 	}
 	wv_call_tick(c->call, now);
+	wv__end_if_fatal(c);
 	wv__notify(c, WV__NOTE_TICK);
 	wv__kick(c);
 }

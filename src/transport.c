@@ -4,6 +4,7 @@
  * subprotocol) through messages in and out to the closes, either side's.
  * See client_internal.h.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "client_internal.h"
@@ -108,16 +109,6 @@ static int check_subprotocol(struct wv_client *c, struct lws *wsi)
 	return 1;
 }
 
-static int established(struct wv_client *c)
-{
-	wv__connect_stop(c);
-	c->opened = true;
-	c->pong_at = wv__now_us();
-	wv_call_opened(c->call, wv__now_us());
-	wv__clock_start(c->loop);
-	wv__kick(c);
-	return 0;
-}
 
 /* Closes with close_code from the next writeable callback: a close
    started from the receive callback can lose the close frame. */
@@ -128,6 +119,32 @@ static void close_for(struct wv_client *c, int code, int close_code,
 	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
 	wv__fail(c, code, close_code, "%s", msg);
 	wv__kick(c);
+}
+
+void wv__end_if_fatal(struct wv_client *c)
+{
+	char msg[128];
+
+	if (!c->fatal || c->told_closed)
+		return;
+	snprintf(msg, sizeof msg, "%s: the call cannot go on; closed (1011)",
+		 wv_strerror(c->fatal));
+	close_for(c, c->fatal, 1011, "internal error", msg);
+}
+
+static int established(struct wv_client *c)
+{
+	wv__connect_stop(c);
+	c->opened = true;
+	c->pong_at = wv__now_us();
+	/* Queues start: without it the call cannot go on. */
+	wv_call_opened(c->call, wv__now_us());
+	wv__end_if_fatal(c);
+	if (c->told_closed)
+		return 0;
+	wv__clock_start(c->loop);
+	wv__kick(c);
+	return 0;
 }
 
 static int receive(struct wv_client *c, struct lws *wsi, const char *in,
@@ -168,6 +185,7 @@ static int receive(struct wv_client *c, struct lws *wsi, const char *in,
 		break;
 	}
 	wv_call_receive(c->call, text, n, wv__now_us());
+	wv__end_if_fatal(c);
 	wv__kick(c);
 	return 0;
 }

@@ -1,7 +1,6 @@
 /* Failure injection for allocations: see failalloc.h. */
 #include "failalloc.h"
 
-#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,7 +17,7 @@ struct header {
 	alignas(max_align_t) unsigned char counted;
 };
 
-static pthread_t armed_thread;
+static _Thread_local bool this_thread; /* the one that armed it */
 static atomic_bool armed;
 static size_t fail_at, count; /* touched by the armed thread only */
 static bool failed;
@@ -26,7 +25,7 @@ static atomic_long live;
 
 static bool on_armed_thread(void)
 {
-	return atomic_load(&armed) && pthread_equal(pthread_self(), armed_thread);
+	return this_thread && atomic_load(&armed);
 }
 
 static void *take(size_t n)
@@ -98,7 +97,7 @@ void failalloc_install(void)
 
 void failalloc_arm(size_t n)
 {
-	armed_thread = pthread_self();
+	this_thread = true;
 	fail_at = n;
 	count = 0;
 	failed = false;
