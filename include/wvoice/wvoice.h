@@ -27,7 +27,9 @@
  * (WV_ERR_TOO_LARGE); a binary frame is reported (WV_ERR_PROTOCOL) and
  * ignored; text that is not UTF-8 closes it (1007, WV_ERR_PROTOCOL). A
  * wss:// call checks the certificate and the host name against the system's
- * CA store, or against ca_file alone when given.
+ * CA store, or against ca_file alone when given. A call that runs out of
+ * memory on the way (an event or a mark it could not keep) ends with
+ * WV_ERR_NOMEM and close 1011 rather than go on with the protocol broken.
  *
  *	struct wv_client_config cfg;
  *	wv_client_config_default(&cfg);
