@@ -19,8 +19,8 @@ pcdir=$(find "$tmp/prefix" -name wvoice.pc -printf '%h\n' | head -n 1)
 [ -f "$pcdir/wvoice-core.pc" ] || fail "wvoice-core.pc was not installed"
 libdir=$(cd "$pcdir/.." && pwd)
 export PKG_CONFIG_PATH=$pcdir
-for h in error export version alloc message codec base64 pcm resampler capture playout \
-	 protocol url call device wvoice; do
+for h in error export version alloc message codec base64 pcm resampler \
+	 capture playout protocol url call device wvoice; do
 	[ -f "$tmp/prefix/include/wvoice/$h.h" ] || fail "missing wvoice/$h.h"
 done
 
