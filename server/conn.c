@@ -1,0 +1,192 @@
+/*
+ * A call on its socket: established, the caller's messages in, the
+ * agent's frames out paced at real time (each sent lead_ms ahead, on the
+ * loop's own timers), closed. See server_internal.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_internal.h"
+
+/* epoll waits whole milliseconds: what falls due within one is done now
+   (a frame then leaves up to 1 ms early, well inside its 60 ms lead). */
+#define SLACK_US 1000
+
+static void pace_due(struct ev_loop *loop, ev_timer *w, int revents);
+
+int wvs_conn_established(struct conn *c, struct lws *wsi)
+{
+	struct wvs_server *srv = c->srv;
+	struct wvs_session_config cfg;
+
+	c->wsi = wsi;
+	c->opened = wvs_now_us();
+	ev_timer_init(&c->pace, pace_due, 0, 0);
+	c->pace.data = c;
+	wvs_session_config_default(&cfg);
+	cfg.agent = c->agent->agent;
+	cfg.agent_arg = c->agent->arg;
+	cfg.id = c->id;
+	cfg.lead_ms = srv->cfg.lead_ms;
+	cfg.early_us = SLACK_US;
+	cfg.trace = wvs_on_trace;
+	cfg.audio = wvs_on_audio;
+	cfg.log = wvs_on_log;
+	cfg.user = c;
+	if (wvs_session_create(&c->session, &cfg, c->opened) < 0) {
+		wvs_logf(c->srv, "call %s: out of memory", c->id);
+		return -1;
+	}
+	wvs_trace_open(c);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->stats.calls++;
+	srv->stats.active++;
+	wvs_conn_pump(c, wsi, 0); /* arms the start timeout */
+	if (!srv->cfg.quiet)
+		wvs_logf(srv, "call %s start agent=%s peer=%s%s%s", c->id, c->agent->id,
+			 c->peer, *c->from ? " from=" : "", c->from);
+	return 0;
+}
+
+void wvs_conn_finished(struct conn *c)
+{
+	struct wvs_server *srv = c->srv;
+	const struct wvs_session_stats *st;
+
+	wv_message_destroy(c->rx);
+	free(c->metadata);
+	c->rx = NULL;
+	c->metadata = NULL;
+	if (!c->session)
+		return;
+	ev_timer_stop(srv->loop, &c->pace);
+	wvs_session_closed(c->session, wvs_now_us());
+	st = wvs_session_stats(c->session);
+	srv->stats.frames_in += st->frames_in;
+	srv->stats.frames_out += st->frames_out;
+	srv->stats.late_frames += st->late_frames;
+	if (st->max_send_delay > srv->stats.max_send_delay_us)
+		srv->stats.max_send_delay_us = st->max_send_delay;
+	if (!srv->cfg.quiet)
+		wvs_logf(srv, "call %s end agent=%s duration=%.3fs reason=%s "
+			 "frames_in=%llu frames_out=%llu marks=%llu late=%llu",
+			 c->id, c->agent->id, (double)(wvs_now_us() - c->opened) / 1e6,
+			 wvs_end_name(wvs_session_end(c->session)),
+			 (unsigned long long)st->frames_in,
+			 (unsigned long long)st->frames_out,
+			 (unsigned long long)st->marks_played,
+			 (unsigned long long)st->late_frames);
+	if (c->rec)
+		wvs_record_close(c->rec);
+	c->rec = NULL;
+	wvs_session_destroy(c->session);
+	c->session = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->stats.active--;
+}
+
+/* After anything happens on a call: close it, or arrange to be called
+   again when it next has something to do. A close starts from the
+   writeable callback: lws then sends the close frame and waits for the
+   client's answer, reading and dropping what the client still sends, where
+   a close from the receive callback can reset the connection under the
+   close frame while a flooding client's data is unread. */
+int wvs_conn_pump(struct conn *c, struct lws *wsi, int wvs_conn_writeable)
+{
+	int64_t now = wvs_now_us(), at;
+	const char *reason;
+	int code;
+
+	wvs_session_tick(c->session, now);
+	if (wvs_session_should_close(c->session, &code, &reason)) {
+		if (!wvs_conn_writeable) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		lws_close_reason(wsi, (enum lws_close_status)code,
+				 (unsigned char *)reason, strlen(reason));
+		return -1;
+	}
+	at = wvs_session_deadline(c->session);
+	ev_timer_stop(c->srv->loop, &c->pace);
+	if (at <= now + SLACK_US) {
+		lws_callback_on_writable(wsi);
+	} else if (at != INT64_MAX) {
+		/* Our own timer, not lws_set_timer_usecs(): lws 4.1.6's libev
+		   glue re-arms its one timer with ev_timer_start(), which does
+		   nothing while the timer runs, so a nearer deadline waits. */
+		ev_timer_set(&c->pace, (double)(at - now) / 1e6, 0);
+		ev_timer_start(c->srv->loop, &c->pace);
+	}
+	return 0;
+}
+
+static void pace_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	wvs_conn_pump(c, c->wsi, 0);
+}
+
+int wvs_conn_writeable(struct conn *c, struct lws *wsi)
+{
+	char *p = c->srv->tx + LWS_PRE;
+	int n = wvs_session_next(c->session, wvs_now_us(), p, TX_MAX);
+
+	if (n < 0) {
+		wvs_logf(c->srv, "call %s: %s encoding a message", c->id, wv_strerror(n));
+		return -1;
+	}
+	if (n > 0 &&
+	    lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_TEXT) < n)
+		return -1;
+	return wvs_conn_pump(c, wsi, 1);
+}
+
+int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
+{
+	int64_t now = wvs_now_us();
+	enum wv_message_result r = WV_MESSAGE_NOMEM;
+	const char *text;
+	size_t n;
+
+	if (c->rx || wv_message_create(&c->rx, WV_MESSAGE_MAX) == 0)
+		r = wv_message_feed(c->rx, in, len, lws_is_first_fragment(wsi),
+				    lws_is_final_fragment(wsi),
+				    lws_frame_is_binary(wsi), &text, &n);
+	switch (r) {
+	case WV_MESSAGE_PARTIAL:
+	case WV_MESSAGE_SKIPPED:
+		return 0;
+	case WV_MESSAGE_TEXT:
+		wvs_session_receive(c->session, text, n, now);
+		break;
+	case WV_MESSAGE_BINARY:
+		wvs_session_reject(c->session, 1003,
+				   "binary frame: this protocol is JSON text",
+				   now);
+		break;
+	case WV_MESSAGE_TOO_BIG:
+		wvs_session_reject(c->session, 1009,
+				   "message over 65536 bytes", now);
+		break;
+	case WV_MESSAGE_NOT_UTF8:
+		wvs_session_reject(c->session, 1007, "text frame not UTF-8",
+				   now);
+		break;
+	case WV_MESSAGE_NOMEM:
+		wvs_session_reject(c->session, 1011, "out of memory", now);
+		break;
+	}
+	return wvs_conn_pump(c, wsi, 0);
+}

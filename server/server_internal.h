@@ -1,0 +1,154 @@
+/*
+ * Private to the server's own files: the server, a call's connection and
+ * what they share. Each file is one concept:
+ *
+ *   server.c     the server's life: listening, the lws callback, running,
+ *                stopping on a signal, shutting down
+ *   auth.c       who may call: API keys (kept as digests, compared in
+ *                constant time), the offered subprotocol, browser origins
+ *   handshake.c  the upgrade request: path, key, origin, agent, capacity,
+ *                and the query (from, metadata, synthetic)
+ *   registry.c   the agents callers reach by agent_id: built in, scripted
+ *   conn.c       a call on its socket: established, messages in, frames
+ *                out paced at real time, closed
+ *   trace.c      event logs and recordings of a call
+ *
+ * and the agents themselves beside them (session.c, agents.c, script.c).
+ */
+#ifndef WVS_SERVER_INTERNAL_H
+#define WVS_SERVER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <openssl/sha.h>
+
+#include <wvoice/error.h>
+#include <wvoice/message.h>
+#include <wvoice/protocol.h>
+
+#include "agents.h"
+#include "recorder.h"
+#include "script.h"
+#include "server.h"
+#include "session.h"
+#include "tts.h"
+
+#define TX_MAX 16384 /* longest server message (a long mark id) */
+
+struct agent_entry {
+	const char *id;
+	const struct wvs_agent *agent;
+	const void *arg;
+};
+
+/* One WebSocket connection (lws per-session user data). */
+struct conn {
+	struct wvs_server *srv;
+	struct lws *wsi;
+	struct wvs_session *session;
+	struct wvs_record *rec;
+	ev_timer pace; /* when the session next has something to do */
+	const struct agent_entry *agent;
+	struct conn *prev, *next;
+	char id[37];
+	char peer[64];
+	int64_t opened;
+	struct wv_message *rx; /* the caller's messages, put together */
+	/* Handshake details, read in the wvs_handshake_filter, used once established. */
+	char from[128];
+	char *metadata; /* decoded JSON, or NULL */
+	int synthetic;
+};
+
+struct wvs_server {
+	struct wvs_server_config cfg;
+	/* lws runs on a libev loop of ours (epoll): its own poll() loop scans
+	   every socket on each wake-up and spins through the sub-millisecond
+	   rest of every timer, which costs most of a core at 500 calls. */
+	struct ev_loop *loop;
+	ev_timer grace; /* wakes the loop while calls close at shutdown */
+	ev_signal stop_signals[WVS_STOP_SIGNALS];
+	size_t n_stop_signals;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct lws_protocols protocols[2];
+	char url[128];
+	int port;
+	char generated_key[64];
+	unsigned char (*keys)[SHA256_DIGEST_LENGTH];
+	size_t n_keys;
+
+	struct wvs_tts *tts;
+	struct wvs_prompts prompts;
+	struct wvs_script *scripts;
+	size_t n_scripts;
+	struct agent_entry *agents;
+	size_t n_agents;
+	struct wvs_recorder *recorder;
+
+	struct conn *conns;
+	struct wvs_server_stats stats;
+	atomic_int stop;
+	int64_t stopping_since;
+	char tx[LWS_PRE + TX_MAX];
+};
+
+/* ---- server.c ---- */
+
+/* Monotonic microseconds, the clock of every call. */
+int64_t wvs_now_us(void);
+/* One line on stderr, time-stamped; never holds a key. Nothing from a
+   silent server (srv NULL: a line from libwebsockets, which has none). */
+void wvs_logf(const struct wvs_server *srv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- auth.c ---- */
+
+/* The configured keys, or a generated one. Returns 0 or WV_ERR_*. */
+int wvs_keys_init(struct wvs_server *srv, char *err, size_t errlen);
+/* Whether the request carries a key the server knows, as X-API-Key or
+   offered as the subprotocols `apikey, KEY`. */
+int wvs_authorized(struct conn *c, struct lws *wsi, const char *offered);
+/* Whether a browser's Origin (if any) is allowed. */
+int wvs_origin_ok(const struct wvs_server *srv, struct lws *wsi);
+
+/* ---- handshake.c ---- */
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: 0 lets the call in, else the
+   request has been refused with its HTTP status. */
+int wvs_handshake_filter(struct conn *c, struct lws *wsi, const char *offered);
+
+/* ---- registry.c ---- */
+
+int wvs_agents_init(struct wvs_server *srv, char *err, size_t errlen);
+const struct agent_entry *wvs_agent_find(const struct wvs_server *srv,
+					 const char *id);
+
+/* ---- conn.c ---- */
+
+int wvs_conn_established(struct conn *c, struct lws *wsi);
+void wvs_conn_finished(struct conn *c);
+int wvs_conn_writeable(struct conn *c, struct lws *wsi);
+int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in,
+		     size_t len);
+/* Sends what the session has due, arms the pacing timer; writeable says
+   whether this is the writeable callback. */
+int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
+
+/* ---- trace.c ---- */
+
+/* The session's trace, audio and log hooks, for a recorded or logged
+   call (user is the conn). */
+void wvs_on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
+		  const char *problem, int64_t now);
+void wvs_on_audio(void *user, enum wvs_dir dir, uint64_t pos,
+		  const int16_t *pcm, size_t n);
+void wvs_on_log(void *user, const char *line);
+/* Starts the call's recording, with its connect line. */
+void wvs_trace_open(struct conn *c);
+
+#endif
