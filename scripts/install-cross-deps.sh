@@ -6,7 +6,7 @@
 set -euo pipefail
 
 archs=(arm64 armhf)
-packages=(crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user)
+packages=(crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user valgrind)
 for a in "${archs[@]}"; do
 	packages+=("libjansson-dev:$a" "libspeexdsp-dev:$a" "libcmocka-dev:$a"
 		   "libspandsp-dev:$a")
