@@ -1,21 +1,5 @@
-# Cross-compiling the core for aarch64-linux-gnu with Debian's cross compiler and
-# multiarch -dev packages (scripts/install-cross-deps.sh); CTest runs the
-# programs under qemu-user. Used by `make cross-test`.
-set(CMAKE_SYSTEM_NAME Linux)
+# The core for 64-bit ARM (arm64): see toolchain-debian-cross.cmake.
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(WV_TRIPLET aarch64-linux-gnu)
-set(CMAKE_C_COMPILER ${WV_TRIPLET}-gcc)
-set(CMAKE_LIBRARY_ARCHITECTURE ${WV_TRIPLET})
-set(CMAKE_FIND_ROOT_PATH /usr/${WV_TRIPLET} /usr)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-# pkg-config sees the target's .pc files only.
-set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${WV_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
-set(ENV{PKG_CONFIG_PATH} "")
-# -L /: the dynamic loader and libc both from the multiarch libc6 the -dev
-# packages bring. With -L /usr/${WV_TRIPLET} qemu takes the loader of
-# libc6-*-cross, a different build from that libc, and the first thread a
-# test starts hangs or crashes.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64;-L;/)
+set(WV_QEMU qemu-aarch64)
+include(${CMAKE_CURRENT_LIST_DIR}/toolchain-debian-cross.cmake)

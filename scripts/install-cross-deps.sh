@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make cross-test` needs, if anything is missing: Debian's
 # cross compilers for aarch64 and armhf, qemu-user to run their programs,
-# and the core's dependencies (jansson, speexdsp) and its tests' (cmocka,
-# spandsp) for those architectures, as multiarch packages. About 600 MB.
+# the core's dependencies (jansson, speexdsp) and its tests' (cmocka,
+# spandsp) for those architectures as multiarch packages, and valgrind for
+# the instruction counts. About 600 MB.
 set -euo pipefail
 
 archs=(arm64 armhf)
@@ -12,25 +13,12 @@ for a in "${archs[@]}"; do
 		   "libspandsp-dev:$a")
 done
 
-added=false
 for a in "${archs[@]}"; do
-	if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
-		[ "$(id -u)" -eq 0 ] || { echo "install-cross-deps: run as root to add the $a architecture" >&2; exit 1; }
-		dpkg --add-architecture "$a"
-		added=true
-	fi
+	dpkg --print-foreign-architectures | grep -qx "$a" && continue
+	[ "$(id -u)" -eq 0 ] ||
+		{ echo "install-cross-deps: run as root to add the $a architecture" >&2; exit 1; }
+	# A new architecture's packages are unknown until the next update,
+	# which install-deps.sh runs before it installs anything.
+	dpkg --add-architecture "$a"
 done
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && ! $added && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-cross-deps: missing packages: ${missing[*]}" >&2
-	exit 1
-fi
-echo "install-cross-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec "$(dirname "$0")/install-deps.sh" "${packages[@]}"

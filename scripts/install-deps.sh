@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages wvoice builds and tests with, if any is missing.
+# Installs the Debian packages wvoice builds and tests with, if any is missing,
+# or with arguments those packages instead (install-cross-deps.sh's).
 # Idempotent and quiet when everything is present. Run as root to install;
 # otherwise it lists what is missing and fails.
 set -euo pipefail
@@ -22,6 +23,8 @@ packages=(
 	libspandsp-dev      # independent G.711 reference for the codec tests
 	sox                 # inspecting recordings by hand
 )
+
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
