@@ -33,6 +33,7 @@
 
 #include "client.h"
 #include "rawws.h"
+#include "localserver.h"
 #include "server.h"
 
 #define KEY "test-key-0123456789"
@@ -48,58 +49,13 @@ static void sleep_ms(long ms)
 
 /* ---- the local agent server, in a thread ---- */
 
-struct server {
-	struct wvs_server *srv;
-	pthread_t thread;
-	char url[160];
-	int port;
-};
-
 struct world {
-	struct server plain;
-	struct server tls;
-	struct server small; /* takes one call at a time */
+	struct local_server plain;
+	struct local_server tls;
+	struct local_server small; /* takes one call at a time */
 	char dir[64];
 	char cert[128], key[128];
 };
-
-static void *serve(void *arg)
-{
-	wvs_server_run(arg);
-	return NULL;
-}
-
-static void server_start(struct server *s, const char *cert, const char *key,
-			 unsigned max_calls)
-{
-	static const char *const keys[] = { KEY };
-	struct wvs_server_config cfg;
-	char err[256] = "";
-
-	wvs_server_config_default(&cfg);
-	cfg.port = 0;
-	cfg.api_keys = keys;
-	cfg.n_api_keys = 1;
-	cfg.quiet = 1;
-	cfg.tls_cert = cert;
-	cfg.tls_key = key;
-	cfg.max_calls = max_calls;
-	if (wvs_server_create(&s->srv, &cfg, err, sizeof err) != 0)
-		fail_msg("server: %s", err);
-	s->port = wvs_server_port(s->srv);
-	snprintf(s->url, sizeof s->url, "%s", wvs_server_url(s->srv));
-	assert_int_equal(pthread_create(&s->thread, NULL, serve, s->srv), 0);
-}
-
-static void server_stop(struct server *s)
-{
-	if (!s->srv)
-		return;
-	wvs_server_stop(s->srv);
-	pthread_join(s->thread, NULL);
-	wvs_server_destroy(s->srv);
-	s->srv = NULL;
-}
 
 /* A self-signed certificate for localhost only: reached as 127.0.0.1, its
    name does not match. */
@@ -126,9 +82,9 @@ static int group_setup(void **state)
 
 	assert_non_null(w);
 	make_cert(w);
-	server_start(&w->plain, NULL, NULL, 100);
-	server_start(&w->tls, w->cert, w->key, 100);
-	server_start(&w->small, NULL, NULL, 1);
+	local_server_start(&w->plain, KEY, NULL, NULL, 100);
+	local_server_start(&w->tls, KEY, w->cert, w->key, 100);
+	local_server_start(&w->small, KEY, NULL, NULL, 1);
 	*state = w;
 	return 0;
 }
@@ -137,9 +93,9 @@ static int group_teardown(void **state)
 {
 	struct world *w = *state;
 
-	server_stop(&w->plain);
-	server_stop(&w->tls);
-	server_stop(&w->small);
+	local_server_stop(&w->plain);
+	local_server_stop(&w->tls);
+	local_server_stop(&w->small);
 	unlink(w->cert);
 	unlink(w->key);
 	rmdir(w->dir);

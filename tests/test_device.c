@@ -40,7 +40,7 @@
 #include <wvoice/playout.h>
 #include <wvoice/wvoice.h>
 
-#include "server.h"
+#include "localserver.h"
 
 #include "tone_fit.h"
 
@@ -715,12 +715,6 @@ static void test_device_config_defaults(void **state)
 
 /* ---- a call's devices ---- */
 
-static void *serve(void *arg)
-{
-	wvs_server_run(arg);
-	return NULL;
-}
-
 static int quiet_source(void *user, float *dst, size_t n)
 {
 	(void)user;
@@ -739,29 +733,19 @@ static void count_sink(void *user, const int16_t *pcm, size_t n)
    sink), plays the demo agent's greeting and answers its mark. */
 static void test_device_phone_plays_the_agent_on_its_speaker(void **state)
 {
-	static const char *const keys[] = { "k" };
 	struct fake *f = *state;
-	struct wvs_server_config scfg;
+	struct local_server ls = { 0 };
 	struct wv_client_config cfg;
 	struct wv_audio_config acfg;
 	struct wv_call_stats st = { 0 };
-	struct wvs_server *srv;
 	struct wv_phone *p;
-	pthread_t thread;
 	char err[WV_AUDIO_ERR_MAX] = "";
 	size_t sink_samples = 0, loud = 0;
 	int ticks = 0;
 
-	wvs_server_config_default(&scfg);
-	scfg.port = 0;
-	scfg.api_keys = keys;
-	scfg.n_api_keys = 1;
-	scfg.silent = 1;
-	assert_int_equal(wvs_server_create(&srv, &scfg, err, sizeof err), 0);
-	assert_int_equal(pthread_create(&thread, NULL, serve, srv), 0);
-
+	local_server_start(&ls, "k", NULL, NULL, 0);
 	wv_client_config_default(&cfg);
-	cfg.url = wvs_server_url(srv);
+	cfg.url = ls.url;
 	cfg.api_key = "k";
 	cfg.agent_id = "demo";
 	cfg.source = (struct wv_source){ 8000, quiet_source, NULL };
@@ -787,9 +771,7 @@ static void test_device_phone_plays_the_agent_on_its_speaker(void **state)
 	assert_true(st.marks_answered >= 1);
 	wv_phone_destroy(p);
 	fake_stop(f);
-	wvs_server_stop(srv);
-	pthread_join(thread, NULL);
-	wvs_server_destroy(srv);
+	local_server_stop(&ls);
 
 	assert_int_equal(sink_samples, 0);
 	for (size_t i = 0; i < f->record_len; i++)

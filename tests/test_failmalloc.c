@@ -8,7 +8,6 @@
  * not go as ever says WV_ERR_NOMEM (returned, or as the error that ended
  * the call), never some other error.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,43 +21,24 @@
 #include <wvoice/wvoice.h>
 
 #include "failalloc.h"
-#include "server.h"
+#include "localserver.h"
 
 #define KEY "failmalloc-key"
 #define SAFETY_MS 20000
 
-static struct wvs_server *srv;
-static pthread_t srv_thread;
-
-static void *serve(void *arg)
-{
-	wvs_server_run(arg);
-	return NULL;
-}
+static struct local_server ls;
 
 static int group_setup(void **state)
 {
-	static const char *const keys[] = { KEY };
-	struct wvs_server_config cfg;
-	char err[256] = "";
-
 	(void)state;
-	wvs_server_config_default(&cfg);
-	cfg.port = 0;
-	cfg.api_keys = keys;
-	cfg.n_api_keys = 1;
-	cfg.silent = 1;
-	if (wvs_server_create(&srv, &cfg, err, sizeof err) != 0)
-		fail_msg("server: %s", err);
-	return pthread_create(&srv_thread, NULL, serve, srv);
+	local_server_start(&ls, KEY, NULL, NULL, 0);
+	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	wvs_server_stop(srv);
-	pthread_join(srv_thread, NULL);
-	wvs_server_destroy(srv);
+	local_server_stop(&ls);
 	return 0;
 }
 
@@ -130,36 +110,27 @@ static int one_call(const char *url)
 	return nomem_reported && rc == 0 ? WV_ERR_NOMEM : rc;
 }
 
+static int run(void *url)
+{
+	return one_call(url);
+}
+
+static const char *judge(int rc, void *arg)
+{
+	static char why[400];
+
+	(void)arg;
+	if (rc == 0 || rc == WV_ERR_NOMEM)
+		return NULL;
+	snprintf(why, sizeof why, "the call said %s (%s)", wv_error_name(rc),
+		 outcome);
+	return why;
+}
+
 static void test_failmalloc_client_every_allocation_fails_cleanly(void **state)
 {
-	char url[128];
-	size_t n, total;
-
 	(void)state;
-	snprintf(url, sizeof url, "%s", wvs_server_url(srv));
-	failalloc_arm(0);
-	assert_int_equal(one_call(url), 0);
-	total = failalloc_count();
-	failalloc_disarm();
-	assert_int_equal(failalloc_live(), 0);
-	assert_true(total > 10);
-	for (n = 1; n <= total + 1; n++) {
-		int rc;
-
-		failalloc_arm(n);
-		rc = one_call(url);
-		failalloc_disarm();
-		if (failalloc_live() != 0)
-			fail_msg("allocation %zu of %zu failed: %ld blocks left",
-				 n, total, failalloc_live());
-		if (!failalloc_failed())
-			break;
-		if (rc != 0 && rc != WV_ERR_NOMEM)
-			fail_msg("allocation %zu of %zu failed, and the call "
-				 "said %s (%s)", n, total, wv_error_name(rc),
-				 outcome);
-	}
-	assert_int_equal(n, total + 1);
+	assert_true(failalloc_each(run, ls.url, judge) > 10);
 }
 
 int main(void)

@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
 
 #include <wvoice/alloc.h>
 
@@ -123,4 +127,35 @@ bool failalloc_failed(void)
 long failalloc_live(void)
 {
 	return atomic_load(&live);
+}
+
+size_t failalloc_each(int (*run)(void *arg), void *arg,
+		      const char *(*judge)(int rc, void *arg))
+{
+	size_t n, total;
+
+	failalloc_arm(0);
+	assert_int_equal(run(arg), 0);
+	total = failalloc_count();
+	failalloc_disarm();
+	assert_int_equal(failalloc_live(), 0);
+	for (n = 1; n <= total + 1; n++) {
+		const char *why;
+		int rc;
+
+		failalloc_arm(n);
+		rc = run(arg);
+		failalloc_disarm();
+		if (failalloc_live() != 0)
+			fail_msg("allocation %zu of %zu failed: %ld blocks left",
+				 n, total, failalloc_live());
+		if (!failalloc_failed())
+			break;
+		why = judge(rc, arg);
+		if (why)
+			fail_msg("allocation %zu of %zu failed: %s", n, total,
+				 why);
+	}
+	assert_int_equal(n, total + 1);
+	return total;
 }

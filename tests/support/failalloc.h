@@ -29,4 +29,15 @@ bool failalloc_failed(void);
 /* Blocks allocated on the armed thread and not freed yet. */
 long failalloc_live(void);
 
+/*
+ * The failmalloc loop: runs run(arg) once with nothing failing (it must
+ * return 0), then once with each of the allocations it made failing in
+ * turn, until a run reaches past the last one. After each, what run()
+ * allocated must all be freed, and judge(rc, arg) says what was wrong with
+ * a failing run, or NULL. Fails the test at the first fault; returns the
+ * number of allocations of the clean run.
+ */
+size_t failalloc_each(int (*run)(void *arg), void *arg,
+		      const char *(*judge)(int rc, void *arg));
+
 #endif
