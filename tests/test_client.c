@@ -1282,30 +1282,29 @@ static void test_client_destroy_from_callback_connect_refused(void **state)
 	run_to_its_end(&s, self_destroying_call(&s, url, 0), 1);
 }
 
-static void test_client_destroy_from_callback_connect_timeout(void **state)
+/* A self-destroying call to the scripted server, to its end. */
+static void self_destroy_against(enum script script, unsigned timeout_ms)
 {
 	struct self_destroy s;
 	struct fake f;
 	char url[64];
 
-	(void)state;
-	fake_start(&f, SCRIPT_SILENT);
+	fake_start(&f, script);
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d", f.port);
-	run_to_its_end(&s, self_destroying_call(&s, url, 200), 1);
+	run_to_its_end(&s, self_destroying_call(&s, url, timeout_ms), 1);
 	fake_stop(&f);
+}
+
+static void test_client_destroy_from_callback_connect_timeout(void **state)
+{
+	(void)state;
+	self_destroy_against(SCRIPT_SILENT, 200);
 }
 
 static void test_client_destroy_from_callback_server_vanishes(void **state)
 {
-	struct self_destroy s;
-	struct fake f;
-	char url[64];
-
 	(void)state;
-	fake_start(&f, SCRIPT_VANISH);
-	snprintf(url, sizeof url, "ws://127.0.0.1:%d", f.port);
-	run_to_its_end(&s, self_destroying_call(&s, url, 0), 1);
-	fake_stop(&f);
+	self_destroy_against(SCRIPT_VANISH, 0);
 }
 
 static bool self_destroy_connected(const void *arg)

@@ -16,6 +16,7 @@
 
 #include <wvoice/wvoice.h>
 
+#include "localserver.h"
 #include "server.h"
 
 static void *serve(void *arg)
@@ -31,11 +32,7 @@ static struct wvs_server *quiet_server(void)
 	struct wvs_server *srv;
 	char err[256] = "";
 
-	wvs_server_config_default(&cfg);
-	cfg.port = 0;
-	cfg.api_keys = keys;
-	cfg.n_api_keys = 1;
-	cfg.silent = 1;
+	local_server_config(&cfg, keys);
 	if (wvs_server_create(&srv, &cfg, err, sizeof err) != 0)
 		fail_msg("server: %s", err);
 	return srv;
@@ -78,11 +75,7 @@ static void test_server_refuses_to_start_while_lws_logs_notices(void **state)
 	char err[256] = "";
 
 	(void)state;
-	wvs_server_config_default(&cfg);
-	cfg.port = 0;
-	cfg.api_keys = keys;
-	cfg.n_api_keys = 1;
-	cfg.silent = 1;
+	local_server_config(&cfg, keys);
 	wv_log_lws(WV_LOG_ERR | WV_LOG_WARN | WV_LOG_NOTICE, NULL, NULL);
 	assert_int_equal(wvs_server_create(&srv, &cfg, err, sizeof err),
 			 WV_ERR_STATE);

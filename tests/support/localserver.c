@@ -17,6 +17,16 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+void local_server_config(struct wvs_server_config *cfg,
+			 const char *const *keys)
+{
+	wvs_server_config_default(cfg);
+	cfg->port = 0;
+	cfg->api_keys = keys;
+	cfg->n_api_keys = 1;
+	cfg->silent = 1;
+}
+
 void local_server_start(struct local_server *s, const char *api_key,
 			const char *cert, const char *key, unsigned max_calls)
 {
@@ -24,11 +34,7 @@ void local_server_start(struct local_server *s, const char *api_key,
 	struct wvs_server_config cfg;
 	char err[256] = "";
 
-	wvs_server_config_default(&cfg);
-	cfg.port = 0;
-	cfg.api_keys = keys;
-	cfg.n_api_keys = 1;
-	cfg.silent = 1;
+	local_server_config(&cfg, keys);
 	cfg.tls_cert = cert;
 	cfg.tls_key = key;
 	if (max_calls)

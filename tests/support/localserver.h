@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 
+struct wvs_server_config;
+
 struct local_server {
 	struct wvs_server *srv;
 	pthread_t thread;
@@ -15,6 +17,10 @@ struct local_server {
 	int port;
 };
 
+/* The configuration it starts with: *keys (one key, which must outlive
+   wvs_server_create()) as its API key, port 0, silent. */
+void local_server_config(struct wvs_server_config *cfg,
+			 const char *const *keys);
 /* Starts one that takes api_key; cert and key (both or neither, PEM
    files) make it wss://; max_calls 0 is the server's default. Fails the
    test if it cannot. */
