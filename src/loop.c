@@ -24,10 +24,10 @@ int64_t wv__now_us(void)
 
 /* The application may destroy a call from any of its callbacks, which
    run deep inside our own code (an lws callback, a timer, wv__fail()). So
-   every way in from lws, libev or the application goes through wv__loop_enter()
-   and wv__loop_leave(), and a call destroyed in between is freed by the outermost
-   wv__loop_leave(), once nothing on the stack still uses it (libuv's uv_close()
-   and curl's multi handle defer the same way). */
+   every way in from lws, libev or the application enters and leaves, and
+   a call destroyed in between is freed by the outermost leave, once
+   nothing on the stack still uses it (libuv's uv_close() and curl's multi
+   handle defer the same way). */
 void wv__loop_enter(struct wv_loop *loop)
 {
 	if (loop)
