@@ -3,7 +3,6 @@
  * then each address in turn handed to lws as a literal, the next after a
  * refusal, all within the connect timeout. See client_internal.h.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
@@ -93,17 +92,16 @@ static bool dial(struct wv_client *c, const char *address)
 /* The next address of the host, until one connects. */
 static void dial_next(struct wv_client *c)
 {
-	char text[INET6_ADDRSTRLEN];
+	char text[80]; /* an IPv6 literal and its zone, at most */
 
 	while (c->next_addr) {
 		const struct addrinfo *ai = c->next_addr;
-		const void *a = ai->ai_family == AF_INET6
-			? (const void *)&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr
-			: (const void *)&((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
 
 		c->next_addr = ai->ai_next;
+		/* The address as a literal (NI_NUMERICHOST: no lookup). */
 		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    !inet_ntop(ai->ai_family, a, text, sizeof text))
+		    getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof text,
+				NULL, 0, NI_NUMERICHOST) != 0)
 			continue;
 		if (dial(c, text))
 			return;
