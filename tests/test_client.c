@@ -1103,6 +1103,8 @@ static void test_client_no_pongs_end_the_call(void **state)
 /* A name that takes 300 ms to look up, as with a slow name server, and is
    then 127.0.0.1. */
 #define SLOW_NAME "slow.wvoice.test"
+/* A name with two addresses, the first of which refuses. */
+#define TWO_NAME "two.wvoice.test"
 
 static pthread_t loop_thread;
 static atomic_int slow_lookups_on_loop, slow_lookups_elsewhere;
@@ -1124,6 +1126,25 @@ int getaddrinfo(const char *node, const char *service,
 		const struct addrinfo *hints, struct addrinfo **res)
 {
 	pthread_once(&real_once, find_real_getaddrinfo);
+	if (node && strcmp(node, TWO_NAME) == 0) {
+		/* ::1 first, where nothing listens, then 127.0.0.1 (each
+		   node is freed on its own by freeaddrinfo()). */
+		struct addrinfo *v6 = NULL, *v4 = NULL, *last;
+		int rc = real_getaddrinfo("::1", service, hints, &v6);
+
+		if (rc != 0)
+			return real_getaddrinfo("127.0.0.1", service, hints, res);
+		rc = real_getaddrinfo("127.0.0.1", service, hints, &v4);
+		if (rc != 0) {
+			freeaddrinfo(v6);
+			return rc;
+		}
+		for (last = v6; last->ai_next; last = last->ai_next)
+			;
+		last->ai_next = v4;
+		*res = v6;
+		return 0;
+	}
 	if (node && strcmp(node, SLOW_NAME) == 0) {
 		if (pthread_equal(pthread_self(), loop_thread))
 			atomic_fetch_add(&slow_lookups_on_loop, 1);
@@ -1151,6 +1172,22 @@ static void test_client_name_lookups_stay_off_the_loop(void **state)
 	hang_up(&o);
 	assert_int_equal(atomic_load(&slow_lookups_on_loop), 0);
 	assert_int_equal(atomic_load(&slow_lookups_elsewhere), 1);
+	finish(&o);
+}
+
+/* A name's addresses are tried in turn: the one that refuses does not end
+   the call while another is left. */
+static void test_client_each_address_is_tried_in_turn(void **state)
+{
+	struct world *w = *state;
+	struct one o;
+	char url[96];
+
+	snprintf(url, sizeof url, "ws://" TWO_NAME ":%d", w->plain.port);
+	prepare(&o, url, "echo");
+	dial_and_connect(&o);
+	hang_up(&o);
+	assert_int_equal(o.seen.nerror, 0);
 	finish(&o);
 }
 
@@ -1426,6 +1463,7 @@ int main(void)
 		cmocka_unit_test(test_client_pings_keep_a_quiet_call_alive),
 		cmocka_unit_test(test_client_no_pongs_end_the_call),
 		cmocka_unit_test(test_client_name_lookups_stay_off_the_loop),
+		cmocka_unit_test(test_client_each_address_is_tried_in_turn),
 		cmocka_unit_test(test_client_destroyed_during_its_lookup),
 		cmocka_unit_test(test_client_slow_lookup_times_out),
 		cmocka_unit_test(test_client_too_many_open_files_is_named),
