@@ -3,6 +3,8 @@
  * and server_internal.h for where the rest is.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +12,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "errbuf.h"
 #include "server_internal.h"
 
 #define SHUTDOWN_GRACE_US 2000000
@@ -118,7 +125,105 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* Whether host and port can be listened on, said in the errno's words:
+   lws only logs why it cannot bind, and waits for an address the machine
+   does not have to appear. The probe's socket is closed again (lws binds
+   its own, with the same options); the address is kept as a literal, the
+   only form lws takes. */
+static int probe_listen(struct wvs_server *srv, char *err, size_t errlen)
+{
+	const struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	const char *host = srv->cfg.host;
+	struct addrinfo *res = NULL;
+	char port[8];
+	int rc, fd, one = 1;
+
+	snprintf(port, sizeof port, "%d", srv->cfg.port);
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0)
+		return wvs_errorf(err, errlen, WV_ERR_INVALID,
+				  "cannot listen on %s port %d: %s", host,
+				  srv->cfg.port, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rc = fd < 0 ? -1 : 0;
+	if (rc == 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (rc == 0 && res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (rc == 0)
+		rc = bind(fd, res->ai_addr, res->ai_addrlen);
+	if (rc < 0)
+		rc = wvs_errorf(err, errlen, WV_ERR_INVALID,
+				"cannot listen on %s port %d: %s", host,
+				srv->cfg.port, strerror(errno));
+	else if (getnameinfo(res->ai_addr, res->ai_addrlen, srv->iface,
+			     sizeof srv->iface, NULL, 0, NI_NUMERICHOST) != 0)
+		rc = wvs_errorf(err, errlen, WV_ERR_INVALID,
+				"cannot listen on %s port %d: no address",
+				host, srv->cfg.port);
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* The certificate and the key load, and belong together, in OpenSSL's
+   words: lws only logs why not. */
+static int probe_tls_files(const struct wvs_server *srv, char *err,
+			   size_t errlen)
+{
+	const char *cert = srv->cfg.tls_cert, *key = srv->cfg.tls_key;
+	const char *what = NULL, *file = NULL, *reason;
+	SSL_CTX *ctx;
+	FILE *f;
+
+	if (!cert)
+		return 0;
+	for (int i = 0; i < 2 && !what; i++) {
+		file = i ? key : cert;
+		f = fopen(file, "r");
+		if (!f)
+			return wvs_errorf(err, errlen, WV_ERR_INVALID,
+					  "cannot read %s %s: %s",
+					  i ? "key" : "certificate", file,
+					  strerror(errno));
+		fclose(f);
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return wvs_errorf(err, errlen, WV_ERR_NOMEM, "out of memory");
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		what = "certificate", file = cert;
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		what = "key", file = key;
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		what = "key (not the certificate's)", file = key;
+	SSL_CTX_free(ctx);
+	if (!what)
+		return 0;
+	/* The first error is the cause ("no start line"); the last, where
+	   it surfaced ("PEM lib"). */
+	reason = ERR_reason_error_string(ERR_peek_error());
+	return wvs_errorf(err, errlen, WV_ERR_INVALID, "bad %s %s: %s", what,
+			  file, reason ? reason : "not usable");
+}
+
+static int start_lws(struct wvs_server *srv, char *err, size_t errlen);
+
 static int listen_on(struct wvs_server *srv, char *err, size_t errlen)
+{
+	int rc = probe_listen(srv, err, errlen);
+
+	if (rc == 0)
+		rc = probe_tls_files(srv, err, errlen);
+	return rc < 0 ? rc : start_lws(srv, err, errlen);
+}
+
+static int start_lws(struct wvs_server *srv, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
 	const char *scheme = srv->cfg.tls_cert ? "wss" : "ws";
@@ -132,7 +237,7 @@ static int listen_on(struct wvs_server *srv, char *err, size_t errlen)
 	};
 	memset(&info, 0, sizeof info);
 	info.port = srv->cfg.port;
-	info.iface = srv->cfg.host;
+	info.iface = srv->iface;
 	info.protocols = srv->protocols;
 	info.user = srv;
 	info.gid = -1;
@@ -159,13 +264,15 @@ static int listen_on(struct wvs_server *srv, char *err, size_t errlen)
 	info.foreign_loops = loops;
 	info.options |= LWS_SERVER_OPTION_LIBEV;
 	srv->ctx = lws_create_context(&info);
-	if (!srv->ctx) {
-		snprintf(err, errlen,
-			 "cannot listen on %s port %d (in use? a bad address%s?)",
-			 srv->cfg.host, srv->cfg.port,
-			 srv->cfg.tls_cert ? ", or a bad certificate or key" : "");
-		return WV_ERR_INTERNAL;
-	}
+	if (!srv->ctx)
+		/* The address was free a moment ago: with TLS, lws refused the
+		   certificate or the key (its log says which). */
+		return wvs_errorf(err, errlen, WV_ERR_INVALID,
+				  srv->cfg.tls_cert
+					  ? "cannot listen on %s port %d: the "
+					    "certificate or key is not usable"
+					  : "cannot listen on %s port %d",
+				  srv->cfg.host, srv->cfg.port);
 	srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
 	srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost)
 			       : srv->cfg.port;

@@ -77,6 +77,7 @@ struct wvs_server {
 	struct lws_vhost *vhost;
 	struct lws_protocols protocols[2];
 	char url[128];
+	char iface[64]; /* the address listened on, as a literal */
 	int port;
 	char generated_key[64];
 	unsigned char (*keys)[SHA256_DIGEST_LENGTH];

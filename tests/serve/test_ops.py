@@ -261,8 +261,29 @@ class CommandLine(ServeTest):
             port = s.getsockname()[1]
             code, out, err = run_cli("--port", str(port), "--api-key", KEY)
         self.assertEqual(code, 1, err)
-        self.assertIn("cannot listen on 127.0.0.1 port %d" % port, err)
+        self.assertIn("cannot listen on 127.0.0.1 port %d: Address already "
+                      "in use" % port, err)
         self.assertNotIn(KEY, err)
+        self.assertNotIn("listening", out)
+        self.assertNotIn("lws:", err)  # said once, in wvoice's words
+
+    def test_an_address_this_machine_has_not_exits_1(self):
+        # TEST-NET-1: bind() fails here, and nothing is sent anywhere.
+        code, out, err = run_cli("--listen", "192.0.2.1:8000", "--api-key",
+                                 KEY, timeout=10)
+        self.assertEqual(code, 1, err)
+        self.assertIn("cannot listen on 192.0.2.1 port 8000: Cannot assign "
+                      "requested address", err)
+        self.assertNotIn("listening", out)
+
+    def test_a_host_that_does_not_resolve_exits_1(self):
+        # A 64-byte label is no DNS name: the resolver fails it here,
+        # with no query leaving the machine.
+        host = "a" * 64 + ".invalid"
+        code, out, err = run_cli("--listen", host + ":8000", "--api-key",
+                                 KEY, timeout=10)
+        self.assertEqual(code, 1, err)
+        self.assertIn("cannot listen on %s port 8000: " % host, err)
         self.assertNotIn("listening", out)
 
     def test_bad_certificate_exits_1(self):
@@ -270,12 +291,22 @@ class CommandLine(ServeTest):
         with open(junk, "w") as f:
             f.write("-----BEGIN CERTIFICATE-----\nnot a cert\n"
                     "-----END CERTIFICATE-----\n")
-        for cert, key in ((junk, junk),
-                          (os.path.join(self.dir, "none.pem"), junk)):
-            with self.subTest(cert=os.path.basename(cert)):
+        none = os.path.join(self.dir, "none.pem")
+        other = os.path.join(self.dir, "other")
+        os.makedirs(other, exist_ok=True)
+        cert, key = make_cert(self.dir)
+        _, other_key = make_cert(other)
+        for c, k, says in (
+                (junk, junk, "bad certificate %s: " % junk),  # OpenSSL says why
+                (none, junk, "cannot read certificate %s: No such file or "
+                             "directory" % none),
+                (cert, other_key, "bad key %s: key values mismatch"
+                                  % other_key)):
+            with self.subTest(cert=os.path.basename(c)):
                 code, out, err = run_cli("--port", "0", "--api-key", KEY,
-                                         "--tls-cert", cert, "--tls-key", key)
+                                         "--tls-cert", c, "--tls-key", k)
                 self.assertEqual(code, 1, err)
+                self.assertIn(says, err)
                 self.assertNotIn("listening", out)
 
     def test_bad_key_option_exits_1(self):
