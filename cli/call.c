@@ -576,7 +576,7 @@ static int run_call(struct opts *o, struct run *r)
 	struct wv_loop *loop = NULL;
 	struct wv_client *c = NULL;
 	struct tty tty = { 0 };
-	int status = EXIT_FAILED;
+	int status = EXIT_FAILED, rc;
 
 	wv_client_config_default(&cfg);
 	cfg.url = o->url;
@@ -598,10 +598,19 @@ static int run_call(struct opts *o, struct run *r)
 	cfg.cb.status = on_status;
 	cfg.cb.error = on_error;
 	cfg.user = r;
-	if (wv_loop_create(&loop) < 0 || wv_client_create(&c, loop, &cfg) < 0) {
-		fprintf(stderr, "wvoice call: bad call settings (url, agent, "
-				"key or metadata)\n");
-		status = EXIT_USAGE;
+	if (wv_loop_create(&loop) < 0) {
+		fprintf(stderr, "wvoice call: cannot make an event loop\n");
+		goto out;
+	}
+	rc = wv_client_create(&c, loop, &cfg);
+	if (rc < 0) {
+		char why[256];
+
+		/* The library's words name the flag's field. */
+		wv_client_check_config(&cfg, why, sizeof why);
+		fprintf(stderr, "wvoice call: %s\n", why[0] ? why : wv_strerror(rc));
+		if (rc != WV_ERR_NOMEM)
+			status = EXIT_USAGE;
 		goto out;
 	}
 	open_devices(r, c);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "client_internal.h"
@@ -202,15 +203,183 @@ static bool key_ok(const char *key, enum wv_auth auth)
 	return true;
 }
 
-static int check_config(const struct wv_client_config *cfg)
+/* One line into err (cap bytes; none if err is NULL); returns code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static int say(char *err, size_t cap, int code, const char *fmt, ...)
 {
-	if (!cfg->url || !cfg->agent_id || !*cfg->agent_id || !cfg->api_key)
-		return WV_ERR_INVALID;
+	va_list ap;
+
+	if (err && cap) {
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* What is wrong with a URL that wv_url_split() refused, in words. */
+static int explain_url(const char *url, char *err, size_t cap)
+{
+	const char *sep = strstr(url, "://"), *auth, *end, *colon;
+	char shown[160], scheme[16];
+	size_t n = sep ? (size_t)(sep - url) : 0;
+
+	wv_escape(shown, sizeof shown, url, strlen(url));
+	if (!sep || n == 0 || n >= sizeof scheme)
+		return say(err, cap, WV_ERR_URL,
+			   "url \"%s\" has no scheme: ws://%s or wss://%s?",
+			   shown, shown, shown);
+	memcpy(scheme, url, n);
+	scheme[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		scheme[i] = (char)(scheme[i] >= 'A' && scheme[i] <= 'Z'
+					   ? scheme[i] - 'A' + 'a'
+					   : scheme[i]);
+	if (strcmp(scheme, "ws") && strcmp(scheme, "wss"))
+		return say(err, cap, WV_ERR_URL,
+			   "url \"%s\": a call's URL is ws:// or wss://%s",
+			   shown,
+			   !strcmp(scheme, "http")	 ? " (ws:// where it says http://)"
+			   : !strcmp(scheme, "https") ? " (wss:// where it says https://)"
+						  : "");
+	if (strncmp(url, scheme, n) != 0)
+		return say(err, cap, WV_ERR_URL,
+			   "url \"%s\": the scheme is lower case: %s://",
+			   shown, scheme);
+	auth = sep + 3;
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth)))
+		return say(err, cap, WV_ERR_URL,
+			   "url \"%s\": no user name or password in it (the key "
+			   "goes in api_key)", shown);
+	colon = *auth == '[' ? memchr(auth, ']', (size_t)(end - auth)) : auth;
+	colon = colon ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
+	if (colon) {
+		size_t plen = (size_t)(end - colon - 1);
+		bool digits = plen > 0 && plen <= 5 &&
+			      strspn(colon + 1, "0123456789") >= plen;
+		long port = digits ? strtol(colon + 1, NULL, 10) : -1;
+
+		if (port < 1 || port > 65535)
+			return say(err, cap, WV_ERR_URL,
+				   "url \"%s\": the port is from 1 to 65535",
+				   shown);
+	}
+	if (*end == '?' || *end == '#')
+		return say(err, cap, WV_ERR_URL,
+			   "url \"%s\": a query or fragment needs a path "
+			   "before it", shown);
+	return say(err, cap, WV_ERR_URL,
+		   "url \"%s\": the host is not a name or an IP address",
+		   shown);
+}
+
+static int check_metadata(const char *text, char *err, size_t cap)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			       &jerr);
+	char why[120];
+	int rc = 0;
+
+	if (!j) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return say(err, cap, WV_ERR_NOMEM, "out of memory");
+		wv_escape(why, sizeof why, jerr.text, strlen(jerr.text));
+		return say(err, cap, WV_ERR_JSON,
+			   "metadata is not JSON: %s (column %d)", why,
+			   jerr.column);
+	}
+	if (!json_is_object(j))
+		rc = say(err, cap, WV_ERR_NOT_OBJECT,
+			 "metadata is a JSON %s; it must be an object, "
+			 "{\"key\": value, ...}",
+			 json_is_array(j)    ? "array"
+			 : json_is_string(j) ? "string"
+			 : json_is_number(j) ? "number"
+					     : "literal");
+	json_decref(j);
+	return rc;
+}
+
+/* lws cuts a request line over 2048 bytes without a word. */
+static int check_length(const struct wv_client_config *cfg, char *err,
+			size_t cap)
+{
+	struct wv_url_params p = {
+		.base = cfg->url, .agent_id = cfg->agent_id, .from = cfg->from,
+		.metadata = cfg->metadata, .synthetic = cfg->synthetic,
+	};
+	struct wv_url_parts parts;
+	char *buf = wv_malloc(URL_CAP);
+	int rc;
+
+	if (!buf)
+		return say(err, cap, WV_ERR_NOMEM, "out of memory");
+	rc = wv_url_build(buf, URL_CAP, &p);
+	if (rc >= 0 && (wv_url_split(buf, &parts) < 0 ||
+			strlen(parts.path) > PATH_MAX_LEN))
+		rc = WV_ERR_NOSPACE;
+	wv_free(buf);
+	if (rc == WV_ERR_NOSPACE)
+		return say(err, cap, WV_ERR_INVALID,
+			   "the call URL would be over %d bytes: from or "
+			   "metadata is too long", PATH_MAX_LEN);
+	return rc < 0 ? say(err, cap, rc, "url: %s", wv_strerror(rc)) : 0;
+}
+
+static int check(const struct wv_client_config *cfg, char *err, size_t cap)
+{
+	struct wv_url_parts parts;
+	unsigned rate = cfg->source.read ? cfg->source.rate : WV_RATE;
+
+	if (!cfg->url || !*cfg->url)
+		return say(err, cap, WV_ERR_URL, "no url");
+	if (wv_url_split(cfg->url, &parts) < 0)
+		return explain_url(cfg->url, err, cap);
+	if (!cfg->agent_id || !*cfg->agent_id)
+		return say(err, cap, WV_ERR_INVALID, "no agent_id");
+	if (!cfg->api_key || !*cfg->api_key)
+		return say(err, cap, WV_ERR_INVALID, "no API key");
 	if (cfg->auth != WV_AUTH_SUBPROTOCOL && cfg->auth != WV_AUTH_HEADER)
-		return WV_ERR_INVALID;
+		return say(err, cap, WV_ERR_INVALID, "auth is %d: "
+			   "WV_AUTH_SUBPROTOCOL or WV_AUTH_HEADER",
+			   (int)cfg->auth);
 	if (!key_ok(cfg->api_key, cfg->auth))
-		return WV_ERR_INVALID;
-	return 0;
+		return say(err, cap, WV_ERR_INVALID,
+			   "the API key must be 1 to %d visible ASCII "
+			   "characters%s", KEY_MAX,
+			   cfg->auth == WV_AUTH_SUBPROTOCOL
+				   ? ", without a comma when offered as a "
+				     "subprotocol (X-API-Key takes one)"
+				   : "");
+	if (cfg->metadata && *cfg->metadata) {
+		int rc = check_metadata(cfg->metadata, err, cap);
+
+		if (rc < 0)
+			return rc;
+	}
+	if (rate < WV_RATE_MIN || rate > WV_RATE_MAX)
+		return say(err, cap, WV_ERR_RATE,
+			   "source rate %u Hz: from %u to %u", rate,
+			   (unsigned)WV_RATE_MIN, (unsigned)WV_RATE_MAX);
+	return check_length(cfg, err, cap);
+}
+
+int wv_client_check_config(const struct wv_client_config *cfg, char *err,
+			   size_t err_cap)
+{
+	struct wv_client_config mine = defaults;
+
+	if (err && err_cap)
+		err[0] = '\0';
+	if (!cfg || wv__take_sized(&mine, sizeof mine, cfg, cfg->size,
+				   CONFIG_FIRST_SIZE) < 0)
+		return say(err, err_cap, WV_ERR_INVALID,
+			   "a config not made by wv_client_config_default()");
+	return check(&mine, err, err_cap);
 }
 
 static int dup_opt(char **dst, const char *src)
@@ -256,7 +425,7 @@ static int resolve_url(struct wv_client *c)
 	if (rc >= 0)
 		c->full_url = wv__strdup(buf);
 	wv_free(buf);
-	if (rc < 0)
+	if (rc < 0) /* too long, with from and metadata */
 		return rc == WV_ERR_NOMEM ? rc : WV_ERR_INVALID;
 	if (!c->full_url)
 		return WV_ERR_NOMEM;
@@ -295,9 +464,7 @@ static int make_call(struct wv_client *c)
 		.event = c->ucb.event ? on_event : NULL,
 	};
 	cc.user = c;
-	if (c->src_rate < WV_RATE_MIN || c->src_rate > WV_RATE_MAX)
-		return WV_ERR_RATE;
-	cap = c->src_rate / 50 + 1;
+	cap = c->src_rate / 50 + 1; /* check() has seen the rate */
 	c->src_buf = wv__calloc(cap, sizeof *c->src_buf);
 	if (!c->src_buf)
 		return WV_ERR_NOMEM;
@@ -317,7 +484,7 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 	rc = wv__take_sized(&mine, sizeof mine, cfg, cfg->size,
 			    CONFIG_FIRST_SIZE);
 	if (rc == 0)
-		rc = check_config(&mine);
+		rc = check(&mine, NULL, 0);
 	if (rc < 0)
 		return rc;
 	cfg = &mine;

@@ -1370,6 +1370,7 @@ struct bad_config {
 	enum wv_auth auth;
 	unsigned rate;
 	int want;
+	const char *says; /* in wv_client_check_config()'s words */
 };
 
 static int no_sound(void *user, float *dst, size_t n)
@@ -1381,22 +1382,54 @@ static int no_sound(void *user, float *dst, size_t n)
 
 static void test_client_create_checks_its_config(void **state)
 {
+	char err[256];
 	static const struct bad_config rows[] = {
-		{ NULL, KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "http://h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", NULL, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", "", "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", KEY, "", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", "a,b", "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", "a\r\nX: y", "echo", NULL, WV_AUTH_HEADER, 0, WV_ERR_INVALID },
-		{ "ws://h", KEY, "echo", "[1]", WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", KEY, "echo", "{", WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://u@h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h:0", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID },
-		{ "ws://h", KEY, "echo", NULL, 7, 0, WV_ERR_INVALID },
-		{ "ws://h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 4000, WV_ERR_RATE },
-		{ "ws://h", "a,b", "echo", "{\"x\":1}", WV_AUTH_HEADER, 48000, 0 },
-		{ "wss://[::1]:9/p", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, 0 },
+		{ NULL, KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "no url" },
+		{ "http://h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "url \"http://h\": a call's URL is ws:// or wss:// (ws:// "
+		  "where it says http://)" },
+		{ "https://h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "(wss:// where it says https://)" },
+		{ "WS://h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "the scheme is lower case: ws://" },
+		{ "127.0.0.1:8765", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_URL, "has no scheme: ws://127.0.0.1:8765 or "
+			      "wss://127.0.0.1:8765?" },
+		{ "ws://h:99999", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_URL, "the port is from 1 to 65535" },
+		{ "ws://h:0", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "the port is from 1 to 65535" },
+		{ "ws://u@h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "no user name or password" },
+		{ "ws://h?q", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "needs a path before it" },
+		{ "ws://h\x01st", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_URL, "url \"ws://h\\x01st\": the host is not" },
+		{ "ws://h", NULL, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_INVALID, "no API key" },
+		{ "ws://h", "", "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID,
+		  "no API key" },
+		{ "ws://h", KEY, "", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_INVALID,
+		  "no agent_id" },
+		{ "ws://h", "a,b", "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_INVALID, "without a comma" },
+		{ "ws://h", "a\r\nX: y", "echo", NULL, WV_AUTH_HEADER, 0,
+		  WV_ERR_INVALID, "visible ASCII characters" },
+		{ "ws://h", KEY, "echo", "[1]", WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_NOT_OBJECT, "metadata is a JSON array; it must be an "
+				     "object" },
+		{ "ws://h", KEY, "echo", "notjson", WV_AUTH_SUBPROTOCOL, 0,
+		  WV_ERR_JSON, "metadata is not JSON: " },
+		{ "ws://h", KEY, "echo", "{", WV_AUTH_SUBPROTOCOL, 0, WV_ERR_JSON,
+		  "metadata is not JSON: " },
+		{ "ws://h", KEY, "echo", NULL, 7, 0, WV_ERR_INVALID, "auth is 7" },
+		{ "ws://h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 4000,
+		  WV_ERR_RATE, "source rate 4000 Hz" },
+		{ "ws://h", "a,b", "echo", "{\"x\":1}", WV_AUTH_HEADER, 48000, 0,
+		  "" },
+		{ "wss://[::1]:9/p", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, 0,
+		  "" },
 	};
 	struct wv_loop *loop;
 
@@ -1419,6 +1452,12 @@ static void test_client_create_checks_its_config(void **state)
 			fail_msg("row %zu: %s", i, rows[i].url ? rows[i].url : "-");
 		assert_true((c != NULL) == (rows[i].want == 0));
 		wv_client_destroy(c);
+		/* The same verdict, in words, and never the key. */
+		assert_int_equal(wv_client_check_config(&cfg, err, sizeof err),
+				 rows[i].want);
+		if (!strstr(err, rows[i].says))
+			fail_msg("row %zu says \"%s\"", i, err);
+		assert_null(strstr(err, KEY));
 	}
 	wv_loop_destroy(loop);
 }

@@ -194,12 +194,27 @@ WV_EXPORT int wv_loop_run(struct wv_loop *loop, int timeout_ms);
 
 /*
  * Makes a call on the loop (not yet connected). cfg and the strings in it
- * are copied. Errors: WV_ERR_INVALID (no url, agent_id or key; a url that
- * is not ws:// or wss://; metadata that is not a JSON object), WV_ERR_RATE
- * (a source rate outside 8000-192000), WV_ERR_NOMEM.
+ * are copied. Errors: WV_ERR_URL (no url, or one that is not ws:// or
+ * wss:// with a host and a port from 1 to 65535), WV_ERR_JSON (metadata
+ * that is not JSON), WV_ERR_NOT_OBJECT (metadata that is JSON but not an
+ * object), WV_ERR_INVALID (no agent_id, no key or one that cannot go in a
+ * header, an unknown auth, a call URL over 2000 bytes, a cfg not made by
+ * wv_client_config_default()), WV_ERR_RATE (a source rate outside
+ * 8000-192000), WV_ERR_NOMEM. wv_client_check_config() says which field
+ * and why.
  */
 WV_EXPORT int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 			       const struct wv_client_config *cfg);
+/*
+ * Checks cfg as wv_client_create() does, without making anything: returns
+ * the same code and, in err (err_cap bytes; may be NULL), one line that
+ * names the field and what is wrong with it: `url "http://h": a call's URL
+ * is ws:// or wss:// (ws:// where it says http://)`, `metadata is a JSON
+ * array; it must be an object, {"key": value, ...}`. The key is never
+ * shown. Thread: any.
+ */
+WV_EXPORT int wv_client_check_config(const struct wv_client_config *cfg,
+				     char *err, size_t err_cap);
 /*
  * Closes the call if it is still open (stop, then close 1000), frees it.
  * No callback of the call runs after this, and its source and sink are

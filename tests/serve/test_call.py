@@ -263,6 +263,30 @@ class Call(ServeTest):
                 self.assertEqual(code, 2, err)
                 self.assertIn("wvoice call:", err)
 
+    def test_each_bad_setting_says_what_is_wrong(self):
+        url = self.server.url
+        for flag, value, says in (
+                ("--url", "http://h", 'url "http://h": a call\'s URL is ws:// '
+                 "or wss:// (ws:// where it says http://)"),
+                ("--url", "WS://h", "the scheme is lower case: ws://"),
+                ("--url", "127.0.0.1:8765", "has no scheme: "
+                 "ws://127.0.0.1:8765 or wss://127.0.0.1:8765?"),
+                ("--url", "ws://h:99999", "the port is from 1 to 65535"),
+                ("--metadata", "notjson", "metadata is not JSON: "),
+                ("--metadata", "[1]", "metadata is a JSON array; it must be "
+                 "an object")):
+            with self.subTest(value=value):
+                args = {"--url": url, "--metadata": "{}"}
+                args[flag] = value
+                code, out, err = run_call(
+                    "--url", args["--url"], "--metadata", args["--metadata"],
+                    "--agent", "echo", "--api-key", KEY, "--output",
+                    self.path("o.wav"))
+                self.assertEqual(code, 2, err)
+                self.assertIn("wvoice call: ", err)
+                self.assertIn(says, err)
+                self.assertNotIn(KEY, err)
+
     def test_key_from_the_environment(self):
         code, out, err = run_call("--url", self.server.url, "--agent",
                                   "silent", "--input", self.speech,
