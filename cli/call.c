@@ -88,14 +88,14 @@ struct run {
 	int64_t input_end_ms; /* call time the input ran out, or -1 */
 	bool key_muted;	      /* the m key's; --mute windows add to it */
 	bool muted;	      /* what the call was last told */
+	int cut_short;	      /* the signal that ended an unconfirmed call */
 };
 
-static atomic_int interrupted;
+static atomic_int interrupted; /* the signal, or 0 */
 
 static void on_sigint(int sig)
 {
-	(void)sig;
-	atomic_store(&interrupted, 1);
+	atomic_store(&interrupted, sig);
 }
 
 /* ---- callbacks from the call ---- */
@@ -621,7 +621,14 @@ static int run_call(struct opts *o, struct run *r)
 	wv_client_connect(c);
 	tty_start(&tty, o);
 	while (wv_loop_run(loop, LOOP_SLICE_MS) > 0) {
-		if (atomic_exchange(&interrupted, 0))
+		int sig = atomic_exchange(&interrupted, 0);
+
+		/* A hang-up once the call is up; before that, no call was
+		   made: the exit says so, as a shell's 128 + signal. */
+		if (sig && wv_client_status(c) != WV_STATUS_CONNECTED &&
+		    !r->cut_short)
+			r->cut_short = sig;
+		if (sig)
 			wv_client_hangup(c);
 		follow_schedule(r, c);
 		tty_keys(&tty, r, c);
@@ -633,7 +640,7 @@ static int run_call(struct opts *o, struct run *r)
 	else if (wv_client_end_reason(c) == WV_END_CLOSED && !closed_normally(c))
 		explain_close(c);
 	summary(c);
-	status = exit_status(c);
+	status = r->cut_short ? 128 + r->cut_short : exit_status(c);
 out:
 	if (r->audio) { /* the devices close with the call, ALSA's words
 			   kept off stderr */

@@ -5,6 +5,8 @@ through its exit status, its output files and the server's records."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -286,6 +288,33 @@ class Call(ServeTest):
                 self.assertIn("wvoice call: ", err)
                 self.assertIn(says, err)
                 self.assertNotIn(KEY, err)
+
+    def test_interrupted_before_the_call_is_confirmed_exits_130(self):
+        # A server that takes the connection and never answers: Ctrl-C
+        # finds the call still connecting, so no call was made.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            s.settimeout(20 * SLOW)
+            env = dict(os.environ)
+            env.pop("WVOICE_API_KEY", None)
+            p = subprocess.Popen(
+                [harness.binary(), "call", "--url",
+                 "ws://127.0.0.1:%d" % s.getsockname()[1], "--agent", "echo",
+                 "--api-key", KEY, "--output", self.path("o.wav")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, env=env)
+            try:
+                conn, _ = s.accept()
+                with conn:
+                    p.send_signal(signal.SIGINT)
+                    out, err = p.communicate(timeout=20 * SLOW)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.communicate()
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn("communication id: -", out)
 
     def test_key_from_the_environment(self):
         code, out, err = run_call("--url", self.server.url, "--agent",
