@@ -714,7 +714,9 @@ int cli_devices(int argc, char **argv)
 			     "/ --output-device N.");
 			return 0;
 		}
-		return usage_error("unexpected argument '%s'", argv[1]);
+		fprintf(stderr, "wvoice devices: unexpected argument '%s'\n"
+				"Try 'wvoice devices --help'.\n", argv[1]);
+		return EXIT_USAGE;
 	}
 	saved = stderr_off();
 	rc = wv_device_list(NULL, 0, &n);

@@ -17,7 +17,7 @@ static const char usage[] =
 	"  devices   list the audio devices\n"
 	"  serve     run the local agent server (wvoice serve --help)\n"
 	"\n"
-	"  wvoice --help | --version\n"
+	"  wvoice --help | --version | help COMMAND\n"
 	"See wvoice(1).\n";
 
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -61,11 +61,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
+	    (!strcmp(argv[1], "help") && argc == 2)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	/* wvoice help COMMAND: that command's --help. */
+	if (!strcmp(argv[1], "help")) {
+		static char help_flag[] = "--help";
+		char *sub[] = { argv[2], help_flag, NULL };
+
+		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return commands[i].run(2, sub);
+		fprintf(stderr, "wvoice: no command '%s'\n%s", argv[2], usage);
+		return 2;
+	}
+	/* --version, alone or after a command. */
+	if (!strcmp(argv[1], "--version") ||
+	    (argc == 3 && !strcmp(argv[2], "--version"))) {
 		printf("wvoice %s\n", wv_version());
 		return 0;
 	}

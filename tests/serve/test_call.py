@@ -316,6 +316,30 @@ class Call(ServeTest):
         self.assertEqual(p.returncode, 130, err)
         self.assertIn("communication id: -", out)
 
+    def test_devices_help_and_version_answer_as_themselves(self):
+        def run(*args):
+            p = subprocess.run([harness.binary()] + list(args),
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=20 * SLOW)
+            return p.returncode, p.stdout, p.stderr
+
+        code, out, err = run("devices", "--bogus")
+        self.assertEqual(code, 2, err)
+        self.assertIn("wvoice devices: unexpected argument '--bogus'", err)
+        self.assertIn("Try 'wvoice devices --help'", err)
+        self.assertNotIn("wvoice call", err)
+        for command in ("call", "serve", "demo", "devices"):
+            code, out, err = run("help", command)
+            self.assertEqual(code, 0, err)
+            self.assertIn("usage: wvoice " + command, out)
+        code, out, err = run("help", "nope")
+        self.assertEqual(code, 2, err)
+        self.assertIn("no command 'nope'", err)
+        for command in ("call", "serve"):
+            code, out, err = run(command, "--version")
+            self.assertEqual(code, 0, err)
+            self.assertRegex(out, r"^wvoice \d+\.\d+\.\d+\n$")
+
     def test_key_from_the_environment(self):
         code, out, err = run_call("--url", self.server.url, "--agent",
                                   "silent", "--input", self.speech,
