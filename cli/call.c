@@ -618,6 +618,8 @@ static int run_call(struct opts *o, struct run *r)
 	cli_level_init(&r->out_level, 8000, 0);
 	/* A window open at 0 holds from the first frame. */
 	update_mute(r, c, 0);
+	if (o->verbose)
+		fprintf(stderr, "wvoice call: calling %s\n", wv_client_url(c));
 	wv_client_connect(c);
 	tty_start(&tty, o);
 	while (wv_loop_run(loop, LOOP_SLICE_MS) > 0) {

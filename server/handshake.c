@@ -101,9 +101,16 @@ int wvs_handshake_filter(struct conn *c, struct lws *wsi, const char *offered)
 	if (atomic_load(&srv->stop))
 		return refuse(c, wsi, 503, "Service Unavailable",
 			      "shutting down");
-	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
-	    strcmp(path, WV_CALL_PATH) != 0)
-		return refuse(c, wsi, 404, "Not Found", "no such path");
+	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
+		return refuse(c, wsi, 404, "Not Found", "no path");
+	if (strcmp(path, WV_CALL_PATH) != 0) {
+		char shown[160], why[240];
+
+		wv_escape(shown, sizeof shown, path, strlen(path));
+		snprintf(why, sizeof why, "no such path \"%s\" (calls go to "
+			 "%s)", shown, WV_CALL_PATH);
+		return refuse(c, wsi, 404, "Not Found", why);
+	}
 	if (!wvs_origin_ok(srv, wsi))
 		return refuse(c, wsi, 403, "Forbidden", "origin not allowed");
 	if (!wvs_authorized(c, wsi, offered))

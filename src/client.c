@@ -267,10 +267,6 @@ static int explain_url(const char *url, char *err, size_t cap)
 				   "url \"%s\": the port is from 1 to 65535",
 				   shown);
 	}
-	if (*end == '?' || *end == '#')
-		return say(err, cap, WV_ERR_URL,
-			   "url \"%s\": a query or fragment needs a path "
-			   "before it", shown);
 	return say(err, cap, WV_ERR_URL,
 		   "url \"%s\": the host is not a name or an IP address",
 		   shown);
@@ -337,6 +333,15 @@ static int check(const struct wv_client_config *cfg, char *err, size_t cap)
 
 	if (!cfg->url || !*cfg->url)
 		return say(err, cap, WV_ERR_URL, "no url");
+	if (strpbrk(cfg->url, "?#")) {
+		char shown[160];
+
+		wv_escape(shown, sizeof shown, cfg->url, strlen(cfg->url));
+		return say(err, cap, WV_ERR_URL,
+			   "url \"%s\": leave the query out (agent_id, from, "
+			   "metadata and synthetic are settings of their own)",
+			   shown);
+	}
 	if (wv_url_split(cfg->url, &parts) < 0)
 		return explain_url(cfg->url, err, cap);
 	if (!cfg->agent_id || !*cfg->agent_id)
@@ -606,6 +611,11 @@ int wv_client_open_audio(struct wv_client *c, const struct wv_audio_config *acfg
 		c->cfg.source = (struct wv_source){ c->src_rate,
 						    wv_audio_source_read, a };
 	return 0;
+}
+
+const char *wv_client_url(const struct wv_client *c)
+{
+	return c->full_url;
 }
 
 struct wv_audio *wv_client_audio(struct wv_client *c)

@@ -118,6 +118,11 @@ static size_t check_base(const char *base)
 	len = strlen(base);
 	while (len > skip && base[len - 1] == '/')
 		len--;
+	/* The whole endpoint, pasted: its call path is written once. */
+	if (len >= skip + strlen(WV_CALL_PATH) &&
+	    !memcmp(base + len - strlen(WV_CALL_PATH), WV_CALL_PATH,
+		    strlen(WV_CALL_PATH)))
+		len -= strlen(WV_CALL_PATH);
 	if (!has_host(base + skip, strcspn(base + skip, "/")))
 		return 0;
 	return len;

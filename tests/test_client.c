@@ -1403,7 +1403,7 @@ static void test_client_create_checks_its_config(void **state)
 		{ "ws://u@h", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
 		  "no user name or password" },
 		{ "ws://h?q", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
-		  "needs a path before it" },
+		  "leave the query out" },
 		{ "ws://h\x01st", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
 		  WV_ERR_URL, "url \"ws://h\\x01st\": the host is not" },
 		{ "ws://h", NULL, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0,
@@ -1430,6 +1430,10 @@ static void test_client_create_checks_its_config(void **state)
 		  "" },
 		{ "wss://[::1]:9/p", KEY, "echo", NULL, WV_AUTH_SUBPROTOCOL, 0, 0,
 		  "" },
+		{ "ws://h:9/telephony/websocket/call?agent_id=x", KEY, "echo",
+		  NULL, WV_AUTH_SUBPROTOCOL, 0, WV_ERR_URL,
+		  "leave the query out (agent_id, from, metadata and synthetic "
+		  "are settings of their own)" },
 	};
 	struct wv_loop *loop;
 

@@ -34,6 +34,11 @@ static const struct url_case url_cases[] = {
 	{ { .base = "wss://h//", .agent_id = "a" }, "wss://h" CALL "a", 0 },
 	{ { .base = "wss://h/v1/", .agent_id = "a" }, "wss://h/v1" CALL "a",
 	  0 },
+	/* The whole endpoint, pasted: the call path once. */
+	{ { .base = "ws://h:1/telephony/websocket/call", .agent_id = "a" },
+	  "ws://h:1" CALL "a", 0 },
+	{ { .base = "wss://h/v1/telephony/websocket/call/", .agent_id = "a" },
+	  "wss://h/v1" CALL "a", 0 },
 	{ { .base = "ws://[::1]:8080", .agent_id = "a" },
 	  "ws://[::1]:8080" CALL "a", 0 },
 	{ { .base = "wss://user@h:9", .agent_id = "a" },

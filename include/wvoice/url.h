@@ -24,7 +24,9 @@ extern "C" {
    the ABI" in version.h. Fields the program leaves out are NULL or false. */
 struct wv_url_params {
 	const char *base;     /* ws:// or wss:// (lower case) with host,
-				 required; trailing slashes are dropped */
+				 required; trailing slashes are dropped, and
+				 so is the call path if it ends with it (the
+				 whole endpoint, pasted) */
 	const char *agent_id; /* required, non-empty */
 	const char *from;     /* optional; NULL or "" leaves it out */
 	const char *metadata; /* optional: text of a JSON object, without

@@ -238,6 +238,10 @@ WV_EXPORT enum wv_status wv_client_status(const struct wv_client *c);
 WV_EXPORT enum wv_end_reason wv_client_end_reason(const struct wv_client *c);
 /* NULL until the server's start. */
 WV_EXPORT const char *wv_client_communication_id(const struct wv_client *c);
+/* The URL the call requests, with its query (the key is never in it):
+   "ws://h:8765/telephony/websocket/call?agent_id=echo". Valid until
+   wv_client_destroy(). */
+WV_EXPORT const char *wv_client_url(const struct wv_client *c);
 /* Since the call was confirmed; 0 before. */
 WV_EXPORT int64_t wv_client_elapsed_ms(const struct wv_client *c);
 /* The last error, one line ("handshake refused: 401 Unauthorized"), or "". */

@@ -340,6 +340,18 @@ class Call(ServeTest):
             self.assertEqual(code, 0, err)
             self.assertRegex(out, r"^wvoice \d+\.\d+\.\d+\n$")
 
+    def test_the_whole_endpoint_pasted_as_url(self):
+        url = self.server.url + "/telephony/websocket/call"
+        code, out, err = run_call("--url", url, "--agent", "silent",
+                                  "--api-key", KEY, "--input", self.speech,
+                                  "--output", self.path("o.wav"),
+                                  "--hangup-after", "0.3", "--verbose")
+        self.assertEqual(code, 0, err)
+        # --verbose shows what was requested: the call path once.
+        self.assertIn("calling %s/telephony/websocket/call?agent_id=silent"
+                      % self.server.url, err)
+        self.assertNotIn(KEY, err)
+
     def test_key_from_the_environment(self):
         code, out, err = run_call("--url", self.server.url, "--agent",
                                   "silent", "--input", self.speech,

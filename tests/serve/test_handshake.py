@@ -166,6 +166,9 @@ class Handshake(ServeTest):
                 self.refused(404, path=path)
         self.server.wait_log(r"refused 127\.0\.0\.1: 404 Not Found: "
                              r"no such path")
+        # The log names the path it refused, and the right one.
+        self.server.wait_log(r'no such path "/telephony/websocket/calls" '
+                             r'\(calls go to /telephony/websocket/call\)')
 
     def test_plain_http_get_is_404(self):
         status, _, _ = wsclient.http_get(HOST, self.server.port, "/")
