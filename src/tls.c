@@ -38,6 +38,13 @@ bool wv__tls_failed(struct wv_client *c, struct lws *wsi, const char *msg)
 		wv__fail(c, WV_ERR_TLS, 0,
 			 "TLS handshake with %s failed: certificate rejected (%s)",
 			 c->hostport, X509_verify_cert_error_string(v));
+	else if (strncmp(msg, "connect SSL err", 15) == 0)
+		/* OpenSSL refused what came back, and lws has thrown its
+		   reason away ("error:00000001:lib(0)::reason(1)"): most
+		   often no TLS at all, a plain WebSocket server. */
+		wv__fail(c, WV_ERR_TLS, 0, "TLS handshake with %s failed: the "
+			 "server did not answer in TLS (is it ws:// rather than "
+			 "wss://?)", c->hostport);
 	else
 		wv__fail(c, WV_ERR_TLS, 0, "TLS handshake with %s failed: %.*s",
 			 c->hostport, (int)n, msg);

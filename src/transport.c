@@ -330,6 +330,13 @@ static void connection_error(struct wv_client *c, struct lws *wsi,
 	else if (!c->tcp_up)
 		wv__fail(c, WV_ERR_CONNECT, 0, "cannot connect to %s: %s",
 			 c->hostport, msg);
+	else if (!c->addr.tls && c->http_status == 0)
+		/* Closed before any HTTP answer: a TLS server drops a plain
+		   request it cannot read. */
+		wv__fail(c, WV_ERR_CONNECT, 0,
+			 "connection to %s closed during the handshake (%s), "
+			 "with no HTTP answer: is it wss:// rather than ws://?",
+			 c->hostport, msg);
 	else
 		wv__fail(c, WV_ERR_CONNECT, 0,
 			 "connection to %s closed during the handshake (%s)",

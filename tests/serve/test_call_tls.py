@@ -132,6 +132,18 @@ class Tls(CallTest):
         self.assertEqual(code, 1, err)
         self.assertRegex(err, r"wvoice call: .*127\.0\.0\.1:%d" %
                          self.server.port)
+        # What probably happened, said.
+        self.assertIn("is it wss:// rather than ws://?", err)
+
+    def test_wss_to_a_plain_server_says_so(self):
+        plain = Server()
+        self.addCleanup(plain.stop_clean)
+        code, out, err = self.call("--insecure", url="wss://127.0.0.1:%d"
+                                   % plain.port)
+        self.assertEqual(code, 1, err)
+        self.assertIn("TLS handshake with 127.0.0.1:%d failed: the server did "
+                      "not answer in TLS (is it ws:// rather than wss://?)"
+                      % plain.port, err)
 
 
 class Output(CallTest):
