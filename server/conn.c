@@ -156,6 +156,12 @@ int wvs_conn_writeable(struct conn *c, struct lws *wsi)
 int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
 {
 	int64_t now = wvs_now_us();
+	static const char *const refusal[] = {
+		[WV_MESSAGE_BINARY] = "binary frame: this protocol is JSON text",
+		[WV_MESSAGE_TOO_BIG] = "message over 65536 bytes",
+		[WV_MESSAGE_NOT_UTF8] = "text frame not UTF-8",
+		[WV_MESSAGE_NOMEM] = "out of memory",
+	};
 	enum wv_message_result r = WV_MESSAGE_NOMEM;
 	const char *text;
 	size_t n;
@@ -171,21 +177,9 @@ int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in, size_t len
 	case WV_MESSAGE_TEXT:
 		wvs_session_receive(c->session, text, n, now);
 		break;
-	case WV_MESSAGE_BINARY:
-		wvs_session_reject(c->session, 1003,
-				   "binary frame: this protocol is JSON text",
-				   now);
-		break;
-	case WV_MESSAGE_TOO_BIG:
-		wvs_session_reject(c->session, 1009,
-				   "message over 65536 bytes", now);
-		break;
-	case WV_MESSAGE_NOT_UTF8:
-		wvs_session_reject(c->session, 1007, "text frame not UTF-8",
-				   now);
-		break;
-	case WV_MESSAGE_NOMEM:
-		wvs_session_reject(c->session, 1011, "out of memory", now);
+	default: /* refused, with the close code message.h gives it */
+		wvs_session_reject(c->session, wv_message_close_code(r),
+				   refusal[r], now);
 		break;
 	}
 	return wvs_conn_pump(c, wsi, 0);

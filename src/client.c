@@ -370,13 +370,14 @@ static int check(const struct wv_client_config *cfg, char *err, size_t cap)
 		return say(err, cap, WV_ERR_RATE,
 			   "source rate %u Hz: from %u to %u", rate,
 			   (unsigned)WV_RATE_MIN, (unsigned)WV_RATE_MAX);
-	return check_length(cfg, err, cap);
+	return 0;
 }
 
 int wv_client_check_config(const struct wv_client_config *cfg, char *err,
 			   size_t err_cap)
 {
 	struct wv_client_config mine = defaults;
+	int rc;
 
 	if (err && err_cap)
 		err[0] = '\0';
@@ -384,7 +385,9 @@ int wv_client_check_config(const struct wv_client_config *cfg, char *err,
 				   CONFIG_FIRST_SIZE) < 0)
 		return say(err, err_cap, WV_ERR_INVALID,
 			   "a config not made by wv_client_config_default()");
-	return check(&mine, err, err_cap);
+	rc = check(&mine, err, err_cap);
+	/* wv_client_create() finds this out building the URL it keeps. */
+	return rc < 0 ? rc : check_length(&mine, err, err_cap);
 }
 
 static int dup_opt(char **dst, const char *src)

@@ -150,14 +150,16 @@ static int established(struct wv_client *c)
 static int receive(struct wv_client *c, struct lws *wsi, const char *in,
 		   size_t len)
 {
+	enum wv_message_result r;
 	const char *text;
 	size_t n;
 
 	if (c->told_closed)
 		return 0;
-	switch (wv_message_feed(c->rx, in, len, lws_is_first_fragment(wsi),
-				lws_is_final_fragment(wsi),
-				lws_frame_is_binary(wsi), &text, &n)) {
+	r = wv_message_feed(c->rx, in, len, lws_is_first_fragment(wsi),
+			    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi),
+			    &text, &n);
+	switch (r) {
 	case WV_MESSAGE_PARTIAL:
 	case WV_MESSAGE_SKIPPED:
 		return 0;
@@ -170,15 +172,18 @@ static int receive(struct wv_client *c, struct lws *wsi, const char *in,
 				 "JSON text)");
 		return 0;
 	case WV_MESSAGE_TOO_BIG:
-		close_for(c, WV_ERR_TOO_LARGE, 1009, "message too big",
+		close_for(c, WV_ERR_TOO_LARGE, wv_message_close_code(r),
+			  "message too big",
 			  "message from server over 65536 bytes: closed (1009)");
 		return 0;
 	case WV_MESSAGE_NOT_UTF8:
-		close_for(c, WV_ERR_PROTOCOL, 1007, "not UTF-8",
+		close_for(c, WV_ERR_PROTOCOL, wv_message_close_code(r),
+			  "not UTF-8",
 			  "text from server not UTF-8: closed (1007)");
 		return 0;
 	case WV_MESSAGE_NOMEM:
-		close_for(c, WV_ERR_NOMEM, 1011, "out of memory",
+		close_for(c, WV_ERR_NOMEM, wv_message_close_code(r),
+			  "out of memory",
 			  "out of memory for a message from server");
 		return 0;
 	case WV_MESSAGE_TEXT:

@@ -1463,6 +1463,23 @@ static void test_client_create_checks_its_config(void **state)
 			fail_msg("row %zu says \"%s\"", i, err);
 		assert_null(strstr(err, KEY));
 	}
+	/* A call URL too long for lws's request line: the same verdict. */
+	{
+		static char from[3000];
+		struct wv_client_config cfg;
+		struct wv_client *c = NULL;
+
+		memset(from, 'f', sizeof from - 1);
+		wv_client_config_default(&cfg);
+		cfg.url = "ws://h";
+		cfg.api_key = KEY;
+		cfg.agent_id = "echo";
+		cfg.from = from;
+		assert_int_equal(wv_client_create(&c, loop, &cfg), WV_ERR_INVALID);
+		assert_int_equal(wv_client_check_config(&cfg, err, sizeof err),
+				 WV_ERR_INVALID);
+		assert_non_null(strstr(err, "the call URL would be over 2000"));
+	}
 	wv_loop_destroy(loop);
 }
 
