@@ -1156,6 +1156,16 @@ int getaddrinfo(const char *node, const char *service,
 	return real_getaddrinfo(node, service, hints, res);
 }
 
+/* A call on a loop of its own to a name of the stand-in getaddrinfo's,
+   at port. */
+static void prepare_named(struct one *o, const char *name, int port)
+{
+	char url[96];
+
+	snprintf(url, sizeof url, "ws://%s:%d", name, port);
+	prepare(o, url, "echo");
+}
+
 /* A lookup that blocks would stall the 20 ms clock of every call on the
    loop: it runs on another thread, and the call connects once it is
    answered. */
@@ -1163,11 +1173,9 @@ static void test_client_name_lookups_stay_off_the_loop(void **state)
 {
 	struct world *w = *state;
 	struct one o;
-	char url[96];
 
 	loop_thread = pthread_self();
-	snprintf(url, sizeof url, "ws://" SLOW_NAME ":%d", w->plain.port);
-	prepare(&o, url, "echo");
+	prepare_named(&o, SLOW_NAME, w->plain.port);
 	dial_and_connect(&o);
 	hang_up(&o);
 	assert_int_equal(atomic_load(&slow_lookups_on_loop), 0);
@@ -1181,10 +1189,8 @@ static void test_client_each_address_is_tried_in_turn(void **state)
 {
 	struct world *w = *state;
 	struct one o;
-	char url[96];
 
-	snprintf(url, sizeof url, "ws://" TWO_NAME ":%d", w->plain.port);
-	prepare(&o, url, "echo");
+	prepare_named(&o, TWO_NAME, w->plain.port);
 	dial_and_connect(&o);
 	hang_up(&o);
 	assert_int_equal(o.seen.nerror, 0);
@@ -1196,10 +1202,8 @@ static void test_client_destroyed_during_its_lookup(void **state)
 {
 	struct world *w = *state;
 	struct one o;
-	char url[96];
 
-	snprintf(url, sizeof url, "ws://" SLOW_NAME ":%d", w->plain.port);
-	prepare(&o, url, "echo");
+	prepare_named(&o, SLOW_NAME, w->plain.port);
 	dial(&o);
 	assert_int_equal(wv_loop_run(o.loop, 50), 1);
 	assert_int_equal(wv_client_status(o.c), WV_STATUS_CONNECTING);
@@ -1212,10 +1216,8 @@ static void test_client_slow_lookup_times_out(void **state)
 {
 	struct world *w = *state;
 	struct one o;
-	char url[96];
 
-	snprintf(url, sizeof url, "ws://" SLOW_NAME ":%d", w->plain.port);
-	prepare(&o, url, "echo");
+	prepare_named(&o, SLOW_NAME, w->plain.port);
 	o.cfg.connect_timeout_ms = 100;
 	dial_and_fail(&o, WV_ERR_TIMEOUT);
 	assert_non_null(strstr(wv_client_last_error(o.c),
