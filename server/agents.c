@@ -55,6 +55,26 @@ static int digit_index(char d)
 	return d == '*' ? 10 : 11;
 }
 
+/* Hanging up once the caller has heard what is queued: when the mark
+   after it comes back (the agent's on_mark calls wvs_session_hangup()),
+   or timeout_ms after it should have, when the agent is woken and calls
+   hang_up_late(). */
+static void hang_up_when_heard(struct wvs_session *s, int timeout_ms,
+			       int64_t now)
+{
+	wvs_session_wake_at(s, wvs_session_talk_end(s, now) +
+				       (int64_t)timeout_ms * MS);
+}
+
+static void hang_up_late(struct wvs_session *s, const char *mark,
+			 int timeout_ms)
+{
+	wvs_session_logf(s, "the %s mark did not come back within %d ms; "
+			    "hanging up",
+			 mark, timeout_ms);
+	wvs_session_hangup(s);
+}
+
 /* Plays back what the caller said, then a numbered mark. */
 static void echo_back(struct wvs_session *s, unsigned *count,
 		      const int16_t *pcm, size_t n)
@@ -126,8 +146,7 @@ static void demo_dtmf(struct wvs_session *s, void *state, char digit,
 		d->leaving = 1;
 		wvs_session_play(s, &d->prompts->goodbye);
 		wvs_session_mark(s, "goodbye");
-		wvs_session_wake_at(s, wvs_session_talk_end(s, now) +
-					       WVS_GOODBYE_TIMEOUT_MS * MS);
+		hang_up_when_heard(s, WVS_GOODBYE_TIMEOUT_MS, now);
 		return;
 	}
 	wvs_session_play(s, &d->prompts->digits[digit_index(digit)]);
@@ -151,12 +170,8 @@ static void demo_wake(struct wvs_session *s, void *state, int64_t now)
 	struct demo *d = state;
 
 	(void)now;
-	if (!d->leaving)
-		return;
-	wvs_session_logf(s, "the goodbye mark did not come back within %d ms; "
-			    "hanging up",
-			 WVS_GOODBYE_TIMEOUT_MS);
-	wvs_session_hangup(s);
+	if (d->leaving)
+		hang_up_late(s, "goodbye", WVS_GOODBYE_TIMEOUT_MS);
 }
 
 const struct wvs_agent wvs_agent_demo = {
@@ -247,11 +262,16 @@ const struct wvs_agent wvs_agent_silent = {
 
 /* ---- scripted ---- */
 
+/* A script's hangup while the agent talks waits for the mark right after
+   its last audio: the script's own, or this one placed for it. */
+#define HANGUP_MARK "hangup"
+
 struct run {
 	const struct wvs_script *script;
 	size_t step;	 /* the next step to run */
 	int waiting;	 /* the step before `step` is a wait or pause */
 	int done;
+	const char *last_mark; /* hangup waits for it to come back */
 };
 
 static void *script_create(struct wvs_session *s, const void *arg)
@@ -267,6 +287,26 @@ static void *script_create(struct wvs_session *s, const void *arg)
 static const struct wvs_step *current(const struct run *r)
 {
 	return &r->script->steps[r->step - 1];
+}
+
+/* As a person would: once the caller has heard the last words. */
+static void hang_up_after_last_words(struct wvs_session *s, struct run *r,
+				     int64_t now)
+{
+	const struct wvs_step *before =
+		r->step >= 2 ? &r->script->steps[r->step - 2] : NULL;
+
+	if (!wvs_session_talking(s, now)) {
+		wvs_session_hangup(s);
+		return;
+	}
+	if (before && before->type == WVS_STEP_MARK) {
+		r->last_mark = before->text;
+	} else {
+		r->last_mark = HANGUP_MARK;
+		wvs_session_mark(s, HANGUP_MARK);
+	}
+	hang_up_when_heard(s, WVS_HANGUP_MARK_TIMEOUT_MS, now);
 }
 
 /* Runs steps until one has to wait, or the script ends. */
@@ -288,8 +328,8 @@ static void script_run(struct wvs_session *s, struct run *r, int64_t now)
 			wvs_session_clear(s);
 			break;
 		case WVS_STEP_HANGUP:
-			wvs_session_hangup(s);
 			r->done = 1;
+			hang_up_after_last_words(s, r, now);
 			break;
 		case WVS_STEP_WAIT_MARK:
 		case WVS_STEP_WAIT_SPEECH:
@@ -348,7 +388,9 @@ static void script_mark(struct wvs_session *s, void *state, const char *mark,
 	struct run *r = state;
 
 	(void)cleared;
-	if (waiting_for(r, WVS_STEP_WAIT_MARK) &&
+	if (r->last_mark && strcmp(mark, r->last_mark) == 0)
+		wvs_session_hangup(s);
+	else if (waiting_for(r, WVS_STEP_WAIT_MARK) &&
 	    strcmp(current(r)->text, mark) == 0)
 		script_go_on(s, r, now);
 }
@@ -358,6 +400,8 @@ static void script_wake(struct wvs_session *s, void *state, int64_t now)
 	struct run *r = state;
 	const struct wvs_step *st;
 
+	if (r->last_mark)
+		hang_up_late(s, r->last_mark, WVS_HANGUP_MARK_TIMEOUT_MS);
 	if (!r->waiting)
 		return;
 	st = current(r);

@@ -23,6 +23,10 @@ void wvs_prompts_cleanup(struct wvs_prompts *p);
 
 /* How long the demo waits for its goodbye mark before it hangs up anyway. */
 #define WVS_GOODBYE_TIMEOUT_MS 5000
+/* How long a script's hangup waits for the mark after its last audio,
+   past the audio's end, before it hangs up anyway: longer than a caller's
+   usual pre-buffer, short for a client that answers no marks. */
+#define WVS_HANGUP_MARK_TIMEOUT_MS 2000
 
 /* arg: const struct wvs_prompts * */
 extern const struct wvs_agent wvs_agent_demo;

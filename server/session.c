@@ -51,6 +51,7 @@ struct wvs_session {
 	int close_code; /* nonzero: close once nothing is left to send */
 	const char *close_reason;
 	int close_now;	/* a protocol error: drop what is queued */
+	int hanging_up;	/* a stop is queued */
 
 	enum control controls[MAX_CONTROLS];
 	size_t n_controls;
@@ -322,14 +323,19 @@ void wvs_session_clear(struct wvs_session *s)
 	}
 	s->play_at = s->talk_end = now;
 	control_push(s, CTL_CLEAR);
+	if (s->hanging_up) { /* the stop went with the queue: it still holds */
+		s->hanging_up = 0;
+		wvs_session_hangup(s);
+	}
 }
 
 void wvs_session_hangup(struct wvs_session *s)
 {
 	struct item *it;
 
-	if (s->end != WVS_END_NONE)
+	if (s->end != WVS_END_NONE || s->hanging_up)
 		return;
+	s->hanging_up = 1;
 	it = calloc(1, sizeof *it);
 	if (!it) { /* no memory for the queue entry: stop at once instead */
 		control_push(s, CTL_STOP);

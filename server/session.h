@@ -146,7 +146,8 @@ int wvs_session_play_copy(struct wvs_session *s, const int16_t *pcm, size_t n);
 int wvs_session_mark(struct wvs_session *s, const char *name);
 /* Drops queued audio and marks and sends `clear`. */
 void wvs_session_clear(struct wvs_session *s);
-/* Ends the call once the queued audio has played: `stop`, then 1000. */
+/* Ends the call once the queued audio has played: `stop`, then 1000.
+   Once: a second hangup changes nothing. */
 void wvs_session_hangup(struct wvs_session *s);
 /* True while agent audio is queued or still playing at the caller. */
 int wvs_session_talking(const struct wvs_session *s, int64_t now);

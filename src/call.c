@@ -27,6 +27,8 @@ struct wv_call {
 	bool socket_gone;  /* closed() was called: nothing more can be sent */
 	bool confirmed;	   /* the server's start arrived */
 	bool overflowing;  /* audio is being dropped at the playout cap */
+	bool stopping;	   /* the server's stop: its last words play out */
+	int64_t stop_by;   /* ... until then at the latest */
 	int64_t opened_at; /* for the start timeout */
 	int64_t started_at;
 	int64_t ended_at;
@@ -76,9 +78,8 @@ const char *wv_end_reason_name(enum wv_end_reason reason)
 	return "unknown";
 }
 
-/* wv_call_config as first published with its size: when fields are
-   added, offsetof() the first of them. */
-#define CONFIG_FIRST_SIZE sizeof(struct wv_call_config)
+/* wv_call_config as first published with its size (0.2). */
+#define CONFIG_FIRST_SIZE offsetof(struct wv_call_config, last_words_ms)
 
 static const struct wv_call_config defaults = {
 	.size = sizeof defaults,
@@ -86,6 +87,7 @@ static const struct wv_call_config defaults = {
 	.resampler_quality = -1,
 	.start_timeout_ms = 10000,
 	.max_queued_audio = 50,
+	.last_words_ms = 2000,
 };
 
 void wv_call_config_default_sized(struct wv_call_config *cfg, size_t size)
@@ -143,6 +145,13 @@ static bool ended(const struct wv_call *c)
 	return c->status == WV_STATUS_DISCONNECTED;
 }
 
+/* Nothing more goes to the server but answers to marks: the call has
+   ended, or the agent has hung up and its last words are playing. */
+static bool done_talking(const struct wv_call *c)
+{
+	return ended(c) || c->stopping;
+}
+
 /* Queues a control event; they are never dropped while there is room. */
 static int queue_event(struct wv_call *c, const struct wv_event *ev)
 {
@@ -187,7 +196,7 @@ static void on_capture_frame(void *user, const int16_t *frame)
 
 	/* Frames captured before the socket opens, or after the call ends,
 	 * have nowhere to go. */
-	if (!c->opened || ended(c))
+	if (!c->opened || done_talking(c))
 		return;
 	wv_ulaw_encode(ulaw, frame, WV_FRAME_SAMPLES);
 	if (wv__sendq_reserve(&c->sendq, SLOT_BYTES, true, &slot) < 0) {
@@ -272,6 +281,21 @@ int wv_call_opened(struct wv_call *c, int64_t now_us)
 	return queue_simple(c, WV_EVENT_START);
 }
 
+static void answer_mark(void *user, const char *id);
+
+/* Ends a call stopping by the server once its last words have played (or
+   had their time). */
+static void finish_last_words(struct wv_call *c, int64_t now_us)
+{
+	struct wv_playout_stats st;
+
+	if (!c->stopping || ended(c))
+		return;
+	wv_playout_stats(c->playout, &st);
+	if (st.queued_samples == 0 || now_us >= c->stop_by)
+		end_call(c, WV_END_REMOTE_STOP, now_us);
+}
+
 static void on_server_start(struct wv_call *c, const struct wv_event *ev,
 			    int64_t now_us)
 {
@@ -329,6 +353,21 @@ static void on_server_clear(struct wv_call *c)
 	wv_playout_clear(c->playout);
 }
 
+/* The agent hung up: nothing more to say, but what it said before goes on
+   playing, without waiting for the pre-buffer, until it has all played or
+   last_words_ms have passed. tick() ends the call. */
+static void on_server_stop(struct wv_call *c, int64_t now_us)
+{
+	wv__sendq_drop_all(&c->sendq);
+	wv_playout_flush(c->playout);
+	c->stopping = true;
+	c->stop_by = now_us + (int64_t)c->cfg.last_words_ms * 1000;
+	/* A mark already reached is answered before a call with nothing left
+	   to play ends. */
+	wv_playout_poll_marks(c->playout, answer_mark, c);
+	finish_last_words(c, now_us);
+}
+
 static void dispatch(struct wv_call *c, const struct wv_event *ev,
 		     int64_t now_us)
 {
@@ -346,9 +385,7 @@ static void dispatch(struct wv_call *c, const struct wv_event *ev,
 		on_server_clear(c);
 		break;
 	case WV_EVENT_STOP:
-		/* The agent hung up: nothing more to say, nothing to answer. */
-		wv__sendq_drop_all(&c->sendq);
-		end_call(c, WV_END_REMOTE_STOP, now_us);
+		on_server_stop(c, now_us);
 		break;
 	case WV_EVENT_DTMF:
 		report(c, WV_ERR_PROTOCOL, "dtmf from server ignored");
@@ -368,8 +405,12 @@ int wv_call_receive(struct wv_call *c, const char *text, size_t len,
 	struct wv_event ev;
 	int rc;
 
-	/* After the end, late frames from the server are expected and moot. */
-	if (c->status != WV_STATUS_CONNECTING && c->status != WV_STATUS_CONNECTED)
+	/* After the end (or the server's stop), late frames from the server
+	   are expected and moot. */
+	if (c->status != WV_STATUS_CONNECTING &&
+	    c->status != WV_STATUS_CONNECTED)
+		return 0;
+	if (c->stopping)
 		return 0;
 	rc = wv_decoder_decode(c->decoder, text, len, &ev);
 	if (rc < 0) {
@@ -391,7 +432,8 @@ void wv_call_closed(struct wv_call *c, int code, const char *reason,
 	c->close_code = code;
 	c->close_reason = wv__strdup(reason ? reason : "");
 	wv__sendq_drop_all(&c->sendq);
-	if (!ended(c)) {
+	/* The agent has hung up: its last words play on without a socket. */
+	if (!ended(c) && !c->stopping) {
 		if (error)
 			report(c, WV_ERR_PROTOCOL, "connection failed%s%s",
 			       reason && *reason ? ": " : "",
@@ -406,7 +448,7 @@ static void answer_mark(void *user, const char *id)
 	struct wv_event ev = { .type = WV_EVENT_MARK, .name = "mark",
 			       .mark = id };
 
-	if (ended(c))
+	if (ended(c) || c->socket_gone)
 		return;
 	if (queue_event(c, &ev) == 0)
 		c->stats.marks_answered++;
@@ -417,7 +459,8 @@ void wv_call_tick(struct wv_call *c, int64_t now_us)
 	/* Reached marks are reported even after the end so that they are
 	 * freed; answer_mark() sends nothing then. */
 	wv_playout_poll_marks(c->playout, answer_mark, c);
-	if (c->status == WV_STATUS_CONNECTING && c->opened &&
+	finish_last_words(c, now_us);
+	if (c->status == WV_STATUS_CONNECTING && c->opened && !c->stopping &&
 	    now_us >= wv_call_next_deadline(c)) {
 		report(c, WV_ERR_TIMEOUT,
 		       "the server did not answer start within %u ms",
@@ -429,6 +472,8 @@ void wv_call_tick(struct wv_call *c, int64_t now_us)
 
 int64_t wv_call_next_deadline(const struct wv_call *c)
 {
+	if (c->stopping && !ended(c))
+		return c->stop_by;
 	if (c->status == WV_STATUS_CONNECTING && c->opened)
 		return c->opened_at + (int64_t)c->cfg.start_timeout_ms * 1000;
 	return INT64_MAX;
@@ -462,6 +507,10 @@ int wv_call_hangup(struct wv_call *c, int64_t now_us)
 {
 	if (c->status != WV_STATUS_CONNECTING && c->status != WV_STATUS_CONNECTED)
 		return WV_ERR_STATE;
+	if (c->stopping) { /* the agent hung up first: cut its last words */
+		end_call(c, WV_END_REMOTE_STOP, now_us);
+		return 0;
+	}
 	if (c->opened && !c->socket_gone)
 		queue_simple(c, WV_EVENT_STOP);
 	end_call(c, WV_END_HANGUP, now_us);
@@ -477,7 +526,7 @@ int wv_call_send_dtmf(struct wv_call *c, char digit, int64_t now_us)
 	(void)now_us;
 	if (!wv_dtmf_valid(digit))
 		return WV_ERR_DTMF;
-	if (c->status != WV_STATUS_CONNECTED)
+	if (c->status != WV_STATUS_CONNECTED || c->stopping)
 		return WV_ERR_STATE;
 	rc = queue_event(c, &ev);
 	if (rc == 0)
@@ -508,6 +557,11 @@ struct wv_playout *wv_call_playout(struct wv_call *c)
 enum wv_status wv_call_status(const struct wv_call *c)
 {
 	return c->status;
+}
+
+bool wv_call_stopping(const struct wv_call *c)
+{
+	return c->stopping && !ended(c);
 }
 
 enum wv_end_reason wv_call_end_reason(const struct wv_call *c)

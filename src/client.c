@@ -22,9 +22,8 @@
 #define CONNECT_TIMEOUT_MAX_MS 60000
 #define PING_MAX_S 3600
 
-/* wv_client_config as first published with its size: when fields are
-   added, offsetof() the first of them. */
-#define CONFIG_FIRST_SIZE sizeof(struct wv_client_config)
+/* wv_client_config as first published with its size (0.2). */
+#define CONFIG_FIRST_SIZE offsetof(struct wv_client_config, last_words_ms)
 
 void wv__recount(struct wv_client *c)
 {
@@ -94,6 +93,12 @@ void wv__fail(struct wv_client *c, int code, int close_code,
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	wv__connect_stop(c);
+	/* The agent has hung up and its last words are playing: a socket
+	   lost now ends nothing and is no error of the call's. */
+	if (wv_call_stopping(c->call)) {
+		wv__tell_closed(c, close_code, close_words(close_code), true);
+		return;
+	}
 	/* The error that ended the call; a socket lost after a hang-up is
 	   still told, but did not end anything. */
 	if (!c->error && wv_call_status(c->call) != WV_STATUS_DISCONNECTED)
@@ -179,6 +184,7 @@ static const struct wv_client_config defaults = {
 	.prebuffer_ms = 300,
 	.connect_timeout_ms = 10000,
 	.ping_s = 20,
+	.last_words_ms = 2000,
 };
 
 void wv_client_config_default_sized(struct wv_client_config *cfg,
@@ -464,6 +470,7 @@ static int make_call(struct wv_client *c)
 	c->src_rate = c->cfg.source.read ? c->cfg.source.rate : WV_RATE;
 	cc.capture_rate = c->src_rate;
 	cc.playout = &pc;
+	cc.last_words_ms = c->cfg.last_words_ms;
 	cc.cb = (struct wv_call_callbacks){
 		.status = on_status,
 		.communication_id = on_comm_id,

@@ -15,12 +15,16 @@
    past that the grid starts again from now. */
 #define MAX_CATCHUP 10
 
+/* An open call, and one whose agent has hung up while its last words
+   play, socket or none. */
 static bool clocked(const struct wv_client *c)
 {
 	enum wv_status s = wv_call_status(c->call);
 
-	return c->opened && c->wsi && !c->told_closed &&
-	       (s == WV_STATUS_CONNECTING || s == WV_STATUS_CONNECTED);
+	if (s != WV_STATUS_CONNECTING && s != WV_STATUS_CONNECTED)
+		return false;
+	return c->opened &&
+	       ((c->wsi && !c->told_closed) || wv_call_stopping(c->call));
 }
 
 /* 20 ms of one call: the source in, the playout out, marks answered, and

@@ -295,6 +295,140 @@ static void test_call_server_stop_ends_call(void **state)
 	assert_int_equal(f->seen.nerror, 0);
 }
 
+/* The agent's last words: 1 s of audio and a mark after it, then stop. */
+static void stop_after_last_words(struct wv_call *c, int64_t at)
+{
+	char *audio = audio_event(8000, 0x10);
+
+	confirm(c);
+	receive(c, audio, at);
+	receive(c, "{\"event\":\"mark\",\"mark\":\"bye\"}", at);
+	receive(c, "{\"event\":\"stop\"}", at);
+	free(audio);
+}
+
+static void test_call_server_stop_plays_out_the_last_words(void **state)
+{
+	struct fixture *f = *state;
+	float silence[160] = { 0 };
+	struct wv_playout_stats ps;
+	struct wv_call_stats st;
+
+	stop_after_last_words(f->call, 5 * SEC);
+	/* Still on: the goodbye has yet to play, past the pre-buffer. */
+	assert_int_equal(wv_call_status(f->call), WV_STATUS_CONNECTED);
+	assert_true(wv_call_stopping(f->call));
+	assert_int_equal(wv_call_end_reason(f->call), WV_END_NONE);
+	assert_int_equal(wv_call_next_deadline(f->call), 7 * SEC);
+	assert_false(wv_call_should_close(f->call, NULL));
+	/* Nothing more is said to the server, nor taken from it. */
+	assert_int_equal(wv_call_write_audio(f->call, silence, 160), 0);
+	expect_no_frame(f->call);
+	assert_int_equal(wv_call_send_dtmf(f->call, '1', 5 * SEC), WV_ERR_STATE);
+	receive(f->call, "{\"event\":\"clear\"}", 5 * SEC);
+	wv_call_stats(f->call, &st);
+	assert_int_equal(st.clears_received, 0);
+	/* All of it plays, without waiting for the pre-buffer. */
+	play(f->call, 160);
+	wv_playout_stats(wv_call_playout(f->call), &ps);
+	assert_int_equal(ps.played_samples, 160);
+	play(f->call, 7839);
+	wv_call_tick(f->call, 6 * SEC);
+	assert_true(wv_call_stopping(f->call));
+	expect_no_frame(f->call);
+	play(f->call, 1);
+	wv_call_tick(f->call, 6 * SEC);
+	/* The mark after it is answered, then the call ends and closes. */
+	expect_frame(f->call, "{\"event\":\"mark\",\"mark\":\"bye\"}");
+	assert_int_equal(wv_call_status(f->call), WV_STATUS_DISCONNECTED);
+	assert_int_equal(wv_call_end_reason(f->call), WV_END_REMOTE_STOP);
+	assert_false(wv_call_stopping(f->call));
+	assert_true(wv_call_should_close(f->call, NULL));
+	assert_int_equal(wv_call_elapsed_ms(f->call, 9 * SEC), 5000);
+	assert_int_equal(f->seen.nerror, 0);
+}
+
+static void test_call_last_words_are_bounded(void **state)
+{
+	struct fixture *f = *state;
+
+	stop_after_last_words(f->call, 5 * SEC);
+	play(f->call, 800);
+	wv_call_tick(f->call, 7 * SEC - 1);
+	assert_true(wv_call_stopping(f->call));
+	wv_call_tick(f->call, 7 * SEC); /* last_words_ms, 2000 by default */
+	assert_int_equal(wv_call_end_reason(f->call), WV_END_REMOTE_STOP);
+	expect_no_frame(f->call); /* "bye" was never reached */
+	assert_true(wv_call_should_close(f->call, NULL));
+}
+
+static void test_call_last_words_outlive_the_socket(void **state)
+{
+	struct fixture *f = *state;
+	const char *reason;
+
+	stop_after_last_words(f->call, 5 * SEC);
+	wv_call_closed(f->call, 1000, "stop", false, 5 * SEC);
+	assert_true(wv_call_stopping(f->call));
+	assert_int_equal(wv_call_close_code(f->call, &reason), 1000);
+	play(f->call, 8000);
+	wv_call_tick(f->call, 6 * SEC);
+	/* Reached, but there is no socket to answer on. */
+	expect_no_frame(f->call);
+	assert_int_equal(wv_call_end_reason(f->call), WV_END_REMOTE_STOP);
+	assert_false(wv_call_should_close(f->call, NULL));
+	assert_int_equal(f->seen.nerror, 0);
+}
+
+static void test_call_hangup_cuts_the_last_words(void **state)
+{
+	struct fixture *f = *state;
+
+	stop_after_last_words(f->call, 5 * SEC);
+	assert_int_equal(wv_call_hangup(f->call, 5 * SEC), 0);
+	/* The agent hung up first: no stop of ours. */
+	expect_no_frame(f->call);
+	assert_int_equal(wv_call_end_reason(f->call), WV_END_REMOTE_STOP);
+	assert_true(wv_call_should_close(f->call, NULL));
+}
+
+static void test_call_stop_with_nothing_to_play_ends_at_once(void **state)
+{
+	struct fixture *f = *state;
+
+	confirm(f->call);
+	/* A mark with nothing before it is reached: answered before the end. */
+	receive(f->call, "{\"event\":\"mark\",\"mark\":\"m\"}", 2 * SEC);
+	receive(f->call, "{\"event\":\"stop\"}", 2 * SEC);
+	assert_int_equal(wv_call_end_reason(f->call), WV_END_REMOTE_STOP);
+	expect_frame(f->call, "{\"event\":\"mark\",\"mark\":\"m\"}");
+	assert_true(wv_call_should_close(f->call, NULL));
+}
+
+static void test_call_last_words_can_be_turned_off(void **state)
+{
+	struct wv_call_config cfg;
+	struct seen seen = { 0 };
+	struct wv_call *c;
+
+	(void)state;
+	config_for(&cfg, &seen);
+	cfg.last_words_ms = 0;
+	assert_int_equal(wv_call_create(&c, &cfg), 0);
+	stop_after_last_words(c, 5 * SEC);
+	assert_int_equal(wv_call_end_reason(c), WV_END_REMOTE_STOP);
+	wv_call_destroy(c);
+
+	/* A program built before the field has the default. */
+	config_for(&cfg, &seen);
+	cfg.size = offsetof(struct wv_call_config, last_words_ms);
+	assert_int_equal(wv_call_create(&c, &cfg), 0);
+	stop_after_last_words(c, 5 * SEC);
+	assert_true(wv_call_stopping(c));
+	assert_int_equal(wv_call_next_deadline(c), 7 * SEC);
+	wv_call_destroy(c);
+}
+
 static void test_call_close_ends_call_with_code_and_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -731,6 +865,11 @@ int main(void)
 		T(test_call_hangup_queues_stop_then_closes),
 		T(test_call_hangup_before_open_sends_nothing),
 		T(test_call_server_stop_ends_call),
+		T(test_call_server_stop_plays_out_the_last_words),
+		T(test_call_last_words_are_bounded),
+		T(test_call_last_words_outlive_the_socket),
+		T(test_call_hangup_cuts_the_last_words),
+		T(test_call_stop_with_nothing_to_play_ends_at_once),
 		T(test_call_close_ends_call_with_code_and_reason),
 		T(test_call_transport_error_ends_call_as_error),
 		T(test_call_dtmf_is_validated_and_queued),
@@ -747,6 +886,7 @@ int main(void)
 		T(test_call_events_are_traced_both_ways),
 		cmocka_unit_test(test_call_one_loop_drives_a_thousand_calls),
 		cmocka_unit_test(test_call_create_rejects_bad_config),
+		cmocka_unit_test(test_call_last_words_can_be_turned_off),
 		cmocka_unit_test(test_call_overflow_is_reported_once_per_episode),
 	};
 #undef T

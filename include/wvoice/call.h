@@ -16,10 +16,20 @@
  * on, 20 ms a frame. The server's `start` confirms the call (status
  * connected, communication id reported, elapsed time starts). Server audio
  * and marks go into the playout buffer, `clear` clears it, and marks reached
- * by playback are answered with `mark` on the next tick(). The server's
- * `stop` or a close ends the call; hangup() queues `stop` and ends it. When
- * the call has ended and every queued frame has been sent, should_close()
- * says to close the socket (code 1000).
+ * by playback are answered with `mark` on the next tick(). A close ends the
+ * call; hangup() queues `stop` and ends it. When the call has ended and
+ * every queued frame has been sent, should_close() says to close the socket
+ * (code 1000).
+ *
+ * The agent's last words. The server's `stop` ends the call once the
+ * playout has played what it already holds (the agent's goodbye, which a
+ * pre-buffer would otherwise throw away), for at most last_words_ms: the
+ * segment is flushed so that it plays without waiting for the pre-buffer,
+ * marks it reaches are answered while the socket is open, nothing more is
+ * sent or taken from the server, and the socket may close meanwhile (the
+ * server's own close does not cut the playout short). wv_call_stopping()
+ * is true in between; hangup() ends it at once, sending nothing. The call
+ * ends by tick() (see next_deadline()) with the reason remote-stop.
  *
  * Threads: a call belongs to one thread (the network thread), except that
  * the playout buffer's read side (wv_call_playout(), wv_playout_read()) is
@@ -105,6 +115,9 @@ struct wv_call_config {
 	size_t max_audio_payload;  /* per server audio event; 0: default */
 	struct wv_call_callbacks cb;
 	void *user;
+	/* Since 0.3: after the server's stop, play out at most this much of
+	   what was received before ending; default 2000, 0: end at once. */
+	unsigned last_words_ms;
 };
 
 struct wv_call_stats {
@@ -172,8 +185,9 @@ WV_EXPORT bool wv_call_should_close(const struct wv_call *c, int *code);
 
 /* Application side. */
 
-/* Queues `stop` and ends the call. Errors: WV_ERR_STATE (not connecting
- * or connected). */
+/* Queues `stop` and ends the call; while the agent's last words play out
+ * (stopping()), ends it and sends nothing. Errors: WV_ERR_STATE (not
+ * connecting or connected). */
 WV_EXPORT int wv_call_hangup(struct wv_call *c, int64_t now_us);
 
 /* Queues one DTMF digit. Errors: WV_ERR_DTMF, WV_ERR_STATE (not
@@ -192,6 +206,9 @@ WV_EXPORT int wv_call_write_audio(struct wv_call *c, const float *samples, size_
 WV_EXPORT struct wv_playout *wv_call_playout(struct wv_call *c);
 
 WV_EXPORT enum wv_status wv_call_status(const struct wv_call *c);
+/* True from the server's stop until the call ends: its last words are
+ * playing out (see above). The status is still connecting or connected. */
+WV_EXPORT bool wv_call_stopping(const struct wv_call *c);
 WV_EXPORT enum wv_end_reason wv_call_end_reason(const struct wv_call *c);
 /* The server's communication id, or NULL before it is known. */
 WV_EXPORT const char *wv_call_communication_id(const struct wv_call *c);

@@ -121,6 +121,10 @@ struct wv_client_config {
 				    its place */
 	struct wv_call_callbacks cb; /* optional; run on the loop's thread */
 	void *user;		 /* passed to every callback */
+	/* Since 0.3: when the agent hangs up, play out at most this much of
+	   what it said before ending (see "The agent's last words" in
+	   call.h): 2000; 0: end at once. */
+	unsigned last_words_ms;
 };
 
 /* The defaults in the comments above. */

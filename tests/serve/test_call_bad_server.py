@@ -374,6 +374,57 @@ class BadServerCall(ServeTest):
         self.assertNotIn("stop", srv.event_names(),
                          "the client answered the server's stop")
 
+    # ---- the agent's last words (issue 10, item 1) ----
+
+    def last_words(self, *after_stop, seconds=1.0, prebuffer=300):
+        """The agent says `seconds` of tone at once, marks it "bye" and
+        hangs up; after_stop is what the server does next."""
+        srv = self.bad([B.wait_start(), B.start(),
+                        B.audio(B.tone(seconds), realtime=False),
+                        B.mark("bye"), B.stop()] + list(after_stop))
+        run = self.call(srv, "--hangup-after", "30",
+                        "--prebuffer-ms", prebuffer)
+        self.assertEqual(run.code, 0, run)
+        self.assertEqual(run.summary["end reason"], "remote-stop", run)
+        self.assertNotIn("stop", srv.event_names(),
+                         "the client answered the server's stop")
+        return srv, run, loud_seconds(self.played())
+
+    def test_the_agents_last_words_play_before_the_call_ends(self):
+        # The server waits for the mark after the goodbye, as ours does.
+        srv, run, loud = self.last_words(B.wait_event("mark", timeout=10),
+                                         B.hold(10), prebuffer=1000)
+        self.assertGreaterEqual(loud, 0.9, "the goodbye was cut: %.2f s"
+                                % loud)
+        self.assertLessEqual(loud, 1.1)
+        self.assertEqual(srv.events("out", "mark")[-1].get("mark"), "bye")
+        self.assertEqual(srv.event_names()[-1], "mark",
+                         "nothing but the mark after the stop")
+        self.assertEqual(srv.client_close, (1000, ""))
+        self.assertEqual(run.err, "")
+
+    def test_the_last_words_play_after_the_server_closes(self):
+        srv, run, loud = self.last_words(B.close(1000, "stop"))
+        self.assertGreaterEqual(loud, 0.9, "the goodbye was cut: %.2f s"
+                                % loud)
+        self.assertEqual(run.summary["close"], "1000 stop", run)
+        self.assertEqual(run.err, "")
+
+    def test_the_last_words_play_after_the_connection_drops(self):
+        srv, run, loud = self.last_words(B.drop())
+        self.assertGreaterEqual(loud, 0.9, "the goodbye was cut: %.2f s"
+                                % loud)
+        self.assertEqual(run.err, "", "a socket lost after the agent's "
+                         "stop is no error")
+
+    def test_the_last_words_are_bounded_to_2_s(self):
+        srv, run, loud = self.last_words(B.hold(10), seconds=5.0)
+        # 2 s of the media clock from the stop, which leaves room for one
+        # tick more; at least most of it under any load.
+        self.assertLessEqual(loud, 2.1, "played past the 2 s bound")
+        self.assertGreaterEqual(loud, 1.0)
+        self.assertEqual(srv.client_close, (1000, ""))
+
     def test_dropped_connection_is_reported(self):
         srv = self.bad([B.wait_start(), B.start(), B.sleep(0.3),
                            B.drop()])

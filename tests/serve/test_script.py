@@ -52,6 +52,10 @@ SCRIPTS = {
     ],
     # A script may take a built-in agent's name.
     "echo": [{"mark": "scripted"}, {"hangup": True}],
+    "goodbye": [
+        {"play": "tone.wav"},
+        {"hangup": True},
+    ],
 }
 
 
@@ -175,6 +179,42 @@ class Scripted(ServeTest):
         self.assertEqual([e.get("event") for e in events], ["stop"])
         # The stop follows the audio's play time, not its send time.
         self.assertGreater(time.monotonic() - t0, 0.45)
+
+    def goodbye(self):
+        """The "goodbye" script's audio, up to the mark its hangup places
+        after it: the stop waits for that mark to come back."""
+        c, cid = self.open_call("goodbye")
+        r = Received()
+        collect(c, is_mark("hangup"), 5 * SLOW, r)
+        self.assertEqual(set(r.names()[:-1]), {"audio"})
+        return c, cid, time.monotonic()
+
+    def test_hangup_waits_until_the_caller_has_heard_the_last_words(self):
+        c, cid, t_mark = self.goodbye()
+        # A caller with a long pre-buffer plays it 1.2 s later.
+        self.assert_quiet_for(c, 1.2, "the stop came before the caller "
+                              "had heard the last words")
+        c.send_event({"event": "mark", "mark": "hangup"})
+        t_answer = time.monotonic()
+        code, reason, events = c.wait_close(3 * SLOW)
+        self.assertEqual(code, 1000)
+        self.assertEqual([e.get("event") for e in events], ["stop"])
+        self.assertLess(time.monotonic() - t_answer, 1.0 * SLOW,
+                        "the stop did not follow the mark")
+        self.assertRegex(self.server.wait_log(r"call %s end " % cid),
+                         r"reason=agent-stop .* marks=1 ")
+
+    def test_hangup_goes_on_when_the_mark_never_comes_back(self):
+        c, cid, t_mark = self.goodbye()
+        code, reason, events = c.wait_close(10 * SLOW)
+        waited = time.monotonic() - t_mark
+        self.assertEqual(code, 1000)
+        self.assertEqual([e.get("event") for e in events], ["stop"])
+        # 2 s past the end of the audio, which was sent 60 ms early.
+        self.assertGreater(waited, 1.9, "the stop did not wait for the mark")
+        self.assertRegex(self.server.wait_log(r"call %s: " % cid),
+                         r"the hangup mark did not come back within "
+                         r"2000 ms; hanging up")
 
     def test_an_empty_script_answers_and_stays_silent(self):
         c, cid = self.open_call("empty")
