@@ -345,6 +345,20 @@ static void explain_close(const struct wv_client *c)
 		code, reason && *reason ? " " : "", reason ? reason : "");
 }
 
+/* The event log's last line: how the call ended. */
+static void log_end(struct run *r, const struct wv_client *c)
+{
+	const char *reason = NULL;
+	int code = wv_client_close_code(c, &reason);
+
+	if (r->events)
+		cli_events_write_end(r->events,
+				     r->opened_us ? cli_mono_us() - r->opened_us
+						  : 0,
+				     wv_end_reason_name(wv_client_end_reason(c)),
+				     code, reason, wv_client_closed_by(c));
+}
+
 static void summary(const struct wv_client *c)
 {
 	struct wv_playout_stats pst;
@@ -637,6 +651,7 @@ static int run_call(struct opts *o, struct run *r)
 		tty_status(&tty, r, c);
 	}
 	tty_stop(&tty);
+	log_end(r, c);
 	if (wv_client_error(c) && o->quiet)
 		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
 	else if (wv_client_end_reason(c) == WV_END_CLOSED && !closed_normally(c))

@@ -220,6 +220,28 @@ int cli_events_write(struct cli_events *e, int64_t t_us,
 	return finish_with(e, event_fields(ev));
 }
 
+int cli_events_write_end(struct cli_events *e, int64_t t_us,
+			 const char *reason, int close_code,
+			 const char *close_reason, enum wv_closed_by by)
+{
+	int rc = begin(e, t_us, by == WV_CLOSED_BY_CLIENT ? WV_DIR_OUT
+							   : WV_DIR_IN);
+
+	if (rc < 0)
+		return rc;
+	return finish_with(e, json_pack("{s:s,s:s,s:o,s:o,s:s}",
+					"event", "end", "reason", reason,
+					"close_code", close_code
+						? json_integer(close_code)
+						: json_null(),
+					"close_reason", close_code
+						? str_value(close_reason
+								    ? close_reason
+								    : "")
+						: json_null(),
+					"closed_by", wv_closed_by_name(by)));
+}
+
 int cli_events_write_error(struct cli_events *e, int64_t t_us,
 			   enum wv_direction dir, const char *detail)
 {

@@ -10,12 +10,15 @@
  *   {"t":2.000,"dir":"out","event":"dtmf","dtmf":"5"}
  *   {"t":2.300,"dir":"in","event":"x-note","text":"hi"}
  *   {"t":2.310,"dir":"in","error":"field \"payload\": bad base64 ..."}
+ *   {"t":3.581,"dir":"in","event":"end","reason":"remote-stop",
+ *    "close_code":1000,"close_reason":"stop","closed_by":"server"}
  *
  * t is seconds since the socket opened, to the millisecond (times before
  * it read 0.000). Audio carries its decoded byte count, never the payload.
  * An event the protocol does not define is written whole, its members after
  * t and dir, except members of its own named "t" or "dir", which are left
- * out so that every reader finds the log's own t and dir.
+ * out so that every reader finds the log's own t and dir. The last line,
+ * "end", says how the call ended (see cli_events_write_end()).
  *
  * Each line is written with one write and flushed, so the file is whole up
  * to the last event even if the program is killed. After a write fails the
@@ -56,6 +59,14 @@ int cli_events_close(struct cli_events *e, char *err, size_t errlen);
  */
 int cli_events_write(struct cli_events *e, int64_t t_us,
 		     enum wv_direction dir, const struct wv_event *ev);
+
+/* Writes the last line: the call's end reason (wv_end_reason_name()), the
+ * close code and reason (null, null when the socket never closed with
+ * one: lost, or never open) and who started closing (wv_closed_by_name()),
+ * with dir "out" when it was this end. Returns as cli_events_write(). */
+int cli_events_write_end(struct cli_events *e, int64_t t_us,
+			 const char *reason, int close_code,
+			 const char *close_reason, enum wv_closed_by by);
 
 /* Writes {"t":..,"dir":..,"error":detail}: a problem the call reported (a
  * bad frame ignored, audio dropped at a full buffer, what ended the call),

@@ -3,6 +3,7 @@
  * agent's frames out paced at real time (each sent lead_ms ahead, on the
  * loop's own timers), closed. See server_internal.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,7 @@ void wvs_conn_finished(struct conn *c)
 			 (unsigned long long)st->frames_out,
 			 (unsigned long long)st->marks_played,
 			 (unsigned long long)st->late_frames);
+	wvs_trace_end(c);
 	if (c->rec)
 		wvs_record_close(c->rec);
 	c->rec = NULL;
@@ -91,6 +93,34 @@ void wvs_conn_finished(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->stats.active--;
+}
+
+/* The first side to close gives the close its code and reason. */
+static void closing(struct conn *c, const char *by, int code,
+		    const char *reason)
+{
+	if (c->closed_by)
+		return;
+	c->closed_by = by;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+}
+
+void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,
+			   size_t len)
+{
+	char reason[sizeof c->close_reason];
+	size_t n = 0;
+
+	/* A close frame without a code: 1005 (RFC 6455, 7.1.5). */
+	if (len < 2) {
+		closing(c, "client", 1005, "");
+		return;
+	}
+	for (size_t i = 2; i < len && n < sizeof reason - 1; i++)
+		reason[n++] = in[i] < 0x20 || in[i] == 0x7f ? '?' : (char)in[i];
+	reason[n] = '\0';
+	closing(c, "client", in[0] << 8 | in[1], reason);
 }
 
 /* After anything happens on a call: close it, or arrange to be called
@@ -113,6 +143,7 @@ int wvs_conn_pump(struct conn *c, struct lws *wsi, int wvs_conn_writeable)
 		}
 		lws_close_reason(wsi, (enum lws_close_status)code,
 				 (unsigned char *)reason, strlen(reason));
+		closing(c, "server", code, reason);
 		return -1;
 	}
 	at = wvs_session_deadline(c->session);

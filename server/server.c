@@ -91,6 +91,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return c->session ? wvs_conn_receive(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c->session ? wvs_conn_writeable(c, wsi) : -1;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c)
+			wvs_conn_peer_closing(c, in, len);
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (c)
 			wvs_conn_finished(c);

@@ -62,6 +62,10 @@ struct conn {
 	char from[128];
 	char *metadata; /* decoded JSON, or NULL */
 	int synthetic;
+	/* The close, as the first side to close gave it. */
+	const char *closed_by; /* "server", "client", or NULL: none (lost) */
+	int close_code;
+	char close_reason[124];
 };
 
 struct wvs_server {
@@ -136,6 +140,9 @@ void wvs_conn_finished(struct conn *c);
 int wvs_conn_writeable(struct conn *c, struct lws *wsi);
 int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in,
 		     size_t len);
+/* The client's close frame (code and reason) came first. */
+void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,
+			   size_t len);
 /* Sends what the session has due, arms the pacing timer; writeable says
    whether this is the writeable callback. */
 int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
@@ -151,5 +158,8 @@ void wvs_on_audio(void *user, enum wvs_dir dir, uint64_t pos,
 void wvs_on_log(void *user, const char *line);
 /* Starts the call's recording, with its connect line. */
 void wvs_trace_open(struct conn *c);
+/* The recording's last line: the end reason, the close code and reason,
+   and who closed. */
+void wvs_trace_end(struct conn *c);
 
 #endif

@@ -91,6 +91,27 @@ void wvs_on_log(void *user, const char *line)
 	wvs_logf(c->srv, "call %s: %s", c->id, line);
 }
 
+void wvs_trace_end(struct conn *c)
+{
+	double t = (double)(wvs_now_us() - c->opened) / 1e6;
+	json_t *code = c->closed_by ? json_integer(c->close_code) : json_null();
+	json_t *reason = c->closed_by ? json_string(c->close_reason)
+				      : json_null();
+
+	if (!c->rec)
+		return;
+	/* Not UTF-8 (the reason is the client's): said so, as bad frames are. */
+	if (!reason)
+		reason = json_string("(not UTF-8)");
+	record_line(c, t, c->closed_by && strcmp(c->closed_by, "server") == 0
+				  ? "out"
+				  : "in",
+		    json_pack("{s:s,s:s,s:o,s:o,s:s}", "event", "end", "reason",
+			      wvs_end_name(wvs_session_end(c->session)),
+			      "close_code", code, "close_reason", reason,
+			      "closed_by", c->closed_by ? c->closed_by : "none"));
+}
+
 void wvs_trace_open(struct conn *c)
 {
 	json_t *obj, *meta = NULL;

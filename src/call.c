@@ -78,6 +78,19 @@ const char *wv_end_reason_name(enum wv_end_reason reason)
 	return "unknown";
 }
 
+const char *wv_closed_by_name(enum wv_closed_by by)
+{
+	switch (by) {
+	case WV_CLOSED_BY_NONE:
+		return "none";
+	case WV_CLOSED_BY_CLIENT:
+		return "client";
+	case WV_CLOSED_BY_SERVER:
+		return "server";
+	}
+	return "unknown";
+}
+
 /* wv_call_config as first published with its size (0.2). */
 #define CONFIG_FIRST_SIZE offsetof(struct wv_call_config, last_words_ms)
 

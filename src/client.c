@@ -75,6 +75,12 @@ void wv__tell_closed(struct wv_client *c, int code, const char *reason,
 	wv__notify(c, WV__NOTE_CLOSED);
 }
 
+void wv__closing(struct wv_client *c, enum wv_closed_by by)
+{
+	if (c->closed_by == WV_CLOSED_BY_NONE)
+		c->closed_by = by;
+}
+
 /* Ends the call with an error: the socket failed or we are closing it
    because the server broke the protocol. close_code is what the call
    reports as its close (0: none). */
@@ -773,6 +779,11 @@ int wv_client_http_status(const struct wv_client *c)
 int wv_client_close_code(const struct wv_client *c, const char **reason)
 {
 	return wv_call_close_code(c->call, reason);
+}
+
+enum wv_closed_by wv_client_closed_by(const struct wv_client *c)
+{
+	return c->closed_by;
 }
 
 void wv_client_stats_sized(const struct wv_client *c,

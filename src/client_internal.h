@@ -102,6 +102,7 @@ struct wv_client {
 	int close_code;	  /* to send from the writeable callback */
 	char close_reason[64];
 	int close_sent;	  /* the close code we sent */
+	enum wv_closed_by closed_by; /* who started the closing handshake */
 
 	int error, http_status;
 	char last_error[256];
@@ -138,6 +139,8 @@ void wv__record_error(struct wv_client *c, int code, const char *msg);
 /* Tells the core the socket has closed (once). */
 void wv__tell_closed(struct wv_client *c, int code, const char *reason,
 		     bool error);
+/* by started the closing handshake, unless the other end already had. */
+void wv__closing(struct wv_client *c, enum wv_closed_by by);
 /* Ends the call with an error (once); close_code is the close it reports
    (0: none). */
 #if defined(__GNUC__)

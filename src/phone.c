@@ -48,6 +48,7 @@ struct snapshot {
 	int error, http_status;
 	int close_code;
 	char close_reason[128];
+	enum wv_closed_by closed_by;
 	struct wv_call_stats stats;
 	struct wv_playout_stats playout;
 };
@@ -87,6 +88,7 @@ static void snap_all(struct wv_phone *p, struct wv_client *c)
 	s->http_status = wv_client_http_status(c);
 	s->close_code = wv_client_close_code(c, &reason);
 	snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
+	s->closed_by = wv_client_closed_by(c);
 	wv_client_stats(c, &s->stats);
 	wv_client_playout_stats(c, &s->playout);
 	if (was != s->status && s->status == WV_STATUS_CONNECTED)
@@ -434,6 +436,11 @@ int wv_phone_close_code(const struct wv_phone *p, char *reason, size_t cap)
 	if (cap)
 		snprintf(reason, cap, "%s", s.close_reason);
 	return s.close_code;
+}
+
+enum wv_closed_by wv_phone_closed_by(const struct wv_phone *p)
+{
+	return read_snap(p).closed_by;
 }
 
 void wv_phone_stats_sized(const struct wv_phone *p, struct wv_call_stats *st,

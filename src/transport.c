@@ -209,12 +209,14 @@ static int writeable(struct wv_client *c, struct lws *wsi)
 				 (unsigned char *)c->close_reason,
 				 strlen(c->close_reason));
 		c->close_sent = c->close_code;
+		wv__closing(c, WV_CLOSED_BY_CLIENT);
 		return -1;
 	}
 	if (wv_call_should_close(c->call, &code)) {
 		lws_close_reason(wsi, (enum lws_close_status)code,
 				 (unsigned char *)"", 0);
 		c->close_sent = code;
+		wv__closing(c, WV_CLOSED_BY_CLIENT);
 		return -1;
 	}
 	frame = wv_call_peek_frame(c->call, &len);
@@ -244,6 +246,7 @@ static void peer_closing(struct wv_client *c, const unsigned char *in,
 								     : (char)in[i];
 	}
 	reason[n] = '\0';
+	wv__closing(c, WV_CLOSED_BY_SERVER);
 	wv__tell_closed(c, code, reason, false);
 }
 
@@ -281,6 +284,8 @@ static void socket_closed(struct wv_client *c, struct lws *wsi)
 
 	/* wv__fail() acts once: the first of these that applies is told. */
 	wv__detach(c);
+	if (own)
+		wv__closing(c, WV_CLOSED_BY_CLIENT);
 	if (c->close_sent)
 		wv__tell_closed(c, c->close_sent, "", false);
 	if (own == 1007)

@@ -852,6 +852,9 @@ static void test_call_create_rejects_bad_config(void **state)
 	assert_string_equal(wv_status_name(WV_STATUS_CONNECTED), "connected");
 	assert_string_equal(wv_end_reason_name(WV_END_REMOTE_STOP),
 			    "remote-stop");
+	assert_string_equal(wv_closed_by_name(WV_CLOSED_BY_NONE), "none");
+	assert_string_equal(wv_closed_by_name(WV_CLOSED_BY_CLIENT), "client");
+	assert_string_equal(wv_closed_by_name(WV_CLOSED_BY_SERVER), "server");
 }
 
 int main(void)

@@ -718,6 +718,8 @@ static void test_client_phone_is_driven_from_another_thread(void **state)
 	     t += 10)
 		sleep_ms(10);
 	assert_int_equal(wv_phone_close_code(p, reason, sizeof reason), 1000);
+	/* Ours after our stop, or the server's if the closes crossed. */
+	assert_int_not_equal(wv_phone_closed_by(p), WV_CLOSED_BY_NONE);
 	assert_int_equal(wv_phone_last_error(p, err, sizeof err), 0);
 	wv_phone_stats(p, &st);
 	assert_int_equal(st.dtmf_sent, 1);
@@ -977,6 +979,7 @@ static void test_client_server_close_code_and_reason_are_reported(void **state)
 	assert_string_equal(wv_client_communication_id(o.c), "c");
 	assert_int_equal(wv_client_close_code(o.c, &reason), 4000);
 	assert_string_equal(reason, "bye now");
+	assert_int_equal(wv_client_closed_by(o.c), WV_CLOSED_BY_SERVER);
 	assert_int_equal(f.close_seen, 4000); /* echoed, as RFC 6455 says */
 	assert_int_equal(wv_client_error(o.c), 0);
 	finish(&o);
@@ -1028,6 +1031,7 @@ static void test_client_text_not_utf8_closes_1007(void **state)
 			    "text from server not UTF-8: closed (1007)");
 	assert_int_equal(wv_client_close_code(o.c, &reason), 1007);
 	assert_int_equal(f.close_seen, 1007);
+	assert_int_equal(wv_client_closed_by(o.c), WV_CLOSED_BY_CLIENT);
 	finish(&o);
 }
 
@@ -1054,6 +1058,7 @@ static void test_client_reassembles_and_caps_messages(void **state)
 	assert_int_equal(wv_client_end_reason(o.c), WV_END_ERROR);
 	assert_int_equal(wv_client_close_code(o.c, &reason), 1009);
 	assert_int_equal(f.close_seen, 1009);
+	assert_int_equal(wv_client_closed_by(o.c), WV_CLOSED_BY_CLIENT);
 	finish(&o);
 }
 

@@ -72,10 +72,19 @@ enum wv_end_reason {
 
 enum wv_direction { WV_DIR_IN, WV_DIR_OUT };
 
+/* Which end started closing the socket (see wv_client_closed_by()). */
+enum wv_closed_by {
+	WV_CLOSED_BY_NONE,   /* neither: lost, or never open */
+	WV_CLOSED_BY_CLIENT,
+	WV_CLOSED_BY_SERVER,
+};
+
 /* "idle", "connecting", "connected", "disconnected". */
 WV_EXPORT const char *wv_status_name(enum wv_status status);
 /* "none", "hangup", "remote-stop", "closed", "start-timeout", "error". */
 WV_EXPORT const char *wv_end_reason_name(enum wv_end_reason reason);
+/* "none", "client", "server". Since 0.3. */
+WV_EXPORT const char *wv_closed_by_name(enum wv_closed_by by);
 
 /*
  * Every callback is optional and runs on the call's thread, from inside the

@@ -261,6 +261,11 @@ WV_EXPORT int wv_client_http_status(const struct wv_client *c);
 /* The close code and reason (either side), 0 if none; *reason (may be
    NULL) points into the call, valid until the next loop turn. */
 WV_EXPORT int wv_client_close_code(const struct wv_client *c, const char **reason);
+/* Which end started the closing handshake: this client (its close code
+   is what it sent: 1000 after a stop, 1009 for a message too big...),
+   the server, or neither (the connection was lost, or never opened).
+   Since 0.3. */
+WV_EXPORT enum wv_closed_by wv_client_closed_by(const struct wv_client *c);
 /* The call's counters, and its playout buffer's; the macros pass the
    program's sizeof (see "Structs and the ABI" in version.h). */
 WV_EXPORT void wv_client_stats_sized(const struct wv_client *c,
@@ -353,6 +358,9 @@ WV_EXPORT int wv_phone_http_status(const struct wv_phone *p);
    hang-up is over when stop is sent; the close follows). */
 WV_EXPORT int wv_phone_close_code(const struct wv_phone *p, char *reason,
 				  size_t cap);
+/* As wv_client_closed_by(); known when wv_phone_close_code() is. Since
+   0.3. */
+WV_EXPORT enum wv_closed_by wv_phone_closed_by(const struct wv_phone *p);
 /* As wv_client_stats() and wv_client_playout_stats(): a snapshot the
    network thread refreshes every 20 ms. */
 WV_EXPORT void wv_phone_stats_sized(const struct wv_phone *p,

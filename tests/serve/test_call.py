@@ -109,7 +109,17 @@ class Call(ServeTest):
                      if e["event"] == "mark" and e["dir"] == "out"]
         self.assertIn("echo-1", marks_in)
         self.assertEqual(marks_in, marks_out, "marks answered in order")
-        self.assertEqual(lines[-1]["event"], "stop")
+        # The call's last event, then how it ended (issue 10, item 6).
+        self.assertEqual(lines[-2]["event"], "stop")
+        end = lines[-1]
+        self.assertEqual((end["event"], end["reason"], end["close_code"]),
+                         ("end", "hangup", 1000), end)
+        # Our close after our stop; or the server's, had the closes crossed.
+        self.assertIn((end["dir"], end["closed_by"], end["close_reason"]),
+                      [("out", "client", ""), ("in", "server", "stop")], end)
+        self.assertEqual(set(end), {"t", "dir", "event", "reason",
+                                    "close_code", "close_reason",
+                                    "closed_by"})
         times = [e["t"] for e in lines]
         self.assertEqual(times, sorted(times))
 

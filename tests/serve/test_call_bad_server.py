@@ -659,5 +659,53 @@ class BadServerCall(ServeTest):
         self.assertRegex(errors[0]["error"], r"base64")
 
 
+    # ---- how the call ended, in the event log (issue 10, item 6) ----
+
+    def end_line(self):
+        """The event log's last line, which says how the call ended."""
+        end = self.event_log()[-1]
+        self.assertEqual(end.get("event"), "end", end)
+        self.assertEqual(set(end), {"t", "dir", "event", "reason",
+                                    "close_code", "close_reason",
+                                    "closed_by"}, end)
+        return end
+
+    def test_the_event_log_ends_with_the_servers_close(self):
+        srv = self.bad([B.wait_start(), B.start(), B.sleep(0.3),
+                        B.close(1011, "agent crashed")])
+        run = self.call(srv, "--hangup-after", "5")
+        self.assertEqual(run.code, 1, run)
+        end = self.end_line()
+        self.assertEqual((end["dir"], end["reason"], end["close_code"],
+                          end["close_reason"], end["closed_by"]),
+                         ("in", "closed", 1011, "agent crashed", "server"))
+
+    def test_the_event_log_ends_with_a_lost_connection(self):
+        srv = self.bad([B.wait_start(), B.start(), B.sleep(0.3), B.drop()])
+        self.call(srv, "--hangup-after", "5")
+        end = self.end_line()
+        self.assertEqual((end["dir"], end["reason"], end["close_code"],
+                          end["closed_by"]),
+                         ("in", "error", 1006, "none"))
+
+    def test_the_event_log_ends_with_our_close_for_a_message_too_big(self):
+        srv = self.bad([B.wait_start(), B.start(),
+                        B.text({"event": "x", "pad": "a" * 70000}),
+                        B.hold(10)])
+        self.call(srv, "--hangup-after", "5")
+        end = self.end_line()
+        self.assertEqual((end["dir"], end["close_code"], end["closed_by"]),
+                         ("out", 1009, "client"))
+
+    def test_the_event_log_ends_even_when_no_call_was_made(self):
+        srv = self.bad(status=404)
+        run = self.call(srv)
+        self.assertEqual(run.code, 3, run)
+        end = self.end_line()
+        self.assertEqual((end["t"], end["reason"], end["close_code"],
+                          end["close_reason"], end["closed_by"]),
+                         (0, "error", None, None, "none"))
+
+
 if __name__ == "__main__":
     sys.exit(harness.main())

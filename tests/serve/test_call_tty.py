@@ -79,8 +79,10 @@ class Terminal(Tmux, ServeTest):
         lines = read_jsonl(events)
         self.assertIn(("out", "dtmf", "5"),
                       [(e["dir"], e["event"], e.get("dtmf")) for e in lines])
-        self.assertEqual((lines[-1]["dir"], lines[-1]["event"]),
+        self.assertEqual((lines[-2]["dir"], lines[-2]["event"]),
                          ("out", "stop"))
+        self.assertEqual((lines[-1]["event"], lines[-1]["reason"]),
+                         ("end", "hangup"))
 
 
 def longest_zero_run(samples):

@@ -189,6 +189,13 @@ class Records(ServeTest):
         self.assertEqual(marks, [("out", "echo-1"), ("in", "echo-1")])
         self.assertEqual(find(lambda e: e.get("event") == "stop")[-1]["dir"],
                          "in")
+        # The last line says how the call ended (issue 10, item 6): our
+        # stop, and our close; or the server's, as the closes crossed.
+        end = events[-1]
+        self.assertEqual((end["event"], end["reason"], end["close_code"]),
+                         ("end", "client-stop", 1000), end)
+        self.assertIn((end["dir"], end["closed_by"]),
+                      [("in", "client"), ("out", "server")], end)
         audio_in = len(find(lambda e: e.get("event") == "audio" and
                             e["dir"] == "in"))
         audio_out = len(find(lambda e: e.get("event") == "audio" and
@@ -245,6 +252,38 @@ class Records(ServeTest):
                              r"object; ignored" % cid)
         first = read_jsonl(self.paths(cid)[1])[0]
         self.assertNotIn("metadata", first)
+
+    # ---- the last line: how the call ended (issue 10, item 6) ----
+
+    def end_of_record(self, cid):
+        self.wait_complete(cid)
+        end = read_jsonl(self.paths(cid)[1])[-1]
+        self.assertEqual(end.get("event"), "end", end)
+        return (end["dir"], end["reason"], end["close_code"],
+                end["close_reason"], end["closed_by"])
+
+    def test_the_record_ends_with_the_clients_own_close(self):
+        c, cid = self.open_call("echo")
+        c.send_close(4000, "caller gone")
+        c.wait_close(5 * SLOW)
+        self.assertEqual(self.end_of_record(cid),
+                         ("in", "closed", 4000, "caller gone", "client"))
+
+    def test_the_record_ends_with_the_servers_close(self):
+        c, cid = self.open_call("echo")
+        c.send_text("not json at all")
+        c.send_binary(b"\x00")
+        self.assert_closes_with(c, 1003)
+        dir_, reason, code, why, by = self.end_of_record(cid)
+        self.assertEqual((dir_, reason, code, by),
+                         ("out", "protocol-error", 1003, "server"))
+        self.assertTrue(why)
+
+    def test_the_record_ends_with_a_lost_connection(self):
+        c, cid = self.open_call("echo")
+        c.close()
+        self.assertEqual(self.end_of_record(cid),
+                         ("in", "closed", None, None, "none"))
 
 
 class Killed(ServeTest):
