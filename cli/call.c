@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "level.h"
 #include "local.h"
 #include "schedule.h"
+#include "status.h"
 #include "wavfile.h"
 
 #define EXIT_FAILED 1
@@ -26,6 +28,8 @@
 #define EXIT_REFUSED 3
 #define TAIL_AFTER_INPUT_MS 3000 /* hang up this long after --input ends */
 #define LOOP_SLICE_MS 10
+#define STATUS_EVERY_US 200000 /* the status line's redraws */
+#define DIGIT_SHOWN_US 1500000 /* a digit sent stays on it this long */
 
 static const char usage[] =
 	"usage: wvoice call [options]\n"
@@ -89,16 +93,35 @@ struct run {
 	bool key_muted;	      /* the m key's; --mute windows add to it */
 	bool muted;	      /* what the call was last told */
 	int cut_short;	      /* the signal that ended an unconfirmed call */
+	char digit;	      /* the last digit sent, and when */
+	int64_t digit_us;
+	bool status_shown;    /* the status line is on the screen */
 };
 
 static atomic_int interrupted; /* the signal, or 0 */
+static atomic_bool resized;    /* SIGWINCH: the terminal's width changed */
 
 static void on_sigint(int sig)
 {
 	atomic_store(&interrupted, sig);
 }
 
+static void on_sigwinch(int sig)
+{
+	(void)sig;
+	atomic_store(&resized, true);
+}
+
 /* ---- callbacks from the call ---- */
+
+/* A line of stderr takes the status line's place; it comes back below. */
+static void clear_status(struct run *r)
+{
+	if (!r->status_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	r->status_shown = false;
+}
 
 static void on_event(void *user, enum wv_direction dir,
 		     const struct wv_event *ev)
@@ -110,7 +133,17 @@ static void on_event(void *user, enum wv_direction dir,
 		r->opened_us = now;
 	if (r->events)
 		cli_events_write(r->events, now - r->opened_us, dir, ev);
-	if (r->o->verbose && ev->type != WV_EVENT_AUDIO)
+	if (ev->type == WV_EVENT_DTMF && dir == WV_DIR_OUT) {
+		r->digit = ev->dtmf;
+		r->digit_us = now;
+	}
+	if (!r->o->verbose || ev->type == WV_EVENT_AUDIO)
+		return;
+	clear_status(r);
+	if (ev->type == WV_EVENT_DTMF)
+		fprintf(stderr, "%s dtmf %c\n", dir == WV_DIR_IN ? "<-" : "->",
+			ev->dtmf);
+	else
 		fprintf(stderr, "%s %s%s%s\n", dir == WV_DIR_IN ? "<-" : "->",
 			ev->name, ev->mark ? " " : "", ev->mark ? ev->mark : "");
 }
@@ -120,8 +153,10 @@ static void on_status(void *user, enum wv_status from, enum wv_status to)
 	struct run *r = user;
 
 	(void)from;
-	if (r->o->verbose)
-		fprintf(stderr, "status: %s\n", wv_status_name(to));
+	if (!r->o->verbose)
+		return;
+	clear_status(r);
+	fprintf(stderr, "status: %s\n", wv_status_name(to));
 }
 
 static void on_error(void *user, int code, const char *detail)
@@ -134,8 +169,10 @@ static void on_error(void *user, int code, const char *detail)
 		cli_events_write_error(r->events,
 				       r->opened_us ? now - r->opened_us : 0,
 				       WV_DIR_IN, detail);
-	if (!r->o->quiet)
-		fprintf(stderr, "wvoice call: %s\n", detail);
+	if (r->o->quiet)
+		return;
+	clear_status(r);
+	fprintf(stderr, "wvoice call: %s\n", detail);
 }
 
 /* ---- options ---- */
@@ -389,7 +426,18 @@ struct tty {
 	bool on;
 	struct termios saved;
 	int64_t drawn_us;
+	unsigned width;	 /* the terminal's columns */
+	char digit;	 /* the digit on the line when it was drawn */
 };
+
+static unsigned term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
 
 static void tty_start(struct tty *t, const struct opts *o)
 {
@@ -404,15 +452,16 @@ static void tty_start(struct tty *t, const struct opts *o)
 	raw.c_cc[VMIN] = 0;
 	raw.c_cc[VTIME] = 0;
 	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	t->width = term_width();
 	fputs("keys: m mute, 0-9 * # digits, q hang up\n", stderr);
 }
 
-static void tty_stop(struct tty *t)
+static void tty_stop(struct tty *t, struct run *r)
 {
 	if (!t->on)
 		return;
 	tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
-	fputs("\r\033[K", stderr);
+	clear_status(r);
 	t->on = false;
 }
 
@@ -432,25 +481,41 @@ static void tty_keys(struct tty *t, struct run *r, struct wv_client *c)
 	}
 }
 
+/* Redrawn in place every STATUS_EVERY_US, and at once when the terminal
+   is resized or a digit comes or goes. */
 static void tty_status(struct tty *t, struct run *r, struct wv_client *c)
 {
-	const char *id = wv_client_communication_id(c);
 	struct wv_playout_stats pst;
 	int64_t now = cli_mono_us();
-	char mmss[16];
+	char mmss[16], line[256];
+	char digit = now - r->digit_us < DIGIT_SHOWN_US ? r->digit : 0;
+	bool resize = atomic_exchange(&resized, false);
+	struct cli_status st;
 
-	if (!t->on || now - t->drawn_us < 200000)
+	if (!t->on)
+		return;
+	if (resize)
+		t->width = term_width();
+	if (r->status_shown && !resize && digit == t->digit &&
+	    now - t->drawn_us < STATUS_EVERY_US)
 		return;
 	t->drawn_us = now;
+	t->digit = digit;
 	wv_client_playout_stats(c, &pst);
 	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
-	fprintf(stderr,
-		"\r\033[K%s %s id %.8s%s in %4.0f dB out %4.0f dB underruns "
-		"%llu",
-		wv_status_name(wv_client_status(c)), mmss, id ? id : "-",
-		r->muted ? " MUTED" : "", cli_level_rms_db(&r->in_level),
-		cli_level_rms_db(&r->out_level),
-		(unsigned long long)pst.underruns);
+	st = (struct cli_status){
+		.state = wv_status_name(wv_client_status(c)),
+		.mmss = mmss,
+		.id = wv_client_communication_id(c),
+		.muted = r->muted,
+		.digit = digit,
+		.in_db = cli_level_rms_db(&r->in_level),
+		.out_db = cli_level_rms_db(&r->out_level),
+		.underruns = pst.underruns,
+	};
+	cli_status_format(line, sizeof line, t->width, &st);
+	fprintf(stderr, "\r\033[K%s", line);
+	r->status_shown = true;
 }
 
 /* ---- media: files or devices ---- */
@@ -650,7 +715,7 @@ static int run_call(struct opts *o, struct run *r)
 		tty_keys(&tty, r, c);
 		tty_status(&tty, r, c);
 	}
-	tty_stop(&tty);
+	tty_stop(&tty, r);
 	log_end(r, c);
 	if (wv_client_error(c) && o->quiet)
 		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
@@ -707,6 +772,9 @@ int cli_call(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sigwinch;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	status = run_call(&o, &r);
 out:

@@ -5,6 +5,7 @@ through its exit status, its output files and the server's records."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -134,6 +135,15 @@ class Call(ServeTest):
                 if e["event"] == "dtmf"]
         self.assertEqual([d for d, _ in sent], ["5", "#"])
         self.assertLess(sent[0][1], sent[1][1])
+
+    def test_verbose_names_the_digits_sent(self):
+        code, out, err = self.call("--agent", "silent", "--input",
+                                   self.speech, "--output",
+                                   self.path("o.wav"), "--dtmf", "5@0.1,#@0.2",
+                                   "--hangup-after", "0.5", "--verbose")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(re.findall(r"^-> dtmf(.*)$", err, re.M),
+                         [" 5", " #"], err)
 
     def test_hangup_after_and_header_auth(self):
         t0 = time.monotonic()

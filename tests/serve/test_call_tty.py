@@ -26,11 +26,11 @@ class Tmux:
         return subprocess.run(["tmux", "-L", sock] + list(args),
                               capture_output=True, text=True, check=False)
 
-    def start(self, cmd):
+    def start(self, cmd, width=120):
         self.tmux("kill-server")
         self.addCleanup(self.tmux, "kill-server")
-        r = self.tmux("new-session", "-d", "-s", "call", "-x", "120", "-y",
-                      "24", cmd)
+        r = self.tmux("new-session", "-d", "-s", "call", "-x", str(width),
+                      "-y", "24", cmd)
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def keys(self, *keys):
@@ -83,6 +83,45 @@ class Terminal(Tmux, ServeTest):
                          ("out", "stop"))
         self.assertEqual((lines[-1]["event"], lines[-1]["reason"]),
                          ("end", "hangup"))
+
+
+class NarrowTerminal(Tmux, ServeTest):
+    """The status line fits the terminal's width, follows it when it
+    changes, and shows a digit as it is sent (issue 10, item 9)."""
+
+    start_server = False
+    temp_dir = "tty-narrow"
+
+    def status_rows(self):
+        return [ln for ln in self.screen().splitlines()
+                if ln.startswith("connected ")]
+
+    @unittest.skipUnless(shutil.which("tmux"), "tmux is not installed")
+    def test_the_status_line_fits_and_follows_the_width(self):
+        self.start("%s call; echo EXIT=$?; sleep 60" % harness.binary(),
+                   width=50)
+        self.wait_screen("connected 00:0")
+        # Redrawn five times a second for a while: still one row, in 49
+        # columns (a wrapped line would scroll a row more each time).
+        time.sleep(1.5)
+        rows = self.status_rows()
+        self.assertEqual(len(rows), 1, self.screen())
+        self.assertLessEqual(len(rows[0]), 49, rows)
+        self.assertIn(" in ", rows[0], "room for the input level")
+        self.keys("5")
+        self.wait_screen(" dtmf 5")
+        self.wait_gone(" dtmf 5", timeout=4)
+        self.tmux("resize-window", "-t", "call", "-x", "24", "-y", "24")
+        deadline = time.monotonic() + 5 * SLOW
+        while time.monotonic() < deadline:
+            rows = self.status_rows()
+            if rows and len(rows[-1]) <= 23 and " in " not in rows[-1]:
+                break
+            time.sleep(0.1)
+        self.assertLessEqual(len(rows[-1]), 23, self.screen())
+        self.assertRegex(rows[-1], r"^connected \d\d:\d\d$")
+        self.keys("q")
+        self.wait_screen("EXIT=0")
 
 
 def longest_zero_run(samples):
