@@ -19,6 +19,7 @@
 #include "events.h"
 #include "level.h"
 #include "local.h"
+#include "report.h"
 #include "schedule.h"
 #include "status.h"
 #include "wavfile.h"
@@ -27,6 +28,7 @@
 #define EXIT_USAGE 2
 #define EXIT_REFUSED 3
 #define TAIL_AFTER_INPUT_MS 3000 /* hang up this long after --input ends */
+#define KEY_FILE_MAX 4096	    /* --api-key-file reads no more */
 #define LOOP_SLICE_MS 10
 #define STATUS_EVERY_US 200000 /* the status line's redraws */
 #define DIGIT_SHOWN_US 1500000 /* a digit sent stays on it this long */
@@ -34,12 +36,15 @@
 static const char usage[] =
 	"usage: wvoice call [options]\n"
 	"\n"
-	"Places a call to a voice agent. Without --url it starts the built-in\n"
-	"local agent (wvoice serve) on a free loopback port and calls its demo\n"
-	"agent.\n"
+	"Places a call to a voice agent. Without --url (or WVOICE_URL) it starts\n"
+	"the built-in local agent (wvoice serve) on a free loopback port and\n"
+	"calls its demo agent.\n"
 	"\n"
 	"  --url URL              the service: ws://HOST:PORT or wss://...\n"
+	"                         (default: $WVOICE_URL)\n"
 	"  --api-key KEY          the key (default: $WVOICE_API_KEY)\n"
+	"  --api-key-file FILE    read the key from FILE's first line (- for\n"
+	"                         standard input), kept out of ps and history\n"
 	"  --auth subprotocol|header\n"
 	"                         how the key is sent (subprotocol)\n"
 	"  --agent ID             the agent to call (required with --url)\n"
@@ -52,7 +57,8 @@ static const char usage[] =
 	"  --output FILE.wav      write the agent's audio, 8 kHz, as played;\n"
 	"                         default: the speaker\n"
 	"  --output-device N      the speaker to use\n"
-	"  --events FILE.jsonl    one line per event sent or received\n"
+	"  --events FILE.jsonl    one line per event sent or received, and how\n"
+	"                         the call ended (- for standard output)\n"
 	"  --dtmf SPEC            digits at seconds after the call is confirmed:\n"
 	"                         \"5@1.5,#@4\"\n"
 	"  --mute SPEC            mute windows in seconds: \"2-3.5,6-7\"\n"
@@ -62,16 +68,24 @@ static const char usage[] =
 	"  --connect-timeout SEC  give up connecting after SEC seconds (10)\n"
 	"  --ca FILE              trust these certificates for wss://\n"
 	"  --insecure             accept any certificate (testing only)\n"
+	"  --summary text|json    the summary at the end, as lines (text) or one\n"
+	"                         JSON object; on standard output (standard\n"
+	"                         error when --events -)\n"
 	"  --quiet | --verbose    less or more on standard error\n"
 	"  -h, --help             this help\n"
 	"\n"
 	"Exit status: 0 the call ended normally, 1 it failed, 2 usage error,\n"
-	"3 refused at the handshake (key, agent, capacity).\n";
+	"3 refused at the handshake (any HTTP answer but 101: key, agent,\n"
+	"capacity, a server error), 128 + N interrupted by signal N before the\n"
+	"call was confirmed (130 for Ctrl-C).\n";
 
 struct opts {
 	const char *url, *key, *agent, *from, *metadata;
+	const char *key_file;
+	char key_buf[KEY_FILE_MAX + 1]; /* the key read from key_file */
 	enum wv_auth auth;
 	bool synthetic, insecure, quiet, verbose;
+	bool json_summary;
 	const char *input, *output, *events, *ca;
 	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
 	unsigned long prebuffer_ms;
@@ -185,15 +199,64 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* Wipes a secret: a plain memset of memory about to die may be dropped. */
+static void forget(char *secret, size_t n)
+{
+	volatile char *p = secret;
+
+	while (n--)
+		*p++ = 0;
+}
+
+/* The key from the first line of --api-key-file (- for standard input):
+   kept out of the process list and the shell's history. Returns 0, or -1
+   having said why. */
+static int read_key_file(struct opts *o)
+{
+	bool in = !strcmp(o->key_file, "-");
+	const char *name = in ? "standard input" : o->key_file;
+	FILE *f = in ? stdin : fopen(o->key_file, "r");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "wvoice call: cannot read the key from %s: %s\n",
+			name, strerror(errno));
+		return -1;
+	}
+	n = fread(o->key_buf, 1, sizeof o->key_buf - 1, f);
+	if (ferror(f)) {
+		fprintf(stderr, "wvoice call: cannot read the key from %s: %s\n",
+			name, strerror(errno));
+		n = 0;
+		o->key_buf[0] = '\0';
+	}
+	if (!in)
+		fclose(f);
+	o->key_buf[n] = '\0';
+	o->key_buf[strcspn(o->key_buf, "\r\n")] = '\0';
+	n = strlen(o->key_buf);
+	while (n && (o->key_buf[n - 1] == ' ' || o->key_buf[n - 1] == '\t'))
+		o->key_buf[--n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "wvoice call: no key on the first line of %s\n",
+			name);
+		return -1;
+	}
+	o->key = o->key_buf;
+	return 0;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_URL = 256, O_KEY, O_AUTH, O_AGENT, O_FROM, O_META, O_SYN,
 	       O_IN, O_OUT, O_EVENTS, O_DTMF, O_MUTE, O_HANGUP, O_PRE, O_CA,
-	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV, O_TIMEOUT };
+	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV, O_TIMEOUT,
+	       O_KEY_FILE, O_SUMMARY };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
+		{ "api-key-file", required_argument, NULL, O_KEY_FILE },
 		{ "auth", required_argument, NULL, O_AUTH },
 		{ "agent", required_argument, NULL, O_AGENT },
 		{ "from", required_argument, NULL, O_FROM },
@@ -213,6 +276,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "summary", required_argument, NULL, O_SUMMARY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -229,6 +293,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case O_URL: o->url = optarg; break;
 		case O_KEY: o->key = optarg; break;
+		case O_KEY_FILE: o->key_file = optarg; break;
 		case O_AGENT: o->agent = optarg; break;
 		case O_FROM: o->from = optarg; break;
 		case O_META: o->metadata = optarg; break;
@@ -240,6 +305,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_INSECURE: o->insecure = true; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_VERBOSE: o->verbose = true; break;
+		case O_SUMMARY:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return usage_error("--summary: '%s' is not text "
+						   "or json",
+						   optarg);
+			o->json_summary = !strcmp(optarg, "json");
+			break;
 		case O_AUTH:
 			if (!strcmp(optarg, "subprotocol"))
 				o->auth = WV_AUTH_SUBPROTOCOL;
@@ -306,13 +378,20 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (o->output && o->output_device != WV_DEVICE_DEFAULT)
 		return usage_error("%s", "--output and --output-device "
 					 "conflict");
+	if (o->key && o->key_file)
+		return usage_error("%s", "--api-key and --api-key-file conflict");
+	if (o->key_file && read_key_file(o) < 0)
+		return EXIT_USAGE;
+	if (!o->url && getenv("WVOICE_URL") && *getenv("WVOICE_URL"))
+		o->url = getenv("WVOICE_URL");
 	if (o->url && !o->agent)
-		return usage_error("%s", "--agent is required with --url");
+		return usage_error("%s", "--agent is required with --url (or "
+					 "WVOICE_URL)");
 	if (!o->key)
 		o->key = getenv("WVOICE_API_KEY");
 	if (o->url && !o->key)
-		return usage_error("%s", "no API key: --api-key or "
-					 "WVOICE_API_KEY");
+		return usage_error("%s", "no API key: --api-key, --api-key-file "
+					 "or WVOICE_API_KEY");
 	return -1;
 }
 
@@ -396,28 +475,16 @@ static void log_end(struct run *r, const struct wv_client *c)
 				     code, reason, wv_client_closed_by(c));
 }
 
-static void summary(const struct wv_client *c)
+/* On standard output, unless the event log is there. */
+static void summary(const struct opts *o, const struct wv_client *c,
+		    int status)
 {
-	struct wv_playout_stats pst;
-	struct wv_call_stats st;
-	const char *id = wv_client_communication_id(c);
-	const char *reason;
-	char mmss[16];
+	FILE *f = o->events && !strcmp(o->events, "-") ? stderr : stdout;
 
-	wv_client_stats(c, &st);
-	wv_client_playout_stats(c, &pst);
-	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
-	printf("communication id: %s\n", id ? id : "-");
-	printf("duration: %s\n", mmss);
-	printf("frames sent: %llu\n", (unsigned long long)st.audio_frames_sent);
-	printf("frames received: %llu\n",
-	       (unsigned long long)st.audio_events_received);
-	printf("marks: %llu\n", (unsigned long long)st.marks_answered);
-	printf("underruns: %llu\n", (unsigned long long)pst.underruns);
-	printf("end reason: %s\n", wv_end_reason_name(wv_client_end_reason(c)));
-	if (wv_client_close_code(c, &reason))
-		printf("close: %d%s%s\n", wv_client_close_code(c, &reason),
-		       reason && *reason ? " " : "", reason ? reason : "");
+	if (!o->json_summary)
+		cli_report_text(f, c);
+	else if (cli_report_json(f, c, status) < 0)
+		fputs("wvoice call: no memory for the summary\n", stderr);
 }
 
 /* ---- the terminal: keys and a status line ---- */
@@ -520,31 +587,6 @@ static void tty_status(struct tty *t, struct run *r, struct wv_client *c)
 
 /* ---- media: files or devices ---- */
 
-/* Debian's PortAudio probes JACK each time it starts, and libjack prints
-   half a dozen lines when no JACK server runs. Device calls run with
-   stderr pointed at /dev/null; what went wrong comes back in err. */
-static int stderr_off(void)
-{
-	int saved, null;
-
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	null = open("/dev/null", O_WRONLY);
-	if (saved >= 0 && null >= 0)
-		dup2(null, STDERR_FILENO);
-	if (null >= 0)
-		close(null);
-	return saved;
-}
-
-static void stderr_on(int saved)
-{
-	if (saved < 0)
-		return;
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-}
-
 static int open_files(struct run *r, char *err, size_t errlen)
 {
 	const struct opts *o = r->o;
@@ -571,9 +613,9 @@ static int try_audio(struct run *r, struct wv_client *c, int in, int out,
 	wv_audio_config_default(&cfg);
 	cfg.input_device = in;
 	cfg.output_device = out;
-	saved = stderr_off();
+	saved = cli_stderr_off();
 	rc = wv_client_open_audio(c, &cfg, err, errlen);
-	stderr_on(saved);
+	cli_stderr_on(saved);
 	if (rc < 0)
 		return rc;
 	r->audio = wv_client_audio(c);
@@ -595,6 +637,16 @@ static void open_devices(struct run *r, struct wv_client *c)
 		return;
 	if (try_audio(r, c, in, out, err, sizeof err) == 0)
 		return;
+	/* A machine without audio (a server, a container) is normal here:
+	   with a file for either side nothing is said, else one line. A
+	   device asked for by number is another matter. */
+	if (in < 0 && out < 0 && !cli_audio_devices_exist()) {
+		if (!r->o->quiet && !r->o->input && !r->o->output)
+			fputs("wvoice call: no audio devices: silence goes out "
+			      "and the agent is not heard\n",
+			      stderr);
+		return;
+	}
 	if (in != WV_DEVICE_NONE && out != WV_DEVICE_NONE &&
 	    (try_audio(r, c, WV_DEVICE_NONE, out, ignored, sizeof ignored) ==
 		     0 ||
@@ -721,15 +773,15 @@ static int run_call(struct opts *o, struct run *r)
 		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
 	else if (wv_client_end_reason(c) == WV_END_CLOSED && !closed_normally(c))
 		explain_close(c);
-	summary(c);
 	status = r->cut_short ? 128 + r->cut_short : exit_status(c);
+	summary(o, c, status);
 out:
 	if (r->audio) { /* the devices close with the call, ALSA's words
 			   kept off stderr */
-		int saved = stderr_off();
+		int saved = cli_stderr_off();
 
 		wv_client_destroy(c);
-		stderr_on(saved);
+		cli_stderr_on(saved);
 		r->audio = NULL;
 	} else {
 		wv_client_destroy(c);
@@ -781,49 +833,6 @@ out:
 	close_media(&r);
 	cli_local_stop(&local);
 	cli_schedule_cleanup(&o.sched);
+	forget(o.key_buf, sizeof o.key_buf);
 	return status;
-}
-
-/* `wvoice devices`: what PortAudio sees. */
-int cli_devices(int argc, char **argv)
-{
-	struct wv_device_info *list;
-	size_t n = 0;
-	int saved, rc;
-
-	if (argc > 1) {
-		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-			puts("usage: wvoice devices\n\nLists the audio devices: "
-			     "index, inputs, outputs, default rate, name.\n"
-			     "Use the index with wvoice call --input-device N "
-			     "/ --output-device N.");
-			return 0;
-		}
-		fprintf(stderr, "wvoice devices: unexpected argument '%s'\n"
-				"Try 'wvoice devices --help'.\n", argv[1]);
-		return EXIT_USAGE;
-	}
-	saved = stderr_off();
-	rc = wv_device_list(NULL, 0, &n);
-	list = rc < 0 ? NULL : calloc(n ? n : 1, sizeof *list);
-	if (list)
-		rc = wv_device_list(list, n, &n);
-	stderr_on(saved);
-	if (rc < 0 || !list) {
-		free(list);
-		fprintf(stderr, "wvoice devices: cannot list audio devices\n");
-		return EXIT_FAILED;
-	}
-	if (n == 0)
-		puts("no audio devices");
-	for (size_t i = 0; i < n; i++)
-		printf("%3d  in %2u  out %2u  %6.0f Hz  %s%s%s  (%s)\n",
-		       list[i].index, list[i].max_input_channels,
-		       list[i].max_output_channels,
-		       (double)list[i].default_rate, list[i].name,
-		       list[i].default_input ? " [default input]" : "",
-		       list[i].default_output ? " [default output]" : "",
-		       list[i].host_api);
-	free(list);
-	return 0;
 }

@@ -15,9 +15,11 @@
  * recording's time, the loop's 20 ms clock, so each step is found in the WAV
  * where the timeline puts it even when a busy machine makes the loop late.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +426,12 @@ static int open_files(struct demo *d, const char *dir, char *err,
 {
 	char path[4096];
 
+	/* Made if missing, as serve --record makes its directory. */
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create the directory %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
 	snprintf(path, sizeof path, "%s/%s", dir, WAV_NAME);
 	if (cli_stereo_wav_open(&d->wav, path, 8000, err, errlen) < 0)
 		return -1;

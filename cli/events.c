@@ -2,6 +2,7 @@
 #include "events.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ int64_t cli_mono_us(void)
 
 struct cli_events {
 	FILE *f;
-	char *path;
+	char *path;	 /* for messages: "standard output" for "-" */
 	char *line; /* the line being put together */
 	size_t len, cap;
 	int write_errno; /* of the first failed write, 0 if none */
@@ -34,11 +35,17 @@ int cli_events_open(struct cli_events **out, const char *path, char *err,
 		    size_t errlen)
 {
 	struct cli_events *e = calloc(1, sizeof *e);
+	bool out_stream = !strcmp(path, "-");
 
 	*out = NULL;
-	if (!e || !(e->path = strdup(path))) {
+	if (!e || !(e->path = strdup(out_stream ? "standard output" : path))) {
 		free(e);
 		return WV_ERR_NOMEM;
+	}
+	if (out_stream) {
+		e->f = stdout; /* each line is flushed whole, as below */
+		*out = e;
+		return 0;
 	}
 	e->f = fopen(path, "w");
 	if (!e->f) {
@@ -64,7 +71,8 @@ int cli_events_close(struct cli_events *e, char *err, size_t errlen)
 	if (!e)
 		return 0;
 	errno = 0;
-	if (fclose(e->f) != 0 && !e->write_errno)
+	if ((e->f == stdout ? fflush(e->f) : fclose(e->f)) != 0 &&
+	    !e->write_errno)
 		e->write_errno = errno ? errno : EIO;
 	if (e->write_errno)
 		rc = wvs_errorf(err, errlen, WV_ERR_INTERNAL,

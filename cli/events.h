@@ -40,8 +40,9 @@ struct cli_events;
 /* CLOCK_MONOTONIC in microseconds: the clock event times are taken on. */
 int64_t cli_mono_us(void);
 
-/* Creates (or truncates) path. Errors: WV_ERR_INVALID (cannot create it;
- * err says why), WV_ERR_NOMEM. */
+/* Creates (or truncates) path; "-" is standard output (left open by
+ * close). Errors: WV_ERR_INVALID (cannot create it; err says why),
+ * WV_ERR_NOMEM. */
 int cli_events_open(struct cli_events **out, const char *path, char *err,
 		    size_t errlen);
 

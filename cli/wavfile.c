@@ -2,6 +2,7 @@
 #include "wavfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,13 +207,23 @@ static int out_open(struct wav_out *o, const char *path, unsigned rate,
 			 .channels = channels,
 			 .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
 
+	int fd;
+
 	o->path = strdup(path);
 	if (!o->path)
 		return WV_ERR_NOMEM;
+	/* Created here first: libsndfile's words for a system error are
+	   "System error : No such file or directory." */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return wvs_errorf(err, errlen, WV_ERR_INVALID,
+				  "%s: cannot create: %s", path,
+				  strerror(errno));
+	close(fd);
 	o->sf = sf_open(path, SFM_WRITE, &info);
 	if (!o->sf)
 		return wvs_errorf(err, errlen, WV_ERR_INVALID,
-				  "%s: cannot create: %s", path,
+				  "%s: cannot write a WAV file: %s", path,
 				  sf_strerror(NULL));
 	/* The header is rewritten after each write, so the file reads whole
 	 * up to its last write even if the program never closes it. */

@@ -1,7 +1,8 @@
 /* call: one call through the public API: 1 s of 440 Hz, then silence; hangs
- * up after 5 s. Usage: example_call [URL KEY AGENT], or WVOICE_URL, WVOICE_KEY,
- * WVOICE_AGENT (default "echo"). Without a URL it starts nothing and exits 0,
- * so it passes as a test offline; against `wvoice serve`, give its URL and key. */
+ * up after 5 s. Usage: example_call [URL KEY AGENT], or WVOICE_URL,
+ * WVOICE_API_KEY, WVOICE_AGENT (default "echo"), as `wvoice call` reads them.
+ * Without a URL it starts nothing and exits 0, so it passes as a test
+ * offline; against `wvoice serve`, give its URL and key. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static void on_status(void *user, enum wv_status from, enum wv_status to)
 int main(int argc, char **argv)
 {
 	const char *url = argc > 1 ? argv[1] : getenv("WVOICE_URL");
-	const char *key = argc > 2 ? argv[2] : getenv("WVOICE_KEY");
+	const char *key = argc > 2 ? argv[2] : getenv("WVOICE_API_KEY");
 	const char *agent = argc > 3 ? argv[3] : getenv("WVOICE_AGENT");
 	struct wv_client_config cfg;
 	struct wv_client *call;

@@ -358,7 +358,7 @@ class Call(ServeTest):
         for command in ("call", "serve"):
             code, out, err = run(command, "--version")
             self.assertEqual(code, 0, err)
-            self.assertRegex(out, r"^wvoice \d+\.\d+\.\d+\n$")
+            self.assertRegex(out.splitlines()[0], r"^wvoice \d+\.\d+\.\d+$")
 
     def test_the_whole_endpoint_pasted_as_url(self):
         url = self.server.url + "/telephony/websocket/call"
@@ -371,6 +371,96 @@ class Call(ServeTest):
         self.assertIn("calling %s/telephony/websocket/call?agent_id=silent"
                       % self.server.url, err)
         self.assertNotIn(KEY, err)
+
+    # ---- what scripts expect (issue 10) ----
+
+    def test_events_to_standard_output_and_a_json_summary(self):
+        code, out, err = self.call("--agent", "silent", "--input",
+                                   self.speech, "--output", self.path("o.wav"),
+                                   "--hangup-after", "0.5", "--events", "-",
+                                   "--summary", "json")
+        self.assertEqual(code, 0, err)
+        self.assertFalse(os.path.exists("-"), "a file named - was made")
+        # Standard output is the event log alone, every line JSON...
+        lines = [json.loads(ln) for ln in out.splitlines()]
+        self.assertEqual((lines[0]["dir"], lines[0]["event"]), ("out", "start"))
+        self.assertEqual(lines[-1]["event"], "end")
+        # ...and the summary, one JSON object, went to standard error.
+        objs = [json.loads(ln) for ln in err.splitlines()
+                if ln.startswith("{")]
+        self.assertEqual(len(objs), 1, err)
+        s = objs[0]
+        self.assertEqual(list(s), [
+            "communication_id", "duration_ms", "frames_sent",
+            "frames_received", "marks", "underruns", "end_reason",
+            "close_code", "close_reason", "closed_by", "error",
+            "exit_status"])
+        self.assertEqual(len(s["communication_id"]), 36)
+        self.assertEqual((s["end_reason"], s["close_code"], s["error"],
+                          s["exit_status"]), ("hangup", 1000, None, 0))
+        self.assertGreaterEqual(s["duration_ms"], 500)
+        self.assertEqual(s["frames_sent"],
+                         len([e for e in lines if e["event"] == "audio"
+                              and e["dir"] == "out"]))
+
+    def test_a_json_summary_of_a_refused_call(self):
+        code, out, err = run_call("--url", self.server.url, "--agent",
+                                  "nobody-here", "--api-key", KEY,
+                                  "--input", self.speech, "--summary", "json",
+                                  "--output", self.path("o.wav"))
+        self.assertEqual(code, 3, err)
+        s = json.loads(out)
+        self.assertEqual((s["communication_id"], s["end_reason"],
+                          s["close_code"], s["closed_by"], s["exit_status"]),
+                         (None, "error", None, "none", 3))
+        self.assertRegex(s["error"], r"handshake refused: 404")
+
+    def test_summary_takes_text_or_json(self):
+        code, out, err = run_call("--summary", "xml")
+        self.assertEqual(code, 2)
+        self.assertIn("--summary: 'xml' is not text or json", err)
+
+    def test_key_from_a_file_or_standard_input(self):
+        key_file = self.path("key")
+        with open(key_file, "w") as f:
+            f.write(KEY + "\n")
+        args = ["--url", self.server.url, "--agent", "silent", "--input",
+                self.speech, "--output", self.path("o.wav"),
+                "--hangup-after", "0.3"]
+        code, out, err = run_call(*args, "--api-key-file", key_file)
+        self.assertEqual(code, 0, err)
+        p = subprocess.run([harness.binary(), "call"] + args +
+                           ["--api-key-file", "-"], input=KEY + "\r\n",
+                           capture_output=True, text=True, timeout=30 * SLOW)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(KEY, p.stdout + p.stderr)
+        code, out, err = run_call(*args, "--api-key-file", key_file,
+                                  "--api-key", KEY)
+        self.assertEqual(code, 2)
+        self.assertIn("--api-key and --api-key-file conflict", err)
+        code, out, err = run_call(*args, "--api-key-file", self.path("none"))
+        self.assertEqual(code, 2)
+        self.assertIn("cannot read the key from %s: No such file"
+                      % self.path("none"), err)
+        empty = self.path("empty")
+        open(empty, "w").close()
+        code, out, err = run_call(*args, "--api-key-file", empty)
+        self.assertEqual(code, 2)
+        self.assertIn("no key on the first line of " + empty, err)
+
+    def test_url_from_the_environment(self):
+        code, out, err = run_call("--agent", "silent", "--input", self.speech,
+                                  "--output", self.path("o.wav"),
+                                  "--hangup-after", "0.3", "--verbose",
+                                  env={"WVOICE_URL": self.server.url,
+                                       "WVOICE_API_KEY": KEY})
+        self.assertEqual(code, 0, err)
+        self.assertIn("calling %s/telephony/websocket/call?agent_id=silent"
+                      % self.server.url, err)
+        code, out, err = run_call(env={"WVOICE_URL": self.server.url,
+                                       "WVOICE_API_KEY": KEY})
+        self.assertEqual(code, 2)
+        self.assertIn("--agent is required", err)
 
     def test_key_from_the_environment(self):
         code, out, err = run_call("--url", self.server.url, "--agent",
@@ -397,6 +487,54 @@ class Local(ServeTest):
         self.assertEqual(summary(out)["end reason"], "remote-stop")
         _, _, _, samples, _ = read_wav(out_wav)
         self.assertGreater(rms(samples), 300, "the demo agent said nothing")
+
+
+class Headless(ServeTest):
+    """A machine without audio devices is normal for this tool (issue 10):
+    one quiet line, or none when a file stands in for a device."""
+
+    start_server = False
+    temp_dir = "headless"
+
+    def setUp(self):
+        super().setUp()
+        # Machines here have no sound card. (An empty ALSA_CONFIG_PATH
+        # would make sure, but Debian's PortAudio 19.7 asserts on it.)
+        self.env = {}
+        p = subprocess.run([harness.binary(), "devices", "--json"],
+                           capture_output=True, text=True, env=dict(
+                               os.environ, **self.env), timeout=30 * SLOW)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        if json.loads(p.stdout) != []:
+            self.skipTest("audio devices despite an empty ALSA "
+                          "configuration: %s" % p.stdout)
+
+    def device_lines(self, *args):
+        code, out, err = run_call("--hangup-after", "0.5", *args,
+                                  env=self.env)
+        self.assertEqual(code, 0, err)
+        return [ln for ln in err.splitlines() if "device" in ln]
+
+    def test_one_line_without_files(self):
+        self.assertEqual(self.device_lines(), [
+            "wvoice call: no audio devices: silence goes out and the agent "
+            "is not heard"])
+
+    def test_nothing_said_when_a_file_stands_in(self):
+        out_wav = os.path.join(self.dir, "o.wav")
+        self.assertEqual(self.device_lines("--output", out_wav), [])
+        src = os.path.join(self.dir, "in.wav")
+        write_wav(src, speech(0.3, seed=2))
+        self.assertEqual(self.device_lines("--input", src), [])
+
+    def test_devices_lists_none_as_text_and_json(self):
+        for args, want in ((("devices",), "no audio devices\n"),
+                           (("devices", "--json"), "[]\n")):
+            p = subprocess.run([harness.binary()] + list(args),
+                               capture_output=True, text=True,
+                               env=dict(os.environ, **self.env),
+                               timeout=30 * SLOW)
+            self.assertEqual((p.returncode, p.stdout), (0, want), p.stderr)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ as the CPU; this test drains the FIFOs at real time, which gives the device
 its clock. What the call played is what came out of the playback FIFO."""
 
 import array
+import json
 import math
 import os
 import select
@@ -134,6 +135,16 @@ class Devices(ServeTest):
         self.assertRegex(out, r"(?m)^ +0 +in +\d+ +out +\d+ +44100 Hz +"
                          r"default \[default input\] \[default output\]"
                          r"  \(ALSA\)$")
+        code, out, err = self.run_wvoice(dev, "devices", "--json")
+        self.assertEqual(code, 0, err)
+        first = json.loads(out)[0]
+        self.assertEqual(first, {
+            "index": 0, "name": "default", "host_api": "ALSA",
+            "inputs": first["inputs"], "outputs": first["outputs"],
+            "default_rate": 44100, "default_input": True,
+            "default_output": True})
+        self.assertGreater(first["inputs"], 0)
+        self.assertGreater(first["outputs"], 0)
 
     def check_echo_through_devices(self, dev, *device_args):
         code, out, err = self.run_wvoice(
