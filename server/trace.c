@@ -94,12 +94,12 @@ void wvs_on_log(void *user, const char *line)
 void wvs_trace_end(struct conn *c)
 {
 	double t = (double)(wvs_now_us() - c->opened) / 1e6;
-	json_t *code = c->closed_by ? json_integer(c->close_code) : json_null();
-	json_t *reason = c->closed_by ? json_string(c->close_reason)
-				      : json_null();
+	json_t *code, *reason;
 
 	if (!c->rec)
 		return;
+	code = c->closed_by ? json_integer(c->close_code) : json_null();
+	reason = c->closed_by ? json_string(c->close_reason) : json_null();
 	/* Not UTF-8 (the reason is the client's): said so, as bad frames are. */
 	if (!reason)
 		reason = json_string("(not UTF-8)");
