@@ -501,8 +501,10 @@ class BadServerCall(ServeTest):
         self.assertEqual(srv.event_names()[-1], "stop")
         self.assertEqual(srv.client_close, (1000, ""))
         lines = self.event_log()
-        self.assertEqual((lines[-1]["dir"], lines[-1]["event"]),
+        self.assertEqual((lines[-2]["dir"], lines[-2]["event"]),
                          ("out", "stop"))
+        self.assertEqual((lines[-1]["event"], lines[-1]["reason"]),
+                         ("end", "start-timeout"))
 
     # ---- floods ----
 

@@ -165,7 +165,7 @@ class Output(CallTest):
         self.assertEqual(code, 0, err)
         lines = err.splitlines()
         want = ["status: connecting", "-> start", "<- start",
-                "status: connected", "<- mark m1", "<- x-note", "-> dtmf",
+                "status: connected", "<- mark m1", "<- x-note", "-> dtmf 5",
                 "-> mark m1", "-> stop", "status: disconnected"]
         for w in want:
             self.assertIn(w, lines, err)
