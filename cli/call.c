@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +19,7 @@
 #include "local.h"
 #include "report.h"
 #include "schedule.h"
-#include "status.h"
+#include "terminal.h"
 #include "wavfile.h"
 
 #define EXIT_FAILED 1
@@ -30,7 +28,6 @@
 #define TAIL_AFTER_INPUT_MS 3000 /* hang up this long after --input ends */
 #define KEY_FILE_MAX 4096	    /* --api-key-file reads no more */
 #define LOOP_SLICE_MS 10
-#define STATUS_EVERY_US 200000 /* the status line's redraws */
 #define DIGIT_SHOWN_US 1500000 /* a digit sent stays on it this long */
 
 static const char usage[] =
@@ -109,33 +106,17 @@ struct run {
 	int cut_short;	      /* the signal that ended an unconfirmed call */
 	char digit;	      /* the last digit sent, and when */
 	int64_t digit_us;
-	bool status_shown;    /* the status line is on the screen */
+	struct cli_term term; /* keys and the status line, on a terminal */
 };
 
 static atomic_int interrupted; /* the signal, or 0 */
-static atomic_bool resized;    /* SIGWINCH: the terminal's width changed */
 
 static void on_sigint(int sig)
 {
 	atomic_store(&interrupted, sig);
 }
 
-static void on_sigwinch(int sig)
-{
-	(void)sig;
-	atomic_store(&resized, true);
-}
-
 /* ---- callbacks from the call ---- */
-
-/* A line of stderr takes the status line's place; it comes back below. */
-static void clear_status(struct run *r)
-{
-	if (!r->status_shown)
-		return;
-	fputs("\r\033[K", stderr);
-	r->status_shown = false;
-}
 
 static void on_event(void *user, enum wv_direction dir,
 		     const struct wv_event *ev)
@@ -153,7 +134,7 @@ static void on_event(void *user, enum wv_direction dir,
 	}
 	if (!r->o->verbose || ev->type == WV_EVENT_AUDIO)
 		return;
-	clear_status(r);
+	cli_term_clear(&r->term);
 	if (ev->type == WV_EVENT_DTMF)
 		fprintf(stderr, "%s dtmf %c\n", dir == WV_DIR_IN ? "<-" : "->",
 			ev->dtmf);
@@ -169,7 +150,7 @@ static void on_status(void *user, enum wv_status from, enum wv_status to)
 	(void)from;
 	if (!r->o->verbose)
 		return;
-	clear_status(r);
+	cli_term_clear(&r->term);
 	fprintf(stderr, "status: %s\n", wv_status_name(to));
 }
 
@@ -185,7 +166,7 @@ static void on_error(void *user, int code, const char *detail)
 				       WV_DIR_IN, detail);
 	if (r->o->quiet)
 		return;
-	clear_status(r);
+	cli_term_clear(&r->term);
 	fprintf(stderr, "wvoice call: %s\n", detail);
 }
 
@@ -489,100 +470,46 @@ static void summary(const struct opts *o, const struct wv_client *c,
 
 /* ---- the terminal: keys and a status line ---- */
 
-struct tty {
-	bool on;
-	struct termios saved;
-	int64_t drawn_us;
-	unsigned width;	 /* the terminal's columns */
-	char digit;	 /* the digit on the line when it was drawn */
-};
-
-static unsigned term_width(void)
+/* The keys: m mutes, digits go as DTMF, q hangs up. */
+static void take_keys(struct run *r, struct wv_client *c)
 {
-	struct winsize ws;
+	int k;
 
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	return 80;
-}
-
-static void tty_start(struct tty *t, const struct opts *o)
-{
-	struct termios raw;
-
-	t->on = !o->quiet && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
-		tcgetattr(STDIN_FILENO, &t->saved) == 0;
-	if (!t->on)
-		return;
-	raw = t->saved;
-	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	raw.c_cc[VMIN] = 0;
-	raw.c_cc[VTIME] = 0;
-	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-	t->width = term_width();
-	fputs("keys: m mute, 0-9 * # digits, q hang up\n", stderr);
-}
-
-static void tty_stop(struct tty *t, struct run *r)
-{
-	if (!t->on)
-		return;
-	tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
-	clear_status(r);
-	t->on = false;
-}
-
-static void tty_keys(struct tty *t, struct run *r, struct wv_client *c)
-{
-	char k;
-
-	while (t->on && read(STDIN_FILENO, &k, 1) == 1) {
+	while ((k = cli_term_key(&r->term)) >= 0) {
 		if (k == 'q' || k == 'Q') {
 			wv_client_hangup(c);
 		} else if (k == 'm' || k == 'M') {
 			r->key_muted = !r->key_muted;
 			update_mute(r, c, wv_client_elapsed_ms(c));
-		} else if (wv_dtmf_valid(k)) {
-			wv_client_send_dtmf(c, k);
+		} else if (wv_dtmf_valid((char)k)) {
+			wv_client_send_dtmf(c, (char)k);
 		}
 	}
 }
 
-/* Redrawn in place every STATUS_EVERY_US, and at once when the terminal
-   is resized or a digit comes or goes. */
-static void tty_status(struct tty *t, struct run *r, struct wv_client *c)
+/* The status line, with a digit sent in the last DIGIT_SHOWN_US. */
+static void draw_status(struct run *r, struct wv_client *c)
 {
 	struct wv_playout_stats pst;
 	int64_t now = cli_mono_us();
-	char mmss[16], line[256];
-	char digit = now - r->digit_us < DIGIT_SHOWN_US ? r->digit : 0;
-	bool resize = atomic_exchange(&resized, false);
-	struct cli_status st;
+	char mmss[16];
 
-	if (!t->on)
-		return;
-	if (resize)
-		t->width = term_width();
-	if (r->status_shown && !resize && digit == t->digit &&
-	    now - t->drawn_us < STATUS_EVERY_US)
-		return;
-	t->drawn_us = now;
-	t->digit = digit;
 	wv_client_playout_stats(c, &pst);
 	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
-	st = (struct cli_status){
-		.state = wv_status_name(wv_client_status(c)),
-		.mmss = mmss,
-		.id = wv_client_communication_id(c),
-		.muted = r->muted,
-		.digit = digit,
-		.in_db = cli_level_rms_db(&r->in_level),
-		.out_db = cli_level_rms_db(&r->out_level),
-		.underruns = pst.underruns,
-	};
-	cli_status_format(line, sizeof line, t->width, &st);
-	fprintf(stderr, "\r\033[K%s", line);
-	r->status_shown = true;
+	cli_term_draw(&r->term,
+		      &(struct cli_status){
+			      .state = wv_status_name(wv_client_status(c)),
+			      .mmss = mmss,
+			      .id = wv_client_communication_id(c),
+			      .muted = r->muted,
+			      .digit = now - r->digit_us < DIGIT_SHOWN_US
+					       ? r->digit
+					       : 0,
+			      .in_db = cli_level_rms_db(&r->in_level),
+			      .out_db = cli_level_rms_db(&r->out_level),
+			      .underruns = pst.underruns,
+		      },
+		      now);
 }
 
 /* ---- media: files or devices ---- */
@@ -706,7 +633,6 @@ static int run_call(struct opts *o, struct run *r)
 	struct wv_client_config cfg;
 	struct wv_loop *loop = NULL;
 	struct wv_client *c = NULL;
-	struct tty tty = { 0 };
 	int status = EXIT_FAILED, rc;
 
 	wv_client_config_default(&cfg);
@@ -752,7 +678,7 @@ static int run_call(struct opts *o, struct run *r)
 	if (o->verbose)
 		fprintf(stderr, "wvoice call: calling %s\n", wv_client_url(c));
 	wv_client_connect(c);
-	tty_start(&tty, o);
+	cli_term_start(&r->term, o->quiet);
 	while (wv_loop_run(loop, LOOP_SLICE_MS) > 0) {
 		int sig = atomic_exchange(&interrupted, 0);
 
@@ -764,10 +690,10 @@ static int run_call(struct opts *o, struct run *r)
 		if (sig)
 			wv_client_hangup(c);
 		follow_schedule(r, c);
-		tty_keys(&tty, r, c);
-		tty_status(&tty, r, c);
+		take_keys(r, c);
+		draw_status(r, c);
 	}
-	tty_stop(&tty, r);
+	cli_term_stop(&r->term);
 	log_end(r, c);
 	if (wv_client_error(c) && o->quiet)
 		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
@@ -824,9 +750,6 @@ int cli_call(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_sigwinch;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGWINCH, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	status = run_call(&o, &r);
 out:
