@@ -9,16 +9,21 @@
 #   make bench      build and run the benchmarks
 #   make cross-test the core and its unit tests for aarch64 and armhf, run
 #                   under qemu-user (installs the cross compilers)
-#   make install    install the library, headers and wvoice.pc (PREFIX)
+#   make install    install the command, the libraries, headers, .pc files,
+#                   man page and bash completion under PREFIX (/usr/local);
+#                   builds in build-install/ without the tests and installs
+#                   no packages (CMake names what is missing)
+#   make uninstall  remove what the last make install installed
 
 JOBS   ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 PREFIX ?= /usr/local
 CMAKE  ?= cmake
 CTEST  ?= ctest --output-on-failure -j $(JOBS)
+INSTALL_BUILD ?= build-install
 
 .PHONY: all deps build test test-plain test-asan test-tsan bench demo install \
-	cross-test clean
+	uninstall cross-test clean
 
 all: build
 
@@ -26,7 +31,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
 	$(CMAKE) --build build -j $(JOBS)
 
 test: test-plain test-asan test-tsan
@@ -56,11 +61,21 @@ bench: build
 demo: build
 	build/wvoice demo
 
-install: build
-	$(CMAKE) --install build
+# Its own build directory, configured without the tests: the install needs
+# neither cmocka nor spandsp, and build/ keeps its tests. CMake's output is
+# shown if it fails: it names the package missing.
+install:
+	@echo "$(CMAKE) -S . -B $(INSTALL_BUILD) -DWV_TESTS=OFF -DCMAKE_INSTALL_PREFIX=$(PREFIX)"
+	@out=$$($(CMAKE) -S . -B "$(INSTALL_BUILD)" -DWV_TESTS=OFF \
+		-DCMAKE_INSTALL_PREFIX="$(PREFIX)" 2>&1) || { echo "$$out" >&2; exit 1; }
+	$(CMAKE) --build "$(INSTALL_BUILD)" -j $(JOBS)
+	$(CMAKE) --install "$(INSTALL_BUILD)"
+
+uninstall:
+	scripts/uninstall.sh "$(INSTALL_BUILD)/install_manifest.txt"
 
 cross-test: deps
 	JOBS=$(JOBS) scripts/cross-test.sh
 
 clean:
-	rm -rf build build-asan build-tsan build-core build-cross-*
+	rm -rf build build-asan build-tsan build-core build-cross-* build-install

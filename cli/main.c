@@ -7,6 +7,7 @@
 #include <wvoice/wvoice.h>
 
 #include "cli.h"
+#include "versions.h"
 
 static const char usage[] =
 	"usage: wvoice <command> [options]\n"
@@ -79,8 +80,8 @@ int main(int argc, char **argv)
 	/* --version, alone or after a command. */
 	if (!strcmp(argv[1], "--version") ||
 	    (argc == 3 && !strcmp(argv[2], "--version"))) {
-		printf("wvoice %s\n", wv_version());
-		return 0;
+		cli_print_versions(stdout);
+		return fflush(stdout) || ferror(stdout) ? 1 : 0;
 	}
 	/* Errors only: lws's notices can print a refused key (serve), and
 	   its warnings are noise beside wvoice's own messages. */

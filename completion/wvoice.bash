@@ -1,0 +1,155 @@
+# bash completion for wvoice(1): the commands, each command's flags, file
+# and directory names where a flag takes one, and the words --auth and
+# --summary take. Plain bash (compgen, compopt): it needs nothing from the
+# bash-completion package, which loads it on demand when installed.
+#
+# The flags are those of each command's --help; tests/cli/test_completion.py
+# fails when the two differ.
+
+_wvoice_commands="call demo devices serve"
+_wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
+	--metadata --synthetic --input --input-device --output --output-device
+	--events --dtmf --mute --hangup-after --prebuffer-ms --connect-timeout
+	--ca --insecure --summary --quiet --verbose --help --version"
+_wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
+	--record --max-calls --allow-origin --voice --verbose --quiet --help
+	--version"
+_wvoice_demo_flags="--dir --quiet --help --version"
+_wvoice_devices_flags="--json --help --version"
+# The flags above that take a value: no flag is offered in its place.
+_wvoice_valued="--url --api-key --api-key-file --auth --agent --from
+	--metadata --input --input-device --output --output-device --events
+	--dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
+	--summary --listen --port --tls-cert --tls-key --script --record
+	--max-calls --allow-origin --voice --dir"
+
+# Whether WORD is one of the words after it.
+_wvoice_has()
+{
+	local word=$1 w
+	shift
+	for w; do
+		[[ $w == "$word" ]] && return 0
+	done
+	return 1
+}
+
+# COMPREPLY from compgen ARGS... -- WORD, one name a line (names may hold
+# spaces).
+_wvoice_reply()
+{
+	local line
+	while IFS= read -r line; do
+		COMPREPLY+=("$line")
+	done < <(compgen "$@")
+}
+
+# Completes the value of FLAG, the part of it being typed being CUR.
+_wvoice_value()
+{
+	local flag=$1 cur=$2
+	case $flag in
+	--input | --output | --ca | --api-key-file | --tls-cert | --tls-key | \
+	--events | --script)
+		# --script NAME=FILE: the name is the user's; the file is not.
+		if [[ $flag == --script ]]; then
+			[[ $cur == *=* ]] || return 0
+			_wvoice_prefix+=${cur%%=*}=
+			cur=${cur#*=}
+		fi
+		# - is standard input (--api-key-file) or output (--events).
+		if [[ $flag == --api-key-file || $flag == --events ]] &&
+			[[ -z $cur || $cur == - ]]; then
+			COMPREPLY+=(-)
+		fi
+		compopt -o filenames 2>/dev/null
+		_wvoice_reply -f -- "$cur"
+		;;
+	--record | --dir)
+		compopt -o filenames 2>/dev/null
+		_wvoice_reply -d -- "$cur"
+		;;
+	--auth)
+		_wvoice_reply -W "subprotocol header" -- "$cur"
+		;;
+	--summary)
+		_wvoice_reply -W "text json" -- "$cur"
+		;;
+	esac
+}
+
+_wvoice()
+{
+	COMPREPLY=()
+	local cword=$COMP_CWORD
+	local cur=${COMP_WORDS[cword]}
+	local words=("${COMP_WORDS[@]:0:cword}")
+	local n=${#words[@]} flag=
+	# What goes back in front of each name (below); _wvoice_value adds to it.
+	local _wvoice_prefix=
+
+	# ':' is a word break by default (COMP_WORDBREAKS): only --listen's and
+	# --url's values hold one, and they are the user's to type.
+	if [[ $cur == : || ${words[n - 1]} == : ]]; then
+		return 0
+	fi
+	# So is '=': bash hands "--input=a.wav" over as "--input" "=" "a.wav",
+	# and "--script n=f.json" as "--script" "n" "=" "f.json", completing
+	# only what follows the '='. Where '=' is no word break the whole word
+	# comes, and the part before '=' goes back in front of each name.
+	if [[ $cur == = ]]; then
+		words+=("=")
+		cur=
+		n=$((n + 1))
+	fi
+	if ((n >= 2)) && [[ ${words[n - 1]} == = ]]; then
+		if [[ ${words[n - 2]} == --* ]]; then
+			flag=${words[n - 2]}
+		elif ((n >= 3)) && [[ ${words[n - 3]} == --script ]]; then
+			flag=--script
+			cur=${words[n - 2]}=$cur
+		fi
+	elif [[ $cur == --*=* ]]; then
+		flag=${cur%%=*}
+		_wvoice_prefix=$flag=
+		cur=${cur#*=}
+	elif ((n >= 2)); then
+		flag=${words[n - 1]}
+	fi
+
+	if ((cword == 1)); then
+		if [[ $cur == -* ]]; then
+			_wvoice_reply -W "--help --version" -- "$cur"
+		else
+			_wvoice_reply -W "$_wvoice_commands help" -- "$cur"
+		fi
+		return 0
+	fi
+	if [[ ${words[1]} == help ]]; then
+		((cword == 2)) && _wvoice_reply -W "$_wvoice_commands" -- "$cur"
+		return 0
+	fi
+
+	local flags
+	case ${words[1]} in
+	call) flags=$_wvoice_call_flags ;;
+	serve) flags=$_wvoice_serve_flags ;;
+	demo) flags=$_wvoice_demo_flags ;;
+	devices) flags=$_wvoice_devices_flags ;;
+	*) return 0 ;;
+	esac
+
+	# shellcheck disable=SC2086 # the lists are words
+	if _wvoice_has "$flag" $_wvoice_valued && _wvoice_has "$flag" $flags; then
+		_wvoice_value "$flag" "$cur"
+		if [[ -n $_wvoice_prefix && $COMP_WORDBREAKS != *=* ]]; then
+			COMPREPLY=("${COMPREPLY[@]/#/$_wvoice_prefix}")
+		fi
+		return 0
+	fi
+	# The commands take no operands: flags, whatever is typed.
+	_wvoice_reply -W "$flags" -- "$cur"
+	return 0
+}
+
+complete -F _wvoice wvoice
