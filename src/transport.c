@@ -77,7 +77,7 @@ static const char *refusal_hint(int status)
 	case 308:
 		return " (redirect not followed)";
 	default:
-		return "";
+		return status >= 500 ? " (server error)" : "";
 	}
 }
 

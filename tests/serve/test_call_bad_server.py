@@ -615,6 +615,7 @@ class BadServerCall(ServeTest):
                  (403, r"403 \(forbidden\)"),
                  (404, r"404 \(unknown agent or path\)"),
                  (503, r"503 \(server at capacity\)"),
+                 (500, r"500 \(server error\)"),
                  (302, r"302 \(redirect not followed\)")]
         for status, words in cases:
             with self.subTest(status=status):
