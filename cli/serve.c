@@ -40,8 +40,10 @@ static const char usage[] =
 	"  echo    plays back each caller utterance, then a mark\n"
 	"  silent  confirms the call and says nothing; logs what you do\n"
 	"\n"
-	"It prints 'listening on ws://HOST:PORT' once ready. SIGINT or SIGTERM\n"
-	"end every call with stop, flush the recordings and exit 0.\n";
+	"It prints 'listening on ws://HOST:PORT' once ready; GET /healthz on\n"
+	"the same port answers with the calls up, the calls since start and\n"
+	"the refusals, as JSON (no key needed). SIGINT or SIGTERM end every\n"
+	"call with stop, flush the recordings and exit 0.\n";
 
 /* Growable list of strings from repeated options. */
 struct strings {
@@ -126,18 +128,31 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
+/* Each line of what went wrong (a script's problems are a line each). */
+static void say_lines(const char *text)
+{
+	const char *nl;
+
+	while ((nl = strchr(text, '\n'))) {
+		fprintf(stderr, "wvoice serve: %.*s\n", (int)(nl - text), text);
+		text = nl + 1;
+	}
+	fprintf(stderr, "wvoice serve: %s\n", text);
+}
+
 static int serve(const struct wvs_server_config *cfg)
 {
+	/* Room for WVS_SCRIPT_PROBLEMS_MAX problems with long paths. */
+	static char err[32768];
 	struct wvs_server *running;
 	struct wvs_server_stats st;
-	char err[512] = "";
 	int rc;
 
 	/* lws's errors in the server's own log, with its time stamps. */
 	wv_log_lws(WV_LOG_ERR, wvs_log_lws_line, NULL);
 	rc = wvs_server_create(&running, cfg, err, sizeof err);
 	if (rc < 0) {
-		fprintf(stderr, "wvoice serve: %s\n", err);
+		say_lines(err);
 		return 1;
 	}
 	/* libev catches these and stops the loop from its own thread. */

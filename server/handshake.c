@@ -14,12 +14,30 @@
 
 #include "server_internal.h"
 
-/* Refuses the upgrade with an HTTP status. The filter callback runs after
-   lws has switched the connection to the ws role, where LWS_WRITE_HTTP
-   goes out raw; returning nonzero then drops the connection. */
-static int refuse(struct conn *c, struct lws *wsi, int status,
-		  const char *reason, const char *detail)
+static const struct {
+	const char *name, *phrase;
+	int status;
+} refusals[] = {
+#define WVS_REFUSAL_ROW(id, name, status, phrase) \
+	[WVS_REFUSED_##id] = { name, phrase, status },
+	WVS_REFUSALS(WVS_REFUSAL_ROW)
+#undef WVS_REFUSAL_ROW
+};
+
+const char *wvs_refusal_name(enum wvs_refusal r)
 {
+	return (unsigned)r < WVS_REFUSAL_COUNT ? refusals[r].name : NULL;
+}
+
+/* Refuses the upgrade with the refusal's HTTP status, and counts it. The
+   filter callback runs after lws has switched the connection to the ws
+   role, where LWS_WRITE_HTTP goes out raw; returning nonzero then drops
+   the connection. */
+static int refuse(struct conn *c, struct lws *wsi, enum wvs_refusal why,
+		  const char *detail)
+{
+	const char *reason = refusals[why].phrase;
+	int status = refusals[why].status;
 	char *p = c->srv->tx + LWS_PRE;
 	char body[160];
 	int blen, n;
@@ -31,6 +49,7 @@ static int refuse(struct conn *c, struct lws *wsi, int status,
 		     status, reason, blen, body);
 	lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_HTTP);
 	c->srv->stats.refused++;
+	c->srv->stats.refused_by[why]++;
 	wvs_logf(c->srv, "refused %s: %d %s%s%s", c->peer, status, reason,
 		 detail ? ": " : "", detail ? detail : "");
 	return 1;
@@ -99,30 +118,29 @@ int wvs_handshake_filter(struct conn *c, struct lws *wsi, const char *offered)
 	c->srv = srv;
 	lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
 	if (atomic_load(&srv->stop))
-		return refuse(c, wsi, 503, "Service Unavailable",
+		return refuse(c, wsi, WVS_REFUSED_SHUTTING_DOWN,
 			      "shutting down");
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
-		return refuse(c, wsi, 404, "Not Found", "no path");
+		return refuse(c, wsi, WVS_REFUSED_WRONG_PATH, "no path");
 	if (strcmp(path, WV_CALL_PATH) != 0) {
 		char shown[160], why[240];
 
 		wv_escape(shown, sizeof shown, path, strlen(path));
 		snprintf(why, sizeof why, "no such path \"%s\" (calls go to "
 			 "%s)", shown, WV_CALL_PATH);
-		return refuse(c, wsi, 404, "Not Found", why);
+		return refuse(c, wsi, WVS_REFUSED_WRONG_PATH, why);
 	}
 	if (!wvs_origin_ok(srv, wsi))
-		return refuse(c, wsi, 403, "Forbidden", "origin not allowed");
+		return refuse(c, wsi, WVS_REFUSED_ORIGIN, "origin not allowed");
 	if (!wvs_authorized(c, wsi, offered))
-		return refuse(c, wsi, 401, "Unauthorized",
+		return refuse(c, wsi, WVS_REFUSED_UNAUTHORIZED,
 			      "missing or wrong API key");
 	a = lws_get_urlarg_by_name(wsi, "agent_id=", agent, sizeof agent);
 	if (!a || !(c->agent = wvs_agent_find(srv, a)))
-		return refuse(c, wsi, 404, "Not Found",
+		return refuse(c, wsi, WVS_REFUSED_UNKNOWN_AGENT,
 			      a ? "unknown agent" : "no agent_id");
 	if (srv->stats.active >= srv->cfg.max_calls)
-		return refuse(c, wsi, 503, "Service Unavailable",
-			      "at --max-calls");
+		return refuse(c, wsi, WVS_REFUSED_AT_CAPACITY, "at --max-calls");
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, c->id);
 	read_query(c, wsi);

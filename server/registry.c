@@ -38,11 +38,15 @@ int wvs_agents_init(struct wvs_server *srv, char *err, size_t errlen)
 		if (rc < 0)
 			return rc;
 		srv->n_scripts++;
-		/* A script may take a built-in's name: the user asked for it. */
+		/* A script may take a built-in's name: the user asked for it,
+		   but may not know the name is taken. */
 		struct agent_entry *e = NULL;
 		for (size_t j = 0; j < srv->n_agents; j++)
 			if (strcmp(srv->agents[j].id, sa->name) == 0)
 				e = &srv->agents[j];
+		if (e && e->agent != &wvs_agent_script)
+			wvs_logf(srv, "script \"%s\" replaces the built-in "
+				 "agent %s", sa->name, sa->name);
 		if (!e)
 			e = &srv->agents[srv->n_agents++];
 		*e = (struct agent_entry){ sc->name, &wvs_agent_script, sc };

@@ -2,7 +2,8 @@
  * Scripted agents: reading and checking a script (see script.h). Every step
  * is checked before anything is rendered, so a typo at step 40 is reported
  * at once rather than after seconds of text to speech, and a script that
- * loads is one the session can run without surprises.
+ * loads is one the session can run without surprises. Checking goes on
+ * past a problem, so the author fixes them all in one go.
  */
 #include "script.h"
 
@@ -39,7 +40,10 @@ struct parse {
 	struct wvs_tts *tts;
 	char *err;
 	size_t errlen;
-	json_t *marks; /* names queued by the mark steps seen so far */
+	size_t used;	 /* of err */
+	size_t problems; /* found so far, past WVS_SCRIPT_PROBLEMS_MAX too */
+	int code;	 /* the load's result: the first problem's code */
+	json_t *marks;	 /* names queued by the mark steps seen so far */
 };
 
 typedef int (*check_fn)(struct parse *p, size_t n, const char *key,
@@ -51,23 +55,50 @@ struct kind {
 	check_fn check;
 };
 
+/* Adds to err, truncated to the room left. */
+WVS_PRINTF(2, 0)
+static void vappend(struct parse *p, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (!p->err || p->used + 1 >= p->errlen)
+		return;
+	n = vsnprintf(p->err + p->used, p->errlen - p->used, fmt, ap);
+	if (n > 0)
+		p->used += (size_t)n < p->errlen - p->used
+				   ? (size_t)n
+				   : p->errlen - p->used - 1;
+}
+
+WVS_PRINTF(2, 3)
+static void append(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vappend(p, fmt, ap);
+	va_end(ap);
+}
+
+/* Reports a problem, on a line of its own, and returns its code: the
+   caller goes on to the next problem unless the code is WV_ERR_NOMEM. */
 WVS_PRINTF(4, 5)
 static int fail(struct parse *p, size_t step, int code, const char *fmt, ...)
 {
-	int used;
 	va_list ap;
 
-	if (!p->err || p->errlen == 0)
+	if (!p->code || code == WV_ERR_NOMEM)
+		p->code = code;
+	if (p->problems++ >= WVS_SCRIPT_PROBLEMS_MAX)
 		return code;
+	if (p->used)
+		append(p, "\n");
 	if (step)
-		used = snprintf(p->err, p->errlen, "%s: step %zu: ", p->who,
-				step);
+		append(p, "%s: step %zu: ", p->who, step);
 	else
-		used = snprintf(p->err, p->errlen, "%s: ", p->who);
-	if (used < 0 || (size_t)used >= p->errlen)
-		return code;
+		append(p, "%s: ", p->who);
 	va_start(ap, fmt);
-	vsnprintf(p->err + used, p->errlen - (size_t)used, fmt, ap);
+	vappend(p, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -75,6 +106,15 @@ static int fail(struct parse *p, size_t step, int code, const char *fmt, ...)
 static int nomem(struct parse *p, size_t step)
 {
 	return fail(p, step, WV_ERR_NOMEM, "out of memory");
+}
+
+/* The load's result, with the count of the problems not listed. */
+static int finish(struct parse *p)
+{
+	if (p->problems > WVS_SCRIPT_PROBLEMS_MAX)
+		append(p, "\n%s: ... and %zu more problems", p->who,
+		       p->problems - WVS_SCRIPT_PROBLEMS_MAX);
+	return p->code;
 }
 
 static const char *kind_of(const json_t *v)
@@ -183,9 +223,12 @@ static int check_say(struct parse *p, size_t n, const char *key, json_t *v,
 	return copy_text(p, n, s, st);
 }
 
+/* The file is loaded here rather than with the speech: reading it is
+   quick, and a missing one is reported in its place among the rest. */
 static int check_play(struct parse *p, size_t n, const char *key, json_t *v,
 		      struct wvs_step *st)
 {
+	char cerr[512];
 	int rc = need_string(p, n, key, v, "a file name");
 
 	if (rc < 0)
@@ -194,7 +237,18 @@ static int check_play(struct parse *p, size_t n, const char *key, json_t *v,
 		return fail(p, n, WV_ERR_INVALID, "\"%s\": the file name is empty",
 			    key);
 	st->text = resolve(p->dir, json_string_value(v));
-	return st->text ? 0 : nomem(p, n);
+	if (!st->text)
+		return nomem(p, n);
+	cerr[0] = '\0';
+	rc = wvs_clip_load(&st->clip, st->text, PLAY_MAX_SECONDS, cerr,
+			   sizeof cerr);
+	if (rc >= 0)
+		return 0;
+	/* The clip's message should name the file; make sure it does. */
+	if (cerr[0] && strstr(cerr, st->text))
+		return fail(p, n, rc, "\"%s\": %s", key, cerr);
+	return fail(p, n, rc, "\"%s\": %s: %s", key, st->text,
+		    cerr[0] ? cerr : wv_strerror(rc));
 }
 
 /* A mark name, as the protocol accepts it. */
@@ -329,13 +383,16 @@ static const char *key_list(char *dst, size_t cap, bool waits_only)
 	return dst;
 }
 
-/* Finds the step's one action and its "timeout_ms", if any. */
-static int step_keys(struct parse *p, size_t n, json_t *obj,
-		     const struct kind **kind, json_t **value, json_t **timeout)
+/* Finds the step's one action and its "timeout_ms", if any; reports
+   each key that is not one, and each action past the first. */
+static void step_keys(struct parse *p, size_t n, json_t *obj,
+		      const struct kind **kind, json_t **value,
+		      json_t **timeout)
 {
 	const char *key;
 	json_t *v;
 	char q[QUOTE_MAX], list[128];
+	bool unknown = false;
 
 	json_object_foreach(obj, key, v)
 	{
@@ -346,137 +403,128 @@ static int step_keys(struct parse *p, size_t n, json_t *obj,
 			continue;
 		}
 		k = find_kind(key);
-		if (!k)
-			return fail(p, n, WV_ERR_INVALID,
-				    "unknown key \"%s\" (a step is one of %s)",
-				    wv_escape(q, sizeof q, key, strlen(key)),
-				    key_list(list, sizeof list, false));
-		if (*kind)
-			return fail(p, n, WV_ERR_INVALID,
-				    "both \"%s\" and \"%s\": one action per "
-				    "step",
-				    (*kind)->key, k->key);
-		*kind = k;
-		*value = v;
+		if (!k) {
+			unknown = true;
+			fail(p, n, WV_ERR_INVALID,
+			     "unknown key \"%s\" (a step is one of %s)",
+			     wv_escape(q, sizeof q, key, strlen(key)),
+			     key_list(list, sizeof list, false));
+		} else if (*kind) {
+			fail(p, n, WV_ERR_INVALID,
+			     "both \"%s\" and \"%s\": one action per step",
+			     (*kind)->key, k->key);
+		} else {
+			*kind = k;
+			*value = v;
+		}
 	}
-	if (!*kind)
-		return fail(p, n, WV_ERR_INVALID, "no action (one of %s)",
-			    key_list(list, sizeof list, false));
-	if (*timeout && !(*kind)->wait)
-		return fail(p, n, WV_ERR_INVALID,
-			    "\"timeout_ms\" on a \"%s\" step: only waits "
-			    "(%s) time out",
-			    (*kind)->key, key_list(list, sizeof list, true));
-	return 0;
+	/* An unknown key is most likely the action, misspelt: said once. */
+	if (!*kind && !unknown)
+		fail(p, n, WV_ERR_INVALID, "no action (one of %s)",
+		     key_list(list, sizeof list, false));
+	if (*kind && *timeout && !(*kind)->wait)
+		fail(p, n, WV_ERR_INVALID,
+		     "\"timeout_ms\" on a \"%s\" step: only waits (%s) time "
+		     "out",
+		     (*kind)->key, key_list(list, sizeof list, true));
 }
 
-static int parse_step(struct parse *p, size_t n, json_t *obj,
-		      struct wvs_step *st)
+/* Checks one step, reporting every problem in it. */
+static void parse_step(struct parse *p, size_t n, json_t *obj,
+		       struct wvs_step *st)
 {
 	const struct kind *kind = NULL;
 	json_t *value = NULL, *timeout = NULL;
-	int rc;
 
-	if (!json_is_object(obj))
-		return fail(p, n, WV_ERR_INVALID,
-			    "must be an object such as {\"say\": \"hello\"}, "
-			    "not %s",
-			    kind_of(obj));
-	rc = step_keys(p, n, obj, &kind, &value, &timeout);
-	if (rc < 0)
-		return rc;
+	if (!json_is_object(obj)) {
+		fail(p, n, WV_ERR_INVALID,
+		     "must be an object such as {\"say\": \"hello\"}, not %s",
+		     kind_of(obj));
+		return;
+	}
+	step_keys(p, n, obj, &kind, &value, &timeout);
+	if (!kind)
+		return;
 	st->type = (enum wvs_step_type)(kind - kinds);
-	rc = kind->check(p, n, kind->key, value, st);
-	if (rc < 0 || !kind->wait)
-		return rc;
+	kind->check(p, n, kind->key, value, st);
+	if (!kind->wait)
+		return;
 	st->ms = WVS_SCRIPT_TIMEOUT_MS;
-	return timeout ? check_ms(p, n, "timeout_ms", timeout, 1, &st->ms) : 0;
+	if (timeout)
+		check_ms(p, n, "timeout_ms", timeout, 1, &st->ms);
 }
 
-/* The list of steps: the root itself, or the root's "steps". */
-static int steps_of(struct parse *p, json_t *root, json_t **steps)
+/* The list of steps: the root itself, or the root's "steps". NULL when
+   there is none to check; a key beside "steps" is reported, and the
+   steps are checked all the same. */
+static json_t *steps_of(struct parse *p, json_t *root)
 {
 	const char *key;
-	json_t *v;
+	json_t *v, *steps;
 	char q[QUOTE_MAX];
 
-	if (json_is_array(root)) {
-		*steps = root;
-		return 0;
+	if (json_is_array(root))
+		return root;
+	if (!json_is_object(root)) {
+		fail(p, 0, WV_ERR_INVALID,
+		     "a script is an array of steps or {\"steps\": [...]}, "
+		     "not %s",
+		     kind_of(root));
+		return NULL;
 	}
-	if (!json_is_object(root))
-		return fail(p, 0, WV_ERR_INVALID,
-			    "a script is an array of steps or {\"steps\": "
-			    "[...]}, not %s",
-			    kind_of(root));
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "steps") != 0)
-			return fail(p, 0, WV_ERR_INVALID,
-				    "unknown key \"%s\" (a script object has "
-				    "only \"steps\")",
-				    wv_escape(q, sizeof q, key, strlen(key)));
+			fail(p, 0, WV_ERR_INVALID,
+			     "unknown key \"%s\" (a script object has only "
+			     "\"steps\")",
+			     wv_escape(q, sizeof q, key, strlen(key)));
 	}
-	*steps = json_object_get(root, "steps");
-	if (!*steps)
-		return fail(p, 0, WV_ERR_INVALID, "no \"steps\"");
-	if (!json_is_array(*steps))
-		return fail(p, 0, WV_ERR_INVALID,
-			    "\"steps\" must be an array, not %s",
-			    kind_of(*steps));
+	steps = json_object_get(root, "steps");
+	if (!steps)
+		fail(p, 0, WV_ERR_INVALID, "no \"steps\"");
+	else if (!json_is_array(steps))
+		fail(p, 0, WV_ERR_INVALID, "\"steps\" must be an array, not %s",
+		     kind_of(steps));
+	return json_is_array(steps) ? steps : NULL;
+}
+
+/* Speech, once the whole script is known to be good. */
+static int render(struct parse *p, size_t n, struct wvs_step *st)
+{
+	int rc;
+
+	if (st->type != WVS_STEP_SAY || !p->tts)
+		return 0;
+	rc = wvs_tts_render(p->tts, st->text, &st->clip);
+	if (rc < 0)
+		return fail(p, n, rc, "\"say\": text to speech failed: %s",
+			    wv_strerror(rc));
 	return 0;
 }
 
-static int render(struct parse *p, size_t n, struct wvs_step *st)
-{
-	char cerr[512];
-	int rc;
-
-	if (st->type == WVS_STEP_SAY && p->tts) {
-		rc = wvs_tts_render(p->tts, st->text, &st->clip);
-		if (rc < 0)
-			return fail(p, n, rc,
-				    "\"say\": text to speech failed: %s",
-				    wv_strerror(rc));
-	}
-	if (st->type != WVS_STEP_PLAY)
-		return 0;
-	cerr[0] = '\0';
-	rc = wvs_clip_load(&st->clip, st->text, PLAY_MAX_SECONDS, cerr,
-			   sizeof cerr);
-	if (rc >= 0)
-		return 0;
-	/* The clip's message should name the file; make sure it does. */
-	if (cerr[0] && strstr(cerr, st->text))
-		return fail(p, n, rc, "\"play\": %s", cerr);
-	return fail(p, n, rc, "\"play\": %s: %s", st->text,
-		    cerr[0] ? cerr : wv_strerror(rc));
-}
-
+/* Every step, in order; only running out of memory stops the check. */
 static int check_steps(struct parse *p, struct wvs_script *s, json_t *steps)
 {
-	int rc = 0;
-
 	p->marks = json_object();
 	if (!p->marks)
 		return nomem(p, 0);
-	for (size_t i = 0; i < s->n_steps && rc == 0; i++)
-		rc = parse_step(p, i + 1, json_array_get(steps, i),
-				&s->steps[i]);
+	for (size_t i = 0; i < s->n_steps && p->code != WV_ERR_NOMEM; i++)
+		parse_step(p, i + 1, json_array_get(steps, i), &s->steps[i]);
 	json_decref(p->marks);
 	p->marks = NULL;
-	return rc;
+	return p->code;
 }
 
 static int build(struct parse *p, struct wvs_script *s, const char *name,
 		 json_t *root)
 {
-	json_t *steps = NULL;
+	json_t *steps = steps_of(p, root);
 	size_t n;
-	int rc = steps_of(p, root, &steps);
+	int rc;
 
-	if (rc < 0)
-		return rc;
+	if (!steps)
+		return p->code;
 	s->name = strdup(name);
 	if (!s->name)
 		return nomem(p, 0);
@@ -510,7 +558,7 @@ static int parse_text(struct parse *p, struct wvs_script *s, const char *name,
 	}
 	rc = build(p, s, name, root);
 	json_decref(root);
-	return rc;
+	return rc < 0 ? finish(p) : 0;
 }
 
 int wvs_script_parse(struct wvs_script *s, const char *name, const char *json,

@@ -67,17 +67,26 @@ struct wvs_script {
 	size_t n_steps;
 };
 
+/* Problems listed in err at most; past them, one line says how many more. */
+#define WVS_SCRIPT_PROBLEMS_MAX 20
+
 /*
  * Loads and checks a script file; renders `say` steps with tts and loads
- * `play` files. Every problem is reported with the file, the step index and
- * what was wrong ("s.json: step 3: \"wait_dtmf\": 'x' is not a DTMF digit").
- * The whole script is checked before anything is rendered. If tts is NULL,
- * `say` steps are checked but not rendered: their clips stay empty.
- * Returns 0, or a negative WV_ERR_* with the message in err: WV_ERR_JSON
- * (with jansson's line and column), WV_ERR_TOO_LARGE (file over
- * WVS_SCRIPT_MAX_BYTES), WV_ERR_INVALID (anything else wrong with the
- * script or the file), or the code from loading or rendering a clip. On
- * failure *s is left zeroed. Thread: any.
+ * `play` files. Every problem is reported, one per line of err ('\n'
+ * between lines, none after the last), in step order, each with the file,
+ * the step index and what was wrong ("s.json: step 3: \"wait_dtmf\": 'x' is
+ * not a DTMF digit"): the first WVS_SCRIPT_PROBLEMS_MAX, then
+ * "s.json: ... and N more problems". err is cut short where it is full.
+ * The whole script is checked (and its `play` files loaded) before any
+ * speech is rendered, and nothing is rendered if there is a problem; a
+ * JSON syntax error, an unreadable file or a root that is not a script
+ * is the only problem reported. If tts is NULL, `say` steps are checked
+ * but not rendered: their clips stay empty.
+ * Returns 0, or the first problem's negative WV_ERR_* (WV_ERR_NOMEM if
+ * memory ran out): WV_ERR_JSON (with jansson's line and column),
+ * WV_ERR_TOO_LARGE (file over WVS_SCRIPT_MAX_BYTES), WV_ERR_INVALID
+ * (anything else wrong with the script or the file), or the code from
+ * loading or rendering a clip. On failure *s is left zeroed. Thread: any.
  */
 int wvs_script_load(struct wvs_script *s, const char *name, const char *path,
 		    struct wvs_tts *tts, char *err, size_t errlen);

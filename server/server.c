@@ -106,10 +106,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP:
-		/* Plain HTTP: nothing here but the call path. */
-		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
+		return wvs_http_request(lws_context_user(lws_get_context(wsi)),
+					wsi, in);
 	default:
 		return 0;
 	}

@@ -2,9 +2,10 @@
  * `wvoice serve`: the local agent server. It speaks the server side of the
  * call protocol over libwebsockets, with built-in agents (demo, echo,
  * silent) and scripted ones, optional recordings, and the handshake checks
- * of the real service (path, key, agent, capacity). Server-internal, used
- * by the command-line tool and, in-process, by `wvoice call` and
- * `wvoice demo`.
+ * of the real service (path, key, agent, capacity). Plain HTTP on the same
+ * port answers GET /healthz with the counts of wvs_server_stats as JSON,
+ * without a key. Server-internal, used by the command-line tool and,
+ * in-process, by `wvoice call` and `wvoice demo`.
  *
  * Thread: wvs_server_run() is the network loop and owns everything; only
  * wvs_server_stop() may be called from another thread. For a signal, see
@@ -50,8 +51,30 @@ struct wvs_server_config {
 	int silent;		/* log nothing: a server inside another program */
 };
 
+/* Why the server refused a handshake, in the order it checks: each with
+   its name in GET /healthz, its HTTP status and the status's phrase. One
+   table, so the names and the statuses cannot drift apart. */
+#define WVS_REFUSALS(X)                                                      \
+	X(SHUTTING_DOWN, "shutting_down", 503, "Service Unavailable")        \
+	X(WRONG_PATH, "wrong_path", 404, "Not Found")                        \
+	X(ORIGIN, "origin_not_allowed", 403, "Forbidden")                    \
+	X(UNAUTHORIZED, "unauthorized", 401, "Unauthorized")                 \
+	X(UNKNOWN_AGENT, "unknown_agent", 404, "Not Found")                  \
+	X(AT_CAPACITY, "at_capacity", 503, "Service Unavailable")
+
+enum wvs_refusal {
+#define WVS_REFUSAL_ENUM(id, name, status, phrase) WVS_REFUSED_##id,
+	WVS_REFUSALS(WVS_REFUSAL_ENUM)
+#undef WVS_REFUSAL_ENUM
+	WVS_REFUSAL_COUNT
+};
+
+/* "unauthorized", ...; NULL past the table. Thread: any. */
+const char *wvs_refusal_name(enum wvs_refusal r);
+
 struct wvs_server_stats {
 	uint64_t calls, refused, active;
+	uint64_t refused_by[WVS_REFUSAL_COUNT]; /* refused, by reason */
 	uint64_t frames_in, frames_out, late_frames;
 	int64_t max_send_delay_us;
 };
@@ -62,7 +85,9 @@ void wvs_server_config_default(struct wvs_server_config *cfg);
 
 /*
  * Loads the agents (renders speech, reads scripts), then binds and listens.
- * Returns 0, or a negative WV_ERR_* with a message in err. WV_ERR_STATE if
+ * Returns 0, or a negative WV_ERR_* with a message in err: for a script
+ * with problems, one line each (see wvs_script_load(); err cuts them
+ * short where it is full). WV_ERR_STATE if
  * libwebsockets logs notices (it would print a refused key there): the
  * program sets wv_log_lws() to errors and warnings at most first.
  */

@@ -12,6 +12,7 @@
  *   conn.c       a call on its socket: established, messages in, frames
  *                out paced at real time, closed
  *   trace.c      event logs and recordings of a call
+ *   health.c     plain HTTP: GET /healthz, the counts a supervisor asks for
  *
  * and the agents themselves beside them (session.c, agents.c, script.c).
  */
@@ -146,6 +147,14 @@ void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,
 /* Sends what the session has due, arms the pacing timer; writeable says
    whether this is the writeable callback. */
 int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
+
+/* ---- health.c ---- */
+
+/* LWS_CALLBACK_HTTP, a request that is no upgrade (uri: its path). GET
+   or HEAD /healthz: 200 and the counts as JSON (503 and "stopping" once
+   the server stops); another method there: 405; another path: 404.
+   Returns what the callback returns. */
+int wvs_http_request(struct wvs_server *srv, struct lws *wsi, const char *uri);
 
 /* ---- trace.c ---- */
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """`wvoice serve` as an operator sees it: TLS, shutdown on a signal, exit
-codes, the command line, log levels and the exit summary.
+codes, the command line, log levels, the exit summary and GET /healthz.
 
 Run: python3 test_ops.py [path/to/wvoice]   (or WVOICE_BIN=...)
 """
 
+import json
 import os
 import re
 import signal
@@ -30,6 +31,76 @@ def run_cli(*args, timeout=20):
                        timeout=timeout * SLOW, env=env)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
+
+
+class HttpConn:
+    """One HTTP/1.1 connection to the server: requests one after another,
+    each answer read to the end its Content-Length gives."""
+
+    def __init__(self, port, tls=False, timeout=5.0):
+        sock = socket.create_connection((HOST, port), timeout * SLOW)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            sock = ctx.wrap_socket(sock, server_hostname=HOST)
+        self.sock = sock
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _more(self):
+        chunk = self.sock.recv(4096)
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        self.buf += chunk
+
+    def request(self, method="GET", path="/healthz", headers=(),
+                version="HTTP/1.1", body=b""):
+        """(status, headers (lower-case names), body)."""
+        lines = ["%s %s %s" % (method, path, version), "Host: " + HOST]
+        lines += ["%s: %s" % h for h in headers]
+        if body:
+            lines.append("Content-Length: %d" % len(body))
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        while b"\r\n\r\n" not in self.buf:
+            self._more()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        first, *rest = head.decode("latin-1").split("\r\n")
+        hdrs = {}
+        for line in rest:
+            k, v = line.split(":", 1)
+            hdrs[k.strip().lower()] = v.strip()
+        n = 0 if method == "HEAD" else int(hdrs.get("content-length", "0"))
+        while len(self.buf) < n:
+            self._more()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return int(first.split()[1]), hdrs, data
+
+    def closed_by_server(self, timeout=3.0):
+        """Whether the server closes the connection within timeout, with
+        nothing more sent."""
+        self.sock.settimeout(timeout * SLOW)
+        try:
+            return self.sock.recv(1) == b"" and not self.buf
+        except (socket.timeout, TimeoutError):
+            return False
+
+
+def healthz(server, headers=(), tls=None):
+    """GET /healthz on a connection of its own: (status, headers, JSON)."""
+    c = HttpConn(server.port, server.scheme == "wss" if tls is None else tls)
+    try:
+        status, hdrs, body = c.request(headers=list(headers) +
+                                       [("Connection", "close")])
+    finally:
+        c.close()
+    return status, hdrs, json.loads(body)
+
+
+REFUSALS = ["shutting_down", "wrong_path", "origin_not_allowed",
+            "unauthorized", "unknown_agent", "at_capacity"]
 
 
 def make_cert(directory):
@@ -112,6 +183,13 @@ class Tls(ServeTest):
         self.assertEqual(self.server.call("echo", headers={
             "Origin": "http://127.0.0.1:%d" % port}), 403)
 
+    def test_healthz_over_tls(self):
+        status, hdrs, health = healthz(self.server)
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        self.assertEqual(health["status"], "ok")
+        self.assertEqual(list(health["refused"]), REFUSALS)
+
     def test_plain_ws_to_the_tls_port_gets_no_call(self):
         try:
             c = self.server.call("echo", tls=False, timeout=3)
@@ -179,6 +257,132 @@ class Shutdown(ServeTest):
         self.assertEqual((calls, refused), ("2", "1"))
         self.assertGreater(int(frames), 40)
         harness.figure("shutdown summary", self.server.stderr_lines[-1])
+
+
+class Health(ServeTest):
+    """GET /healthz: counts for a supervisor, without a key. One call at
+    a time, so that a second one is refused at --max-calls."""
+
+    server_args = ("--max-calls", "1")
+
+    def health(self, **kw):
+        status, hdrs, h = healthz(self.server, **kw)
+        self.assertEqual(status, 200)
+        return h
+
+    def test_healthz_counts_calls_and_refusals(self):
+        h0 = self.health()
+        self.assertEqual(h0["calls_up"], 0)
+        c, cid = self.open_call("echo")
+        h1 = self.health()
+        self.assertEqual(h1["calls_up"], 1)
+        self.assertEqual(h1["calls_total"], h0["calls_total"] + 1)
+        port = self.server.port
+        for want, kw in (
+                (401, {"key": "wrong-key"}),
+                (404, {"agent": "nobody"}),
+                (404, {"agent": None}),
+                (404, {"path": "/elsewhere?agent_id=echo"}),
+                (403, {"headers": {"Origin": "http://evil.example"}}),
+                (503, {})):  # the one call allowed is up
+            with self.subTest(**{k: str(v) for k, v in kw.items()}):
+                self.assertEqual(self.server.call(kw.pop("agent", "echo"),
+                                                  **kw), want)
+        h2 = self.health()
+        moved = {k: h2["refused"][k] - h0["refused"][k] for k in REFUSALS}
+        self.assertEqual(moved, {"shutting_down": 0, "wrong_path": 1,
+                                 "origin_not_allowed": 1, "unauthorized": 1,
+                                 "unknown_agent": 2, "at_capacity": 1})
+        self.assertEqual(h2["calls_total"], h1["calls_total"],
+                         "a refusal counted as a call")
+        self.assertEqual(h2["calls_up"], 1)
+        self.assert_stop_closes(c)
+        self.server.wait_log(r"call %s end " % cid)
+        h3 = self.health()
+        self.assertEqual((h3["calls_up"], h3["calls_total"]),
+                         (0, h1["calls_total"]))
+        self.assertEqual(h3["refused"], h2["refused"])
+        self.assertEqual(port, self.server.port)
+
+    def test_healthz_is_no_call_and_logs_nothing(self):
+        before = len(self.server.stderr_lines)
+        h0 = self.health()
+        for _ in range(5):
+            h = self.health()
+        self.assertEqual((h["calls_total"], h["refused"]),
+                         (h0["calls_total"], h0["refused"]))
+        time.sleep(0.2)
+        self.assertEqual(self.server.stderr_lines[before:], [])
+
+    def test_healthz_body_is_one_json_object_with_the_documented_fields(self):
+        c = HttpConn(self.server.port)
+        self.addCleanup(c.close)
+        status, hdrs, body = c.request()
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        self.assertEqual(hdrs["cache-control"], "no-store")
+        self.assertEqual(int(hdrs["content-length"]), len(body))
+        self.assertNotIn(b"\n", body)
+        h = json.loads(body)
+        self.assertEqual(list(h), ["status", "calls_up", "calls_total",
+                                   "refused"])
+        self.assertEqual(h["status"], "ok")
+        self.assertEqual(list(h["refused"]), REFUSALS)
+        for v in [h["calls_up"], h["calls_total"]] + list(
+                h["refused"].values()):
+            self.assertIsInstance(v, int)
+            self.assertGreaterEqual(v, 0)
+
+    def test_healthz_needs_no_key(self):
+        before = self.health()["refused"]["unauthorized"]
+        for headers in ([], [("X-API-Key", "wrong-key")],
+                        [("Sec-WebSocket-Protocol", "apikey, wrong-key")]):
+            with self.subTest(headers=headers):
+                status, _, h = healthz(self.server, headers=headers)
+                self.assertEqual(status, 200)
+                self.assertEqual(h["refused"]["unauthorized"], before)
+
+    def test_other_paths_and_methods_are_refused(self):
+        c = HttpConn(self.server.port)
+        self.addCleanup(c.close)
+        for path in ("/", "/healthz/", "/healthzz", "/HEALTHZ",
+                     "/health", "/favicon.ico"):
+            with self.subTest(path=path):
+                self.assertEqual(c.request(path=path)[0], 404)
+        status, hdrs, body = c.request("POST", body=b"{}")
+        self.assertEqual(status, 405)
+        self.assertEqual(hdrs["allow"], "GET, HEAD")
+        # A query is no other path.
+        self.assertEqual(c.request(path="/healthz?full=1")[0], 200)
+        # HEAD: the GET's headers, no body; the next answer follows.
+        status, hdrs, body = c.request("HEAD")
+        self.assertEqual(status, 200)
+        self.assertGreater(int(hdrs["content-length"]), 0)
+        status, _, body = c.request()
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["status"], "ok")
+        # An upgrade to it is a call to the wrong path.
+        self.assertEqual(self.server.call("echo", path="/healthz"), 404)
+
+    def test_healthz_keeps_the_connection_alive_until_asked_to_close(self):
+        c = HttpConn(self.server.port)
+        self.addCleanup(c.close)
+        for headers in ([], [("Connection", "keep-alive")], []):
+            status, _, body = c.request(headers=headers)
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body)["status"], "ok")
+        self.assertFalse(c.closed_by_server(0.3), "closed a keep-alive")
+        status, _, body = c.request(headers=[("Connection", "close")])
+        self.assertEqual(status, 200)
+        json.loads(body)
+        self.assertTrue(c.closed_by_server(), "left a close open")
+        # HTTP/1.0 closes after the answer unless asked otherwise.
+        c10 = HttpConn(self.server.port)
+        self.addCleanup(c10.close)
+        status, _, body = c10.request(version="HTTP/1.0")
+        self.assertEqual(status, 200)
+        json.loads(body)
+        self.assertTrue(c10.closed_by_server())
 
 
 class Signals(ServeTest):

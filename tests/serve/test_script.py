@@ -228,6 +228,14 @@ class Scripted(ServeTest):
                          ["mark:scripted", "stop"])
         self.assertEqual(code, 1000)
 
+    def test_taking_a_built_in_name_is_said_at_start(self):
+        # Only "echo" of the scripts is a built-in's name: one warning.
+        self.server.wait_log(r'script "echo" replaces')
+        lines = self.server.log_lines(r"replaces the built-in")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r'^\d\d:\d\d:\d\d\.\d{3} script "echo" '
+                         r"replaces the built-in agent echo$")
+
 
 class BadScripts(ServeTest):
     """Scripts that must stop the server from starting (exit 1)."""
@@ -258,6 +266,35 @@ class BadScripts(ServeTest):
     def test_waiting_for_a_mark_never_queued(self):
         log = self.run_with("nomark", '[{"wait_mark": "ghost"}]')
         self.assertRegex(log, r"nomark\.json: step 1")
+
+    def test_every_problem_is_reported_in_step_order(self):
+        log = self.run_with("three", json.dumps([
+            {"wait_dtmf": "x"},
+            {"mark": "fine"},
+            {"sya": "hello"},
+            {"say": "fine"},
+            {"wait_mark": "ghost"},
+        ]))
+        path = os.path.join(self.dir, "three.json")
+        want = [
+            "step 1: \"wait_dtmf\": 'x' is not a DTMF digit (0-9, * or #)",
+            "step 3: unknown key \"sya\" (a step is one of say, play, ",
+            "step 5: \"wait_mark\": no earlier \"mark\" step queues "
+            "\"ghost\", so this wait could only time out",
+        ]
+        lines = [ln for ln in log.splitlines() if "three.json" in ln]
+        self.assertEqual(len(lines), len(want), log)
+        for line, end in zip(lines, want):
+            self.assertTrue(line.startswith("wvoice serve: %s: %s"
+                                            % (path, end)), line)
+
+    def test_past_twenty_problems_the_rest_are_counted(self):
+        log = self.run_with("many", json.dumps([{"pause": -1}] * 23))
+        lines = [ln for ln in log.splitlines() if "many.json" in ln]
+        self.assertEqual(len(lines), 21, log)
+        self.assertRegex(lines[19], r"many\.json: step 20: \"pause\": -1 ms")
+        self.assertTrue(lines[20].endswith("many.json: ... and 3 more "
+                                           "problems"), lines[20])
 
     def test_a_missing_file(self):
         s = Server("--script", "gone=" + os.path.join(self.dir, "no.json"),

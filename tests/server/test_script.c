@@ -408,6 +408,95 @@ static void test_script_message_quotes_hostile_values(void **state)
 		assert_true(*c >= 0x20 && *c < 0x7f);
 }
 
+/* Every problem, a line each in step order, however many a step has. */
+static void test_script_reports_every_problem_in_step_order(void **state)
+{
+	static const char json[] =
+		"{\"steps\": [\n"
+		"  {\"wait_dtmf\": \"x\"},\n"
+		"  {\"say\": \"fine\"},\n"
+		"  {\"sya\": \"hi\", \"pause\": -1, \"timeout_ms\": 5},\n"
+		"  {\"wait_mark\": \"ghost\"},\n"
+		"  7\n"
+		"], \"name\": \"x\"}";
+	static const char *const want[] = {
+		"t.json: unknown key \"name\" (a script object has only "
+		"\"steps\")",
+		"t.json: step 1: \"wait_dtmf\": 'x' is not a DTMF digit (0-9, * "
+		"or #)",
+		"t.json: step 3: unknown key \"sya\" (a step is one of say, "
+		"play, mark, wait_mark, wait_speech, wait_dtmf, pause, clear, "
+		"hangup)",
+		"t.json: step 3: \"timeout_ms\" on a \"pause\" step: only "
+		"waits (wait_mark, wait_speech, wait_dtmf) time out",
+		"t.json: step 3: \"pause\": -1 ms is out of range (0 to "
+		"3600000)",
+		"t.json: step 4: \"wait_mark\": no earlier \"mark\" step "
+		"queues \"ghost\", so this wait could only time out",
+		"t.json: step 5: must be an object such as {\"say\": "
+		"\"hello\"}, not a whole number",
+	};
+	struct wvs_script s;
+	char err[2048] = "", *line = err;
+	(void)state;
+
+	assert_int_equal(parse(&s, json, NULL, NULL, err, sizeof err),
+			 WV_ERR_INVALID);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char *nl = strchr(line, '\n');
+
+		if (nl)
+			*nl = '\0';
+		assert_string_equal(line, want[i]);
+		assert_true(nl || i + 1 == sizeof want / sizeof want[0]);
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	assert_string_equal(line, "");
+	assert_zeroed(&s);
+}
+
+/* A misspelt action is one problem, not also "no action". */
+static void test_script_unknown_key_alone_is_one_problem(void **state)
+{
+	struct wvs_script s;
+	char err[512] = "";
+	(void)state;
+
+	assert_int_equal(parse(&s, "[{\"sya\": \"a\"}, {\"timeout_ms\": 1}]",
+			       NULL, NULL, err, sizeof err),
+			 WV_ERR_INVALID);
+	assert_non_null(strstr(err, "t.json: step 1: unknown key \"sya\""));
+	assert_non_null(strstr(err, "\nt.json: step 2: no action (one of"));
+	assert_null(strstr(err, "step 1: no action"));
+}
+
+/* The first WVS_SCRIPT_PROBLEMS_MAX, then how many more. */
+static void test_script_lists_a_bounded_number_of_problems(void **state)
+{
+	size_t n = WVS_SCRIPT_PROBLEMS_MAX + 7, lines = 1;
+	char *json = malloc(n * 16 + 4), *o = json, err[8192] = "";
+	struct wvs_script s;
+	const char *last;
+	(void)state;
+
+	assert_non_null(json);
+	*o++ = '[';
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s{\"pause\": -1}", i ? ", " : "");
+	strcpy(o, "]");
+	assert_int_equal(parse(&s, json, NULL, NULL, err, sizeof err),
+			 WV_ERR_INVALID);
+	for (const char *c = err; *c; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, WVS_SCRIPT_PROBLEMS_MAX + 1);
+	last = strrchr(err, '\n') + 1;
+	assert_string_equal(last, "t.json: ... and 7 more problems");
+	assert_non_null(strstr(err, "t.json: step 20: \"pause\": -1 ms"));
+	assert_null(strstr(err, "step 21:"));
+	assert_zeroed(&s);
+	free(json);
+}
+
 static void test_script_small_or_missing_error_buffer_is_safe(void **state)
 {
 	struct wvs_script s;
@@ -494,6 +583,28 @@ static void test_script_play_error_names_script_step_and_file(void **state)
 	assert_non_null(strstr(err, "t.json: step 3: \"play\": "));
 	assert_non_null(strstr(err, missing));
 	/* The clip already loaded for step 1 is freed (ASan would say). */
+	assert_zeroed(&s);
+}
+
+/* A missing sound file is a problem among the others, in its place. */
+static void test_script_play_error_comes_in_step_order(void **state)
+{
+	struct scratch *sc = *state;
+	char err[1024] = "";
+	struct wvs_script s;
+	const char *bad, *missing, *after;
+
+	assert_int_equal(parse(&s,
+			       "[{\"pause\": -1}, {\"play\": \"gone.wav\"}, "
+			       "{\"play\": \"tone.wav\"}, {\"clear\": 1}]",
+			       sc->dir, NULL, err, sizeof err),
+			 WV_ERR_INVALID);
+	bad = strstr(err, "t.json: step 1: \"pause\"");
+	missing = strstr(err, "\nt.json: step 2: \"play\": ");
+	after = strstr(err, "\nt.json: step 4: \"clear\": must be true");
+	assert_true(bad == err && missing && after && missing < after);
+	assert_non_null(strstr(missing, "gone.wav"));
+	assert_null(strstr(err, "step 3"));
 	assert_zeroed(&s);
 }
 
@@ -651,11 +762,16 @@ int main(void)
 		cmocka_unit_test(test_script_mark_name_limit_is_the_protocols),
 		cmocka_unit_test(test_script_message_quotes_hostile_values),
 		cmocka_unit_test(
+			test_script_reports_every_problem_in_step_order),
+		cmocka_unit_test(test_script_unknown_key_alone_is_one_problem),
+		cmocka_unit_test(test_script_lists_a_bounded_number_of_problems),
+		cmocka_unit_test(
 			test_script_small_or_missing_error_buffer_is_safe),
 		cmocka_unit_test(
 			test_script_cleanup_is_safe_on_zeroed_and_twice),
 		SCRATCH(test_script_play_loads_the_file_relative_to_dir),
 		SCRATCH(test_script_play_error_names_script_step_and_file),
+		SCRATCH(test_script_play_error_comes_in_step_order),
 		cmocka_unit_test(test_script_say_renders_speech_with_tts),
 		SCRATCH(
 		test_script_load_resolves_play_from_the_scripts_directory),
