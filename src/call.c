@@ -29,6 +29,9 @@ struct wv_call {
 	bool overflowing;  /* audio is being dropped at the playout cap */
 	bool stopping;	   /* the server's stop: its last words play out */
 	int64_t stop_by;   /* ... until then at the latest */
+	bool remote;	   /* the playout buffer is elsewhere: cfg.remote */
+	bool drained;	   /* ... and has played out the last words */
+	struct wv_playout_remote remote_cb;
 	int64_t opened_at; /* for the start timeout */
 	int64_t started_at;
 	int64_t ended_at;
@@ -250,6 +253,14 @@ int wv_call_create(struct wv_call **out, const struct wv_call_config *cfg)
 	if (rc == 0)
 		rc = wv_playout_create(&c->playout, c->cfg.playout);
 	c->cfg.playout = NULL; /* the program's, not to be kept */
+	if (c->cfg.remote_playout) {
+		c->remote = true;
+		c->remote_cb = *c->cfg.remote_playout;
+		c->cfg.remote_playout = NULL;
+		if (!c->remote_cb.audio || !c->remote_cb.mark ||
+		    !c->remote_cb.clear || !c->remote_cb.flush)
+			rc = rc ? rc : WV_ERR_INVALID;
+	}
 	if (rc == 0)
 		rc = wv_decoder_create(&c->decoder, c->cfg.max_audio_payload);
 	if (rc == 0)
@@ -298,14 +309,20 @@ static void answer_mark(void *user, const char *id);
 
 /* Ends a call stopping by the server once its last words have played (or
    had their time). */
-static void finish_last_words(struct wv_call *c, int64_t now_us)
+static bool played_out(const struct wv_call *c)
 {
 	struct wv_playout_stats st;
 
-	if (!c->stopping || ended(c))
-		return;
+	if (c->remote)
+		return c->drained;
 	wv_playout_stats(c->playout, &st);
-	if (st.queued_samples == 0 || now_us >= c->stop_by)
+	return st.queued_samples == 0;
+}
+
+static void finish_last_words(struct wv_call *c, int64_t now_us)
+{
+	if (c->stopping && !ended(c) &&
+	    (played_out(c) || now_us >= c->stop_by))
 		end_call(c, WV_END_REMOTE_STOP, now_us);
 }
 
@@ -330,11 +347,15 @@ static void on_server_start(struct wv_call *c, const struct wv_event *ev,
 
 static void on_server_audio(struct wv_call *c, const struct wv_event *ev)
 {
-	size_t accepted = wv_playout_push_ulaw(c->playout, ev->audio,
-					       ev->audio_len);
+	size_t accepted;
 
 	c->stats.audio_events_received++;
 	c->stats.audio_bytes_received += ev->audio_len;
+	if (c->remote) { /* its cap is the other side's to report */
+		c->remote_cb.audio(c->remote_cb.user, ev->audio, ev->audio_len);
+		return;
+	}
+	accepted = wv_playout_push_ulaw(c->playout, ev->audio, ev->audio_len);
 	/* Once per overflow, not once per frame: a flood would otherwise
 	   bury everything else; the playout stats count every sample. */
 	if (accepted < ev->audio_len && !c->overflowing)
@@ -352,6 +373,10 @@ static void on_server_mark(struct wv_call *c, const struct wv_event *ev)
 	if (!c->confirmed)
 		report(c, WV_ERR_PROTOCOL, "mark \"%s\" before start",
 		       ev->mark);
+	if (c->remote) {
+		c->remote_cb.mark(c->remote_cb.user, ev->mark);
+		return;
+	}
 	rc = wv_playout_mark(c->playout, ev->mark);
 	if (rc < 0)
 		report(c, rc, "mark \"%s\" not placed: %s", ev->mark,
@@ -363,7 +388,10 @@ static void on_server_clear(struct wv_call *c)
 	c->stats.clears_received++;
 	if (!c->confirmed)
 		report(c, WV_ERR_PROTOCOL, "clear before start");
-	wv_playout_clear(c->playout);
+	if (c->remote)
+		c->remote_cb.clear(c->remote_cb.user);
+	else
+		wv_playout_clear(c->playout);
 }
 
 /* The agent hung up: nothing more to say, but what it said before goes on
@@ -372,7 +400,10 @@ static void on_server_clear(struct wv_call *c)
 static void on_server_stop(struct wv_call *c, int64_t now_us)
 {
 	wv__sendq_drop_all(&c->sendq);
-	wv_playout_flush(c->playout);
+	if (c->remote)
+		c->remote_cb.flush(c->remote_cb.user);
+	else
+		wv_playout_flush(c->playout);
 	c->stopping = true;
 	c->stop_by = now_us + (int64_t)c->cfg.last_words_ms * 1000;
 	/* A mark already reached is answered before a call with nothing left
@@ -455,16 +486,24 @@ void wv_call_closed(struct wv_call *c, int code, const char *reason,
 	}
 }
 
-static void answer_mark(void *user, const char *id)
+/* A mark played: `mark` goes back, unless there is no one to tell. */
+static int answer(struct wv_call *c, const char *id)
 {
-	struct wv_call *c = user;
 	struct wv_event ev = { .type = WV_EVENT_MARK, .name = "mark",
 			       .mark = id };
+	int rc;
 
 	if (ended(c) || c->socket_gone)
-		return;
-	if (queue_event(c, &ev) == 0)
+		return 0;
+	rc = queue_event(c, &ev);
+	if (rc == 0)
 		c->stats.marks_answered++;
+	return rc;
+}
+
+static void answer_mark(void *user, const char *id)
+{
+	answer(user, id);
 }
 
 void wv_call_tick(struct wv_call *c, int64_t now_us)
@@ -545,6 +584,22 @@ int wv_call_send_dtmf(struct wv_call *c, char digit, int64_t now_us)
 	if (rc == 0)
 		c->stats.dtmf_sent++;
 	return rc;
+}
+
+int wv_call_mark_played(struct wv_call *c, const char *id, int64_t now_us)
+{
+	(void)now_us;
+	if (!c->remote)
+		return WV_ERR_STATE;
+	return answer(c, id);
+}
+
+void wv_call_playout_drained(struct wv_call *c, int64_t now_us)
+{
+	if (!c->remote || !c->stopping)
+		return;
+	c->drained = true;
+	finish_last_words(c, now_us);
 }
 
 void wv_call_set_muted(struct wv_call *c, bool muted)

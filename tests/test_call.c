@@ -429,6 +429,155 @@ static void test_call_last_words_can_be_turned_off(void **state)
 	wv_call_destroy(c);
 }
 
+/* A playout buffer elsewhere: what reaches it, in order, as text. */
+struct remote {
+	char log[512];
+	size_t samples;
+};
+
+static void log_remote(struct remote *r, const char *what)
+{
+	size_t n = strlen(r->log);
+
+	snprintf(r->log + n, sizeof r->log - n, "%s%s", n ? " " : "", what);
+}
+
+static void remote_audio(void *user, const uint8_t *ulaw, size_t n)
+{
+	struct remote *r = user;
+	char what[32];
+
+	(void)ulaw;
+	r->samples += n;
+	snprintf(what, sizeof what, "audio:%zu", n);
+	log_remote(r, what);
+}
+
+static void remote_mark(void *user, const char *id)
+{
+	char what[64];
+
+	snprintf(what, sizeof what, "mark:%s", id);
+	log_remote(user, what);
+}
+
+static void remote_clear(void *user)
+{
+	log_remote(user, "clear");
+}
+
+static void remote_flush(void *user)
+{
+	log_remote(user, "flush");
+}
+
+static struct wv_call *remote_call(struct remote *r, struct seen *seen)
+{
+	const struct wv_playout_remote cb = {
+		remote_audio, remote_mark, remote_clear, remote_flush, r,
+	};
+	struct wv_call_config cfg;
+	struct wv_call *c;
+
+	config_for(&cfg, seen);
+	cfg.remote_playout = &cb; /* copied: may go out of scope */
+	assert_int_equal(wv_call_create(&c, &cfg), 0);
+	confirm(c);
+	return c;
+}
+
+static void test_call_remote_playout_gets_audio_marks_and_clears(void **state)
+{
+	struct remote r = { 0 };
+	struct seen seen = { 0 };
+	struct wv_call *c = remote_call(&r, &seen);
+	char *audio = audio_event(160, 0x10);
+	struct wv_playout_stats ps;
+	struct wv_call_stats st;
+
+	(void)state;
+	receive(c, audio, 2 * SEC);
+	receive(c, "{\"event\":\"mark\",\"mark\":\"m1\"}", 2 * SEC);
+	receive(c, "{\"event\":\"clear\"}", 2 * SEC);
+	receive(c, audio, 2 * SEC);
+	receive(c, "{\"event\":\"mark\",\"mark\":\"m2\"}", 2 * SEC);
+	assert_string_equal(r.log, "audio:160 mark:m1 clear audio:160 mark:m2");
+	/* The call's own buffer gets none of it, and answers nothing. */
+	wv_playout_stats(wv_call_playout(c), &ps);
+	assert_int_equal(ps.pushed_samples, 0);
+	wv_call_tick(c, 3 * SEC);
+	expect_no_frame(c);
+	/* The other side says what it played; the call answers. */
+	assert_int_equal(wv_call_mark_played(c, "m2", 3 * SEC), 0);
+	expect_frame(c, "{\"event\":\"mark\",\"mark\":\"m2\"}");
+	wv_call_stats(c, &st);
+	assert_int_equal(st.audio_events_received, 2);
+	assert_int_equal(st.marks_received, 2);
+	assert_int_equal(st.marks_answered, 1);
+	assert_int_equal(st.clears_received, 1);
+	assert_int_equal(seen.nerror, 0);
+	free(audio);
+	wv_call_destroy(c);
+}
+
+static void test_call_remote_playout_plays_out_the_last_words(void **state)
+{
+	struct remote r = { 0 };
+	struct seen seen = { 0 };
+	struct wv_call *c = remote_call(&r, &seen);
+	char *audio = audio_event(800, 0x10);
+
+	(void)state;
+	receive(c, audio, 5 * SEC);
+	receive(c, "{\"event\":\"mark\",\"mark\":\"bye\"}", 5 * SEC);
+	receive(c, "{\"event\":\"stop\"}", 5 * SEC);
+	assert_string_equal(r.log, "audio:800 mark:bye flush");
+	assert_true(wv_call_stopping(c));
+	wv_call_tick(c, 6 * SEC);
+	assert_true(wv_call_stopping(c)); /* until the other side says so */
+	assert_int_equal(wv_call_mark_played(c, "bye", 6 * SEC), 0);
+	expect_frame(c, "{\"event\":\"mark\",\"mark\":\"bye\"}");
+	wv_call_playout_drained(c, 6 * SEC);
+	assert_int_equal(wv_call_end_reason(c), WV_END_REMOTE_STOP);
+	assert_true(wv_call_should_close(c, NULL));
+	/* After the end a mark is moot, and not an error. */
+	assert_int_equal(wv_call_mark_played(c, "late", 7 * SEC), 0);
+	expect_no_frame(c);
+	free(audio);
+	wv_call_destroy(c);
+
+	/* A remote side that never says is bounded as the call's own. */
+	memset(&r, 0, sizeof r);
+	c = remote_call(&r, &seen);
+	receive(c, "{\"event\":\"stop\"}", 5 * SEC);
+	wv_call_tick(c, 7 * SEC - 1);
+	assert_true(wv_call_stopping(c));
+	wv_call_tick(c, 7 * SEC);
+	assert_int_equal(wv_call_end_reason(c), WV_END_REMOTE_STOP);
+	wv_call_destroy(c);
+}
+
+static void test_call_remote_playout_calls_are_checked(void **state)
+{
+	struct wv_playout_remote cb = { 0 };
+	struct wv_call_config cfg;
+	struct seen seen = { 0 };
+	struct wv_call *c;
+
+	(void)state;
+	config_for(&cfg, &seen);
+	cfg.remote_playout = &cb; /* every callback is needed */
+	assert_int_equal(wv_call_create(&c, &cfg), WV_ERR_INVALID);
+	config_for(&cfg, &seen);
+	assert_int_equal(wv_call_create(&c, &cfg), 0);
+	confirm(c);
+	/* The call's own buffer answers its own marks. */
+	assert_int_equal(wv_call_mark_played(c, "m", 0), WV_ERR_STATE);
+	receive(c, "{\"event\":\"stop\"}", 5 * SEC);
+	wv_call_playout_drained(c, 5 * SEC); /* nothing to say: ignored */
+	wv_call_destroy(c);
+}
+
 static void test_call_close_ends_call_with_code_and_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -890,6 +1039,9 @@ int main(void)
 		cmocka_unit_test(test_call_one_loop_drives_a_thousand_calls),
 		cmocka_unit_test(test_call_create_rejects_bad_config),
 		cmocka_unit_test(test_call_last_words_can_be_turned_off),
+		cmocka_unit_test(test_call_remote_playout_gets_audio_marks_and_clears),
+		cmocka_unit_test(test_call_remote_playout_plays_out_the_last_words),
+		cmocka_unit_test(test_call_remote_playout_calls_are_checked),
 		cmocka_unit_test(test_call_overflow_is_reported_once_per_episode),
 	};
 #undef T

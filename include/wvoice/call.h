@@ -31,6 +31,15 @@
  * is true in between; hangup() ends it at once, sending nothing. The call
  * ends by tick() (see next_deadline()) with the reason remote-stop.
  *
+ * A playout buffer elsewhere. Where the speaker's buffer cannot be shared
+ * with the call (a browser's audio worklet, which shares no memory with the
+ * worker that runs the call), the call is given a wv_playout_remote: server
+ * audio, marks, clears and the flush of the last words go to it as they
+ * come, in order, and the other side, with a playout buffer of its own,
+ * reports back the marks it reaches (wv_call_mark_played()) and that it
+ * has played out what it was sent before the flush
+ * (wv_call_playout_drained()). The call's own buffer then stays empty.
+ *
  * Threads: a call belongs to one thread (the network thread), except that
  * the playout buffer's read side (wv_call_playout(), wv_playout_read()) is
  * for the real-time audio thread and wv_call_set_muted() is safe from any
@@ -112,6 +121,22 @@ struct wv_call_callbacks {
 		      const struct wv_event *ev);
 };
 
+/* A playout buffer elsewhere (see above). Each runs inside the wv_call_*
+ * function that caused it, and must not call back into the call. Never
+ * grows: see version.h. */
+struct wv_playout_remote {
+	void (*audio)(void *user, const uint8_t *ulaw, size_t n);
+	/* Place mark id after the audio sent so far; wv_call_mark_played()
+	   once played. */
+	void (*mark)(void *user, const char *id);
+	/* Drop the audio queued and the marks not yet reached. */
+	void (*clear)(void *user);
+	/* The server's stop: play what is queued without waiting for the
+	   pre-buffer; wv_call_playout_drained() once it has all played. */
+	void (*flush)(void *user);
+	void *user;
+};
+
 /* Sized by the program's header: see "Structs and the ABI" in version.h. */
 struct wv_call_config {
 	size_t size;		   /* set by wv_call_config_default() */
@@ -127,6 +152,9 @@ struct wv_call_config {
 	/* Since 0.3: after the server's stop, play out at most this much of
 	   what was received before ending; default 2000, 0: end at once. */
 	unsigned last_words_ms;
+	/* Since 0.3: a playout buffer elsewhere (copied); NULL: the call's
+	   own. */
+	const struct wv_playout_remote *remote_playout;
 };
 
 struct wv_call_stats {
@@ -203,6 +231,18 @@ WV_EXPORT int wv_call_hangup(struct wv_call *c, int64_t now_us);
  * connected). */
 WV_EXPORT int wv_call_send_dtmf(struct wv_call *c, char digit, int64_t now_us);
 
+/* With a remote playout: it has played mark id (in the order the marks
+ * were sent to it), which is answered as the call's own buffer's marks
+ * are. Errors: WV_ERR_STATE (no remote playout), WV_ERR_FULL, WV_ERR_NOMEM
+ * (the answer could not be queued). After the end, nothing is sent. */
+WV_EXPORT int wv_call_mark_played(struct wv_call *c, const char *id,
+				  int64_t now_us);
+
+/* With a remote playout: what it was sent before its flush() has played
+ * (or was dropped), which ends a call whose agent hung up. Any other time,
+ * nothing. */
+WV_EXPORT void wv_call_playout_drained(struct wv_call *c, int64_t now_us);
+
 /* Thread: any. */
 WV_EXPORT void wv_call_set_muted(struct wv_call *c, bool muted);
 WV_EXPORT bool wv_call_muted(const struct wv_call *c);
@@ -211,7 +251,8 @@ WV_EXPORT bool wv_call_muted(const struct wv_call *c);
  * `audio` events once the socket is open (and dropped before). */
 WV_EXPORT int wv_call_write_audio(struct wv_call *c, const float *samples, size_t n);
 
-/* The playout buffer: its read side belongs to the audio thread. */
+/* The playout buffer: its read side belongs to the audio thread. With a
+   remote playout, it stays empty. */
 WV_EXPORT struct wv_playout *wv_call_playout(struct wv_call *c);
 
 WV_EXPORT enum wv_status wv_call_status(const struct wv_call *c);
