@@ -1,9 +1,12 @@
 /* `wvoice serve`: the local agent server, from the command line. */
+#define _XOPEN_SOURCE 700 /* realpath() */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <wvoice/wvoice.h>
 
@@ -29,6 +32,11 @@ static const char usage[] =
 	"  --max-calls N         refuse calls past N at once with 503 (1000)\n"
 	"  --allow-origin ORIGIN browser origin allowed to call (repeatable;\n"
 	"                        '*' for any; default: this server's own)\n"
+	"  --web DIR             serve the browser client from DIR at /\n"
+	"                        (repeatable: the first DIR with the file\n"
+	"                        wins; default: the installed client,\n"
+	"                        PREFIX/share/wvoice/web, or from the build\n"
+	"                        tree web/ and build-wasm/web/)\n"
 	"  --voice NAME          espeak-ng voice for the agents (en-us)\n"
 	"  --verbose             log every event but audio\n"
 	"  --quiet               log only refusals and problems\n"
@@ -40,10 +48,14 @@ static const char usage[] =
 	"  echo    plays back each caller utterance, then a mark\n"
 	"  silent  confirms the call and says nothing; logs what you do\n"
 	"\n"
-	"It prints 'listening on ws://HOST:PORT' once ready; GET /healthz on\n"
-	"the same port answers with the calls up, the calls since start and\n"
-	"the refusals, as JSON (no key needed). SIGINT or SIGTERM end every\n"
-	"call with stop, flush the recordings and exit 0.\n";
+	"It prints 'listening on ws://HOST:PORT' once ready, then where to\n"
+	"open the browser client: 'open http://HOST:PORT/#key=KEY' with a\n"
+	"generated key (the key after # never reaches the server), else\n"
+	"'open http://HOST:PORT/'. Plain HTTP on the same port serves the\n"
+	"web folder's files (GET and HEAD; no listing, no path out of it),\n"
+	"and GET /healthz answers with the calls up, the calls since start\n"
+	"and the refusals, as JSON (no key needed). SIGINT or SIGTERM end\n"
+	"every call with stop, flush the recordings and exit 0.\n";
 
 /* Growable list of strings from repeated options. */
 struct strings {
@@ -120,6 +132,54 @@ static char *env_keys(struct strings *keys)
 	return copy;
 }
 
+#ifndef WV_WEB_INSTALL_REL
+#define WV_WEB_INSTALL_REL "../share/wvoice/web"
+#endif
+
+/*
+ * The browser client's folders when no --web is given, into dirs; the
+ * installed one is written into installed. A wvoice in the directory it
+ * was built in (CMake's, WV_WEB_BUILD_DIR) serves the source tree's web/
+ * and the WebAssembly build's output beside it, so an edit shows on a
+ * reload without an install; any other serves the folder installed beside
+ * it (bin/../share/wvoice/web, as `make install` lays it out, wherever the
+ * prefix has moved since). The build tree is known by where the program
+ * is, not by which folders exist: a stale install must not shadow the
+ * source tree, nor a source tree the install.
+ */
+static void default_web_dirs(struct strings *dirs, char *installed,
+			     size_t cap)
+{
+	char exe[PATH_MAX], *slash;
+	const char *rel = WV_WEB_INSTALL_REL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+#ifdef WV_WEB_BUILD_DIR
+	char *build = realpath(WV_WEB_BUILD_DIR, NULL);
+	int in_build = build && strcmp(build, exe) == 0;
+
+	free(build);
+	if (in_build) {
+		strings_add(dirs, WV_WEB_SOURCE_DIR);
+		strings_add(dirs, WV_WEB_WASM_DIR);
+		return;
+	}
+#endif
+	/* bin/../share/... said as PREFIX/share/... in the log. */
+	while (strncmp(rel, "../", 3) == 0 && (slash = strrchr(exe, '/')) &&
+	       slash != exe) {
+		*slash = '\0';
+		rel += 3;
+	}
+	n = snprintf(installed, cap, "%s/%s", exe, rel);
+	if (n > 0 && (size_t)n < cap)
+		strings_add(dirs, installed);
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
 	fputs("wvoice serve: ", stderr);
@@ -146,6 +206,7 @@ static int serve(const struct wvs_server_config *cfg)
 	static char err[32768];
 	struct wvs_server *running;
 	struct wvs_server_stats st;
+	const char *key, *page;
 	int rc;
 
 	/* lws's errors in the server's own log, with its time stamps. */
@@ -159,9 +220,17 @@ static int serve(const struct wvs_server_config *cfg)
 	wvs_server_stop_on_signal(running, SIGINT);
 	wvs_server_stop_on_signal(running, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
-	if (wvs_server_generated_key(running))
-		printf("api key: %s\n", wvs_server_generated_key(running));
+	key = wvs_server_generated_key(running);
+	page = wvs_server_page_url(running);
+	if (key)
+		printf("api key: %s\n", key);
 	printf("listening on %s\n", wvs_server_url(running));
+	/* A configured key is its owner's secret, never printed; a generated
+	   one goes in the fragment, which the browser keeps to itself. */
+	if (page && key)
+		printf("open %s#key=%s\n", page, key);
+	else if (page)
+		printf("open %s\n", page);
 	fflush(stdout);
 
 	rc = wvs_server_run(running);
@@ -180,7 +249,8 @@ static int serve(const struct wvs_server_config *cfg)
 int cli_serve(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_PORT, O_KEY, O_CERT, O_TLSKEY, O_SCRIPT,
-	       O_RECORD, O_MAX, O_ORIGIN, O_VOICE, O_VERBOSE, O_QUIET };
+	       O_RECORD, O_MAX, O_ORIGIN, O_WEB, O_VOICE, O_VERBOSE,
+	       O_QUIET };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "port", required_argument, NULL, O_PORT },
@@ -191,6 +261,7 @@ int cli_serve(int argc, char **argv)
 		{ "record", required_argument, NULL, O_RECORD },
 		{ "max-calls", required_argument, NULL, O_MAX },
 		{ "allow-origin", required_argument, NULL, O_ORIGIN },
+		{ "web", required_argument, NULL, O_WEB },
 		{ "voice", required_argument, NULL, O_VOICE },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -198,10 +269,10 @@ int cli_serve(int argc, char **argv)
 		{ 0 },
 	};
 	struct wvs_server_config cfg;
-	struct strings keys = { 0 }, origins = { 0 };
+	struct strings keys = { 0 }, origins = { 0 }, webs = { 0 };
 	struct wvs_script_arg *scripts = NULL;
 	size_t n_scripts = 0;
-	char host[256], *env_copy = NULL;
+	char host[256], installed[PATH_MAX], *env_copy = NULL;
 	unsigned long v;
 	int c, status = 2;
 
@@ -256,6 +327,9 @@ int cli_serve(int argc, char **argv)
 		case O_ORIGIN:
 			strings_add(&origins, optarg);
 			break;
+		case O_WEB:
+			strings_add(&webs, optarg);
+			break;
 		case O_VOICE:
 			cfg.voice = optarg;
 			break;
@@ -293,6 +367,11 @@ int cli_serve(int argc, char **argv)
 	cfg.n_api_keys = keys.n;
 	cfg.origins = origins.v;
 	cfg.n_origins = origins.n;
+	cfg.web_optional = webs.n == 0;
+	if (webs.n == 0)
+		default_web_dirs(&webs, installed, sizeof installed);
+	cfg.web_dirs = webs.v;
+	cfg.n_web_dirs = webs.n;
 	cfg.scripts = scripts;
 	cfg.n_scripts = n_scripts;
 	status = serve(&cfg);
@@ -302,6 +381,7 @@ out:
 	free(scripts);
 	free(keys.v);
 	free(origins.v);
+	free(webs.v);
 	free(env_copy);
 	return status;
 }

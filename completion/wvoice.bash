@@ -12,7 +12,7 @@ _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 	--events --dtmf --mute --hangup-after --prebuffer-ms --connect-timeout
 	--ca --insecure --summary --quiet --verbose --help --version"
 _wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
-	--record --max-calls --allow-origin --voice --verbose --quiet --help
+	--record --max-calls --allow-origin --voice --web --verbose --quiet --help
 	--version"
 _wvoice_demo_flags="--dir --quiet --help --version"
 _wvoice_devices_flags="--json --help --version"
@@ -21,7 +21,7 @@ _wvoice_valued="--url --api-key --api-key-file --auth --agent --from
 	--metadata --input --input-device --output --output-device --events
 	--dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
 	--summary --listen --port --tls-cert --tls-key --script --record
-	--max-calls --allow-origin --voice --dir"
+	--max-calls --allow-origin --voice --dir --web"
 
 # Whether WORD is one of the words after it.
 _wvoice_has()
@@ -65,7 +65,7 @@ _wvoice_value()
 		compopt -o filenames 2>/dev/null
 		_wvoice_reply -f -- "$cur"
 		;;
-	--record | --dir)
+	--record | --dir | --web)
 		compopt -o filenames 2>/dev/null
 		_wvoice_reply -d -- "$cur"
 		;;

@@ -3,6 +3,7 @@
  * time; the subprotocol a browser offers them in; browser origins. See
  * server_internal.h.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,35 @@ int wvs_authorized(struct conn *c, struct lws *wsi, const char *offered)
 	return key_ok(c->srv, key, strlen(key));
 }
 
+/* Whether origin is scheme://HOST for the request's own Host header and
+   HOST an address (a page this server served, opened by the address a
+   browser reached it at: listening on 0.0.0.0 and opened from another
+   machine). Not a name: anyone can point a name of theirs at this
+   server (DNS rebinding); names are for --allow-origin. */
+static int own_address_origin(const char *scheme, const char *origin,
+			      struct lws *wsi)
+{
+	char host[128], want[160], *end;
+	unsigned char addr[16];
+
+	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+		return 0;
+	snprintf(want, sizeof want, "%s://%s", scheme, host);
+	if (strcasecmp(want, origin) != 0)
+		return 0;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end || (end[1] != '\0' && end[1] != ':'))
+			return 0;
+		*end = '\0';
+		return inet_pton(AF_INET6, host + 1, addr) == 1;
+	}
+	end = strchr(host, ':');
+	if (end)
+		*end = '\0';
+	return inet_pton(AF_INET, host, addr) == 1;
+}
+
 int wvs_origin_ok(const struct wvs_server *srv, struct lws *wsi)
 {
 	char origin[256], own[160];
@@ -149,5 +179,5 @@ int wvs_origin_ok(const struct wvs_server *srv, struct lws *wsi)
 		if (strcasecmp(own, origin) == 0)
 			return 1;
 	}
-	return 0;
+	return own_address_origin(scheme, origin, wsi);
 }

@@ -1,6 +1,7 @@
 /*
  * Plain HTTP on the call port: GET /healthz, for whoever supervises the
- * server. It answers with counts only, so it needs no key: nothing in it
+ * server, and where the other requests go (the browser client's files,
+ * web.c). It answers with counts only, so it needs no key: nothing in it
  * would help a caller in. See health.h and server_internal.h.
  */
 #include <stdlib.h>
@@ -43,11 +44,11 @@ int wvs_health_answer(const struct wvs_server_stats *st, int stopping,
 	return stopping ? HTTP_STATUS_SERVICE_UNAVAILABLE : HTTP_STATUS_OK;
 }
 
-/* One answer, then the next request on the connection (keep-alive) or
-   its close, as lws decides from the request. A HEAD gets the headers of
-   the GET, without the body. */
-static int respond(struct lws *wsi, unsigned status, const char *body,
-		   const char *allow)
+/* The next request on the connection (keep-alive) or its close, as lws
+   decides from the request. A HEAD gets the headers of the GET, without
+   the body. */
+int wvs_http_respond(struct lws *wsi, unsigned status, const char *type,
+		     const char *body, const char *allow)
 {
 	unsigned char buf[LWS_PRE + RESPONSE_MAX];
 	unsigned char *start = buf + LWS_PRE, *p = start;
@@ -56,8 +57,7 @@ static int respond(struct lws *wsi, unsigned status, const char *body,
 	int head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 
 	if (len > RESPONSE_MAX ||
-	    lws_add_http_common_headers(wsi, status, "application/json", len,
-					&p, end) ||
+	    lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (const unsigned char *)"no-store", 8,
 					 &p, end) ||
@@ -84,20 +84,18 @@ int wvs_http_request(struct wvs_server *srv, struct lws *wsi, const char *uri)
 	char *body;
 	int status, rc;
 
-	if (!uri || strcmp(uri, HEALTH_PATH) != 0) {
-		/* Nothing else here but the call path, which upgrades. */
-		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
+	if (!uri || strcmp(uri, HEALTH_PATH) != 0)
+		return wvs_web_request(srv, wsi, uri);
 	if (!get)
-		return respond(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
-			       "{\"error\":\"method not allowed\"}",
-			       "GET, HEAD");
+		return wvs_http_respond(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
+					"application/json",
+					"{\"error\":\"method not allowed\"}",
+					"GET, HEAD");
 	status = wvs_health_answer(&srv->stats, stopping, &body);
 	if (status < 0)
 		return -1;
-	rc = respond(wsi, (unsigned)status, body, NULL);
+	rc = wvs_http_respond(wsi, (unsigned)status, "application/json", body,
+			      NULL);
 	free(body);
 	return rc;
 }

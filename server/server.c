@@ -108,6 +108,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return wvs_http_request(lws_context_user(lws_get_context(wsi)),
 					wsi, in);
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		/* A web file sent: the next request, or the close. */
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	default:
 		return 0;
 	}
@@ -216,6 +219,23 @@ static int probe_tls_files(const struct wvs_server *srv, char *err,
 
 static int start_lws(struct wvs_server *srv, char *err, size_t errlen);
 
+/* Where a person opens the browser client: this server's address, but a
+   loopback one for the any-address (a browser cannot open 0.0.0.0, or
+   will not: Chromium refuses it), which the default origins allow. */
+static void set_page_url(struct wvs_server *srv)
+{
+	const char *scheme = srv->cfg.tls_cert ? "https" : "http";
+	const char *host = srv->cfg.host;
+
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	else if (strcmp(host, "::") == 0)
+		host = "::1";
+	snprintf(srv->page_url, sizeof srv->page_url,
+		 strchr(host, ':') ? "%s://[%s]:%d/" : "%s://%s:%d/", scheme,
+		 host, srv->port);
+}
+
 static int listen_on(struct wvs_server *srv, char *err, size_t errlen)
 {
 	int rc = probe_listen(srv, err, errlen);
@@ -280,6 +300,7 @@ static int start_lws(struct wvs_server *srv, char *err, size_t errlen)
 			       : srv->cfg.port;
 	snprintf(srv->url, sizeof srv->url, v6 ? "%s://[%s]:%d" : "%s://%s:%d",
 		 scheme, srv->cfg.host, srv->port);
+	set_page_url(srv);
 	return 0;
 }
 
@@ -319,6 +340,9 @@ int wvs_server_create(struct wvs_server **out,
 					 err, errlen);
 	if (rc == 0)
 		rc = listen_on(srv, err, errlen);
+	/* After listening: a server that cannot listen says nothing of them. */
+	if (rc == 0)
+		rc = wvs_web_init(srv, err, errlen);
 	if (rc < 0) {
 		wvs_server_destroy(srv);
 		return rc;
@@ -390,6 +414,11 @@ const char *wvs_server_generated_key(const struct wvs_server *srv)
 	return srv->generated_key[0] ? srv->generated_key : NULL;
 }
 
+const char *wvs_server_page_url(const struct wvs_server *srv)
+{
+	return srv->n_web_roots ? srv->page_url : NULL;
+}
+
 void wvs_server_get_stats(const struct wvs_server *srv,
 			  struct wvs_server_stats *out)
 {
@@ -408,6 +437,7 @@ void wvs_server_destroy(struct wvs_server *srv)
 	if (srv->loop)
 		ev_loop_destroy(srv->loop);
 	wvs_recorder_destroy(srv->recorder);
+	wvs_web_cleanup(srv);
 	for (size_t i = 0; i < srv->n_scripts; i++)
 		wvs_script_cleanup(&srv->scripts[i]);
 	free(srv->scripts);

@@ -4,8 +4,9 @@
  * silent) and scripted ones, optional recordings, and the handshake checks
  * of the real service (path, key, agent, capacity). Plain HTTP on the same
  * port answers GET /healthz with the counts of wvs_server_stats as JSON,
- * without a key. Server-internal, used by the command-line tool and,
- * in-process, by `wvoice call` and `wvoice demo`.
+ * without a key, and serves the browser client's files (web_dirs).
+ * Server-internal, used by the command-line tool and, in-process, by
+ * `wvoice call` and `wvoice demo`.
  *
  * Thread: wvs_server_run() is the network loop and owns everything; only
  * wvs_server_stop() may be called from another thread. For a signal, see
@@ -43,6 +44,13 @@ struct wvs_server_config {
 	const struct wvs_script_arg *scripts;
 	size_t n_scripts;
 	const char *record_dir; /* NULL: no recordings */
+	/* The browser client's folders, served at / over plain HTTP on the
+	   call port, first folder with the file wins; none: no files. A
+	   folder missing is a start error, unless web_optional (the defaults
+	   a program guessed): then it is skipped, with a line in the log. */
+	const char *const *web_dirs;
+	size_t n_web_dirs;
+	int web_optional;
 	unsigned max_calls;
 	unsigned lead_ms;	/* agent audio sent this far ahead: 60 */
 	const char *voice;	/* espeak-ng voice: "en-us" */
@@ -100,6 +108,10 @@ int wvs_server_port(const struct wvs_server *srv);
 const char *wvs_server_url(const struct wvs_server *srv);
 /* The key generated when none was configured, else NULL. */
 const char *wvs_server_generated_key(const struct wvs_server *srv);
+/* The browser client's address ("http://127.0.0.1:8765/", https with
+   TLS; a loopback address for a server listening on all of them), or
+   NULL when no web folder is served. */
+const char *wvs_server_page_url(const struct wvs_server *srv);
 
 /* Serves until wvs_server_stop(); then ends the calls with `stop`, waits
    up to two seconds for them to close and flushes the recordings. */

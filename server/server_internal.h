@@ -12,7 +12,10 @@
  *   conn.c       a call on its socket: established, messages in, frames
  *                out paced at real time, closed
  *   trace.c      event logs and recordings of a call
- *   health.c     plain HTTP: GET /healthz, the counts a supervisor asks for
+ *   health.c     plain HTTP: where a request goes; GET /healthz, the
+ *                counts a supervisor asks for
+ *   web.c        plain HTTP: the browser client's files (web.h: which file
+ *                a path names, its type, its entity tag)
  *
  * and the agents themselves beside them (session.c, agents.c, script.c).
  */
@@ -82,6 +85,7 @@ struct wvs_server {
 	struct lws_vhost *vhost;
 	struct lws_protocols protocols[2];
 	char url[128];
+	char page_url[160]; /* the browser client's, once a folder is served */
 	char iface[64]; /* the address listened on, as a literal */
 	int port;
 	char generated_key[64];
@@ -95,6 +99,8 @@ struct wvs_server {
 	struct agent_entry *agents;
 	size_t n_agents;
 	struct wvs_recorder *recorder;
+	char **web_roots; /* the web folders found, resolved (realpath) */
+	size_t n_web_roots;
 
 	struct conn *conns;
 	struct wvs_server_stats stats;
@@ -152,9 +158,27 @@ int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
 
 /* LWS_CALLBACK_HTTP, a request that is no upgrade (uri: its path). GET
    or HEAD /healthz: 200 and the counts as JSON (503 and "stopping" once
-   the server stops); another method there: 405; another path: 404.
-   Returns what the callback returns. */
+   the server stops); another method there: 405; any other path goes to
+   wvs_web_request(). Returns what the callback returns. */
 int wvs_http_request(struct wvs_server *srv, struct lws *wsi, const char *uri);
+/* One small answer with its body (a HEAD gets the headers alone), and
+   an Allow header unless allow is NULL; then the next request on the
+   connection, or its close. Returns what the callback returns. */
+int wvs_http_respond(struct lws *wsi, unsigned status, const char *type,
+		     const char *body, const char *allow);
+
+/* ---- web.c ---- */
+
+/* Resolves cfg.web_dirs into web_roots and says at start what is served.
+   A folder missing: WV_ERR_INVALID with the reason in err, unless
+   cfg.web_optional (then skipped). Returns 0 or WV_ERR_*. */
+int wvs_web_init(struct wvs_server *srv, char *err, size_t errlen);
+void wvs_web_cleanup(struct wvs_server *srv);
+/* A plain HTTP request for a file: GET or HEAD of a file in a web folder,
+   200 (or 304 for the browser's If-None-Match); another method 405 (when
+   a folder is served); anything else 404. Returns what the callback
+   returns; a GET's end comes as LWS_CALLBACK_HTTP_FILE_COMPLETION. */
+int wvs_web_request(struct wvs_server *srv, struct lws *wsi, const char *uri);
 
 /* ---- trace.c ---- */
 

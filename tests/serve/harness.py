@@ -372,7 +372,8 @@ class Server:
         self.secrets = set([key] if key else [])
         self.stdout_lines = []
         self.stderr_lines = []
-        self._lock = threading.Lock()
+        # Reentrant: wait_ready() calls log() while it holds it.
+        self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         e = dict(os.environ)
         e.pop("WVOICE_API_KEYS", None)

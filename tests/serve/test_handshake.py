@@ -171,7 +171,10 @@ class Handshake(ServeTest):
                              r'\(calls go to /telephony/websocket/call\)')
 
     def test_plain_http_get_is_404(self):
-        status, _, _ = wsclient.http_get(HOST, self.server.port, "/")
+        # Not a file of the web folder (test_web.py has those), nor the
+        # call path: nothing.
+        status, _, _ = wsclient.http_get(HOST, self.server.port,
+                                         "/no-such-page")
         self.assertEqual(status, 404)
         status, _, _ = wsclient.http_get(HOST, self.server.port,
                                          "/favicon.ico")

@@ -345,7 +345,7 @@ class Health(ServeTest):
     def test_other_paths_and_methods_are_refused(self):
         c = HttpConn(self.server.port)
         self.addCleanup(c.close)
-        for path in ("/", "/healthz/", "/healthzz", "/HEALTHZ",
+        for path in ("/no-such-page", "/healthz/", "/healthzz", "/HEALTHZ",
                      "/health", "/favicon.ico"):
             with self.subTest(path=path):
                 self.assertEqual(c.request(path=path)[0], 404)
