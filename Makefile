@@ -1,9 +1,14 @@
 # wvoice: `make demo` and `make test` do all the set-up on a fresh machine.
 #
-#   make            build (build/)
-#   make test       install missing packages, build, run every test, then the
+#   make            build (build/), and the browser's module (make wasm)
+#   make test       install missing packages, build, run the WebAssembly
+#                   build's tests (test-wasm), then every test, then the
 #                   same suites under ASan+UBSan (build-asan/) and TSan
 #                   (build-tsan/)
+#   make wasm       the core and the browser's module built with Emscripten
+#                   (build-wasm/web/wvoice-core.wasm: what the page at / of
+#                   wvoice serve runs)
+#   make test-wasm  its tests under node, and the module's cost per frame
 #   make demo       install, build, run a recorded call to the built-in
 #                   agent (demo-call.wav, demo-call.jsonl)
 #   make bench      build and run the benchmarks
@@ -12,7 +17,8 @@
 #   make install    install the command, the libraries, headers, .pc files,
 #                   man page and bash completion under PREFIX (/usr/local);
 #                   builds in build-install/ without the tests and installs
-#                   no packages (CMake names what is missing)
+#                   no packages (CMake names what is missing); the browser
+#                   client with its module if make wasm has built it
 #   make uninstall  remove what the last make install installed
 
 JOBS   ?= $(shell nproc)
@@ -22,34 +28,54 @@ CMAKE  ?= cmake
 CTEST  ?= ctest --output-on-failure -j $(JOBS)
 INSTALL_BUILD ?= build-install
 
-.PHONY: all deps build test test-plain test-asan test-tsan bench demo install \
-	uninstall cross-test clean
+.PHONY: all deps build wasm test test-plain test-asan test-tsan test-wasm bench \
+	demo install uninstall cross-test clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/browser-deps.sh
 
-build: deps
+build: deps wasm
 	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
 	$(CMAKE) --build build -j $(JOBS)
 
-test: test-plain test-asan test-tsan
+# The browser tests need the module: the WebAssembly build goes first.
+test: test-wasm test-plain test-asan test-tsan
 
 test-plain: build
 	cd build && $(CTEST)
 
-test-asan: deps
+test-asan: deps wasm
 	$(CMAKE) -S . -B build-asan -DWV_SANITIZE=address,undefined >/dev/null
 	$(CMAKE) --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
 
-test-tsan: deps
+test-tsan: deps wasm
 	$(CMAKE) -S . -B build-tsan -DWV_SANITIZE=thread >/dev/null
 	$(CMAKE) --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST)
+
+# libwvoice-core compiled to WebAssembly (wasm/CMakeLists.txt): Debian's
+# sources of its libraries fetched into build-wasm/deps/ once, then the
+# core's unit tests and the browser's module (build-wasm/web/) with its
+# tests, all under node. Debian's Emscripten runs node itself, and needs
+# Debian's node modules on NODE_PATH.
+WASM_BUILD ?= build-wasm
+WASM_NODE_PATH ?= /usr/share/nodejs
+wasm: deps
+	scripts/wasm-deps.sh $(WASM_BUILD)/deps
+	NODE_PATH=$(WASM_NODE_PATH) emcmake $(CMAKE) -S . -B $(WASM_BUILD) \
+		-DWV_WASM=ON >/dev/null
+	NODE_PATH=$(WASM_NODE_PATH) $(CMAKE) --build $(WASM_BUILD) -j $(JOBS)
+
+test-wasm: wasm
+	cd $(WASM_BUILD) && $(CTEST)
+	WVOICE_WASM=$(WASM_BUILD)/web/wvoice-core.wasm \
+		node tests/wasm/bench_web_api.mjs --quick
 
 bench: build
 	build/bench_core
@@ -70,6 +96,9 @@ install:
 		-DCMAKE_INSTALL_PREFIX="$(PREFIX)" 2>&1) || { echo "$$out" >&2; exit 1; }
 	$(CMAKE) --build "$(INSTALL_BUILD)" -j $(JOBS)
 	$(CMAKE) --install "$(INSTALL_BUILD)"
+	@[ -f $(WASM_BUILD)/web/wvoice-core.wasm ] || echo "install: the" \
+		"browser client's module is not built (make wasm): the page" \
+		"at / of wvoice serve cannot call until it is installed too" >&2
 
 uninstall:
 	scripts/uninstall.sh "$(INSTALL_BUILD)/install_manifest.txt"
@@ -78,4 +107,5 @@ cross-test: deps
 	JOBS=$(JOBS) scripts/cross-test.sh
 
 clean:
-	rm -rf build build-asan build-tsan build-core build-cross-* build-install
+	rm -rf build build-asan build-tsan build-core build-cross-* build-install \
+		$(WASM_BUILD)

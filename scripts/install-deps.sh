@@ -22,6 +22,9 @@ packages=(
 	libcmocka-dev       # unit tests
 	libspandsp-dev      # independent G.711 reference for the codec tests
 	sox                 # inspecting recordings by hand
+	emscripten          # the core for WebAssembly: the browser's module, its tests under node
+	dpkg-dev            # apt-get source: Debian's speexdsp, jansson, cmocka for it (scripts/wasm-deps.sh)
+	chromium            # the browser client's end-to-end tests (tests/browser/)
 )
 
 [ $# -gt 0 ] && packages=("$@")

@@ -105,6 +105,9 @@ for h in "$src"/include/wvoice/*.h; do
 done
 [ -f "$prefix/include/wvoice/version.h" ] || fail "version.h was not installed"
 [ -f "$prefix/share/man/man1/wvoice.1" ] || fail "the man page was not installed"
+for f in index.html wvoice.js worker.js capture-worklet.js playback-worklet.js; do
+	[ -f "$prefix/share/wvoice/web/$f" ] || fail "web/$f was not installed"
+done
 completion=$(find "$prefix" -path '*/bash-completion/completions/wvoice')
 [ -n "$completion" ] || fail "the bash completion was not installed"
 bash --norc --noprofile -c 'source "$1" && complete -p wvoice' _ "$completion" \
@@ -117,6 +120,7 @@ mk uninstall
 left=$(find "$prefix" ! -type d ! -path "$prefix/bin/theirs")
 [ -z "$left" ] || fail "make uninstall left $left"
 [ ! -e "$prefix/include/wvoice" ] || fail "make uninstall left include/wvoice/"
+[ ! -e "$prefix/share/wvoice" ] || fail "make uninstall left share/wvoice/"
 { [ -f "$prefix/bin/theirs" ] && [ -d "$prefix/share/man/man1" ]; } ||
 	fail "make uninstall removed what it had not installed"
 echo "install make: make install put everything under PREFIX without apt-get or tests; make uninstall took it all away"

@@ -1,0 +1,295 @@
+// The page at / in headless Chromium, calling a real `wvoice serve
+// --record`: what the server records is what the page did.
+//
+// Run: WVOICE_BIN=build/wvoice node tests/browser/test_page.mjs [filter]
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+
+import { KEY, SLOW, artifacts, dbfs, launch, readRecord, recordIds,
+         startServer, tempDir, until } from "./harness.mjs";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const RATE = 48000;
+
+/* The fake microphone, looped by chromium every 4 s: 1.5 s of speech,
+   0.5 s of silence, 1 s of a 1 kHz tone, 1 s of silence. */
+/* A WAV of samples (Int16Array) at rate. */
+function wav(path, samples, rate) {
+  const data = Buffer.from(samples.buffer);
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0); h.writeUInt32LE(36 + data.length, 4);
+  h.write("WAVE", 8); h.write("fmt ", 12); h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
+  h.write("data", 36); h.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([h, data]));
+  return path;
+}
+
+/* A script agent that talks without a pause for 8 s. */
+function longAgent(dir) {
+  const pcm = new Int16Array(8 * 8000);
+  for (let i = 0; i < pcm.length; i++)
+    pcm[i] = Math.round(6000 * Math.sin(2 * Math.PI * 440 * i / 8000));
+  wav(join(dir, "long.wav"), pcm, 8000);
+  writeFileSync(join(dir, "long.json"),
+                JSON.stringify([{ play: "long.wav" }, { mark: "done" }]));
+  return `long=${join(dir, "long.json")}`;
+}
+
+function micWav(dir) {
+  const speech8k = JSON.parse(execFileSync("python3", ["-c", `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(join(HERE, "..", "serve"))})
+import harness
+print(json.dumps(harness.speech(1.5, level_dbfs=-18.0, seed=7)))`]));
+  const n = 4 * RATE;
+  const pcm = new Int16Array(n);
+  for (let i = 0; i < 1.5 * RATE; i++) pcm[i] = speech8k[Math.floor(i / 6)];
+  const amp = 32767 * Math.pow(10, -12 / 20) * Math.SQRT2;
+  for (let i = 2 * RATE; i < 3 * RATE; i++)
+    pcm[i] = Math.round(amp * Math.sin(2 * Math.PI * 1000 * i / RATE));
+  return wav(join(dir, "mic.wav"), pcm, RATE);
+}
+
+/* Zero crossings a second over samples[from, to) at rate: twice the
+   frequency of a tone. */
+function crossingsPerSecond(x, rate, from, to) {
+  let n = 0;
+  for (let i = Math.floor(from * rate) + 1; i < Math.floor(to * rate); i++)
+    if ((x[i - 1] < 0) !== (x[i] < 0)) n++;
+  return n / (to - from);
+}
+
+/* The first second or so of the 1 kHz tone: a run of 100 ms blocks near
+   1 kHz and loud, measured over its inside (its ends meet silence). */
+function toneRun(x, rate) {
+  const blocks = Math.floor(x.length / (rate / 10));
+  let start = -1;
+  for (let b = 0; b <= blocks; b++) {
+    const t = b / 10;
+    const near = b < blocks &&
+                 Math.abs(crossingsPerSecond(x, rate, t, t + 0.1) - 2000) < 100
+                 && dbfs(x, rate, t, t + 0.1) > -20;
+    if (near && start < 0) start = b;
+    if (!near && start >= 0) {
+      if (b - start >= 6)
+        return { from: (start + 1) / 10, to: (b - 1) / 10,
+                 crossings: crossingsPerSecond(x, rate, (start + 1) / 10,
+                                               (b - 1) / 10) };
+      start = -1;
+    }
+  }
+  return null;
+}
+
+/* The longest run of exact zeros (muted frames are mu-law silence). */
+function longestZeroRun(x) {
+  let best = 0, run = 0;
+  for (const v of x) {
+    run = v === 0 ? run + 1 : 0;
+    best = Math.max(best, run);
+  }
+  return best;
+}
+
+const shots = artifacts();
+const dir = tempDir("page");
+const records = join(dir, "records");
+const mic = micWav(dir);
+const server = await startServer(["--record", records,
+                                  "--script", longAgent(dir)]);
+const browser = await launch(mic);
+
+async function openPage({ width = 1280, height = 860, key = KEY } = {}) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await page.goto(`${server.http}/${key ? "#key=" + key : ""}`);
+  page.errors = errors;
+  return page;
+}
+
+const status = (page) => page.locator("#status").textContent();
+const problem = (page) => page.locator("#problem").textContent();
+
+async function call(page, agent) {
+  await page.getByLabel("Agent").fill(agent);
+  await page.getByRole("button", { name: "Call" }).click();
+  await until(async () => (await status(page)) === "In a call",
+              `"In a call" (problem: ${await problem(page)})`);
+}
+
+async function hangUp(page) {
+  await page.getByRole("button", { name: "Hang up" }).click();
+  await until(async () => (await status(page)) === "Call ended",
+              "the call to end");
+}
+
+/* The record of the call the page made last. */
+async function lastRecord(before) {
+  const id = await until(() => recordIds(records).find((r) =>
+    !before.includes(r)), "the call's record");
+  return until(() => {
+    try {
+      const r = readRecord(records, id);
+      const last = r.events[r.events.length - 1];
+      return last && last.event === "end" ? r : null;
+    } catch {
+      return null;
+    }
+  }, "the record to be complete");
+}
+
+test.after(async () => {
+  await browser.close();
+  await server.stop();
+});
+
+test("the page idle: fields, buttons and the key from the fragment",
+     async () => {
+  const page = await openPage();
+  assert.equal(await page.getByLabel("API key").inputValue(), KEY);
+  assert.equal(new URL(page.url()).hash, "", "the key stays in the bar");
+  for (const name of ["Call", "Hang up", "Mute", "1", "0", "*", "#"])
+    assert.equal(await page.getByRole("button", { name, exact: true })
+                   .count(), 1, name);
+  assert.equal(await page.getByRole("button", { name: "Mute" })
+                 .getAttribute("aria-pressed"), "false");
+  await page.screenshot({ path: join(shots, "idle-desktop.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, "idle-phone.png"),
+                          fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a call to echo: speech at 8000 a second, marks, DTMF, mute, hang-up",
+     async () => {
+  const before = recordIds(records);
+  const page = await openPage();
+  await call(page, "echo");
+  await page.waitForTimeout(5000);
+  await page.screenshot({ path: join(shots, "call-desktop.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, "call-phone.png"),
+                          fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.getByRole("button", { name: "5", exact: true }).click();
+  await page.keyboard.press("#");
+  const mute = page.getByRole("button", { name: "Mute" });
+  await mute.click();
+  assert.equal(await page.getByRole("button", { name: "Unmute" })
+                 .getAttribute("aria-pressed"), "true");
+  await page.waitForTimeout(2000);
+  await page.getByRole("button", { name: "Unmute" }).click();
+  await page.waitForTimeout(4500);
+  await hangUp(page);
+  const r = await lastRecord(before);
+  assert.equal(r.rate, 8000);
+  const caller = r.channels[0];
+  const ev = r.events;
+  // DTMF, in order, from the keypad and the keyboard.
+  assert.deepEqual(ev.filter((e) => e.event === "dtmf").map((e) => e.dtmf),
+                   ["5", "#"]);
+  // Marks came back in the order they went out.
+  const out = ev.filter((e) => e.event === "mark" && e.dir === "out")
+                .map((e) => e.mark);
+  const back = ev.filter((e) => e.event === "mark" && e.dir === "in")
+                 .map((e) => e.mark);
+  assert.ok(out.length >= 1, "echo placed no mark: " + JSON.stringify(ev));
+  assert.deepEqual(back, out.slice(0, back.length));
+  assert.ok(back.length >= 1, "no mark came back");
+  // The stop was the page's, and the close its.
+  const end = ev[ev.length - 1];
+  assert.equal(end.reason, "client-stop", JSON.stringify(end));
+  // The tone is at 1 kHz: 2000 crossings a second, not sped up (the
+  // browser guide's resampler ran 0.5% fast: 10 more).
+  const tone = toneRun(caller, 8000);
+  assert.ok(tone, "the 1 kHz tone is not in the record");
+  assert.ok(Math.abs(tone.crossings - 2000) <= 8,
+            `the tone is at ${tone.crossings / 2} Hz`);
+  // Frames arrived at 50 a second over the call.
+  const audioIn = ev.filter((e) => e.event === "audio" && e.dir === "in");
+  const seconds = audioIn[audioIn.length - 1].t - audioIn[0].t;
+  assert.ok(Math.abs(audioIn.length / seconds - 50) < 2.5,
+            `${audioIn.length} frames in ${seconds} s`);
+  // Speech is there, and 2 s of mute is silence.
+  assert.ok(dbfs(caller, 8000) > -40, "the caller's channel is silent");
+  assert.ok(longestZeroRun(caller) >= 1.5 * 8000, "mute did not mute");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("barge-in: the demo's clear empties the page's playback at once",
+     async () => {
+  const before = recordIds(records);
+  const page = await openPage();
+  await call(page, "demo"); // the caller talks over its greeting
+  await until(() => page.evaluate(() =>
+    window.wvoiceSession.stats().clears > 0), "the demo's clear");
+  const st = await page.evaluate(() => window.wvoiceSession.stats());
+  // The greeting waiting to be played went, all of it, as the clear came.
+  assert.ok(st.lastClear.queuedMsBefore > 0, JSON.stringify(st));
+  assert.equal(st.lastClear.queuedMsAfter, 0);
+  await page.waitForTimeout(1000);
+  await hangUp(page);
+  const r = await lastRecord(before);
+  assert.equal(r.events.filter((e) => e.event === "clear").length,
+               st.clears);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a main thread busy for 2 s does not make the call stutter",
+     async () => {
+  const page = await openPage();
+  await call(page, "long");
+  await until(() => page.evaluate(() =>
+    window.wvoiceSession.stats().queuedMs > 0), "the agent's audio");
+  await page.waitForTimeout(1000);
+  await page.evaluate(() => {
+    const end = performance.now() + 2000;
+    while (performance.now() < end);
+  });
+  await page.waitForTimeout(1500);
+  const st = await page.evaluate(() => window.wvoiceSession.stats());
+  assert.equal(st.underruns, 0, JSON.stringify(st));
+  assert.ok(st.framesReceived >= 150, JSON.stringify(st));
+  await hangUp(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a wrong key and an unreachable server say what happened",
+     async () => {
+  const page = await openPage({ key: "wrong-key" });
+  await page.getByRole("button", { name: "Call" }).click();
+  await until(async () => /refused/.test(await problem(page)),
+              "the refusal");
+  assert.match(await problem(page), /API key/);
+  assert.equal(await status(page), "Call ended");
+  await page.screenshot({ path: join(shots, "error-desktop.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, "error-phone.png"),
+                          fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.locator("details summary").click();
+  await page.getByLabel("Server").fill("ws://127.0.0.1:9");
+  await page.getByLabel("API key").fill(KEY);
+  await page.getByRole("button", { name: "Call" }).click();
+  await until(async () => /reach/.test(await problem(page)),
+              "the unreachable server");
+  assert.match(await problem(page), /Cannot reach the server at 127\.0\.0\.1:9/);
+  await page.close();
+});
+
+void SLOW;

@@ -1,0 +1,78 @@
+// The playback worklet: the core's playout buffer (pre-buffer, marks,
+// clear, cap, underrun policy) at 8 kHz, resampled to the context's rate
+// by the core's resampler. The call's worker sends it the agent's audio,
+// marks, clears and the flush of the last words; it says which marks it
+// has played and when it has played out what came before a flush.
+//
+// Messages run on the audio thread between process() calls, so the
+// playout buffer's two sides are one thread here. process() neither
+// allocates nor waits: marks reached are few and far between.
+import { PlaybackCore } from "./call-core.js";
+
+const REPORT_EVERY_S = 0.2;
+
+class Playback extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const o = options.processorOptions;
+    this.core = new PlaybackCore(o.wasm, sampleRate, o.prebufferMs ?? 300);
+    this.worker = null;
+    this.sum = 0;
+    this.count = 0;
+    this.port.onmessage = (e) => {
+      if (e.data.type !== "port") return;
+      this.worker = e.data.port;
+      this.worker.onmessage = (m) => this.take(m.data);
+    };
+  }
+
+  take(m) {
+    switch (m.type) {
+      case "audio":
+        this.core.pushUlaw(m.ulaw);
+        break;
+      case "mark":
+        this.core.mark(m.id);
+        break;
+      case "clear": {
+        /* What it dropped, said at once: the page shows it, and the
+           tests hold it to "at once". */
+        const before = this.core.stats().queuedMs;
+        this.core.clear();
+        this.port.postMessage({ type: "cleared", queuedMsBefore: before,
+                                queuedMsAfter: this.core.stats().queuedMs });
+        break;
+      }
+      case "flush":
+        this.core.flush();
+        break;
+    }
+  }
+
+  process(inputs, outputs) {
+    const out = outputs[0][0];
+    this.core.read(out);
+    if (this.worker) {
+      let id;
+      while ((id = this.core.nextMark()) !== null)
+        this.worker.postMessage({ type: "played", id });
+      if (this.core.drained()) this.worker.postMessage({ type: "drained" });
+    }
+    for (let i = 0; i < out.length; i++) this.sum += out[i] * out[i];
+    this.count += out.length;
+    if (this.count >= REPORT_EVERY_S * sampleRate) this.report();
+    return true;
+  }
+
+  report() {
+    const rms = Math.sqrt(this.sum / this.count);
+    this.port.postMessage({
+      type: "level", side: "output", db: 20 * Math.log10(rms || 1e-9),
+      stats: this.core.stats(),
+    });
+    this.sum = 0;
+    this.count = 0;
+  }
+}
+
+registerProcessor("wvoice-playback", Playback);
