@@ -159,6 +159,7 @@ export class TelephonySession extends EventTarget {
     if (!agentId) throw new Error("no agent to call");
     if (!this.options.apiKey) throw new Error("no API key");
     this._setError(null);
+    this._cancelled = false;
     this.communicationId = null;
     this._elapsedMs = 0;
     this._stats = {};
@@ -178,7 +179,10 @@ export class TelephonySession extends EventTarget {
 
   /** Ends the call (sends stop). Nothing if there is none. */
   hangup() {
-    if (this._parts) this._parts.worker.postMessage({ type: "hangup" });
+    if (this._parts && this._parts.worker)
+      this._parts.worker.postMessage({ type: "hangup" });
+    else if (this.status === "connecting")
+      this._cancelled = true; /* still asking for the microphone */
   }
 
   /** Sends one DTMF digit; throws on anything but 0-9 * #. */
@@ -228,6 +232,10 @@ export class TelephonySession extends EventTarget {
     }
     const parts = { stream };
     this._parts = parts;
+    if (this._cancelled) {
+      this._teardown();
+      throw new Error("hung up before the call was made");
+    }
     try {
       // The device's own rate: no second context, no resampling twice.
       parts.context = new AudioContext({ latencyHint: "interactive" });
@@ -265,6 +273,7 @@ export class TelephonySession extends EventTarget {
       parts.source.connect(parts.capture);
       parts.playback.connect(ctx.destination);
       await ctx.resume(); // the Call click allows it
+      if (this._cancelled) throw new Error("hung up before the call was made");
 
       parts.worker = new Worker(here("worker.js"), { type: "module" });
       parts.worker.onmessage = (m) => this._fromWorker(m.data);
