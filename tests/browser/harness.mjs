@@ -50,21 +50,26 @@ export async function startServer(args = []) {
   });
   server.http = `http://${server.url}`;
   server.stop = () => new Promise((resolve) => {
-    if (p.exitCode !== null) return resolve(p.exitCode);
+    if (p.exitCode !== null || p.signalCode !== null)
+      return resolve(p.exitCode);
     p.on("exit", resolve);
     p.kill("SIGTERM");
   });
   return server;
 }
 
-/** Chromium with a fake microphone playing wav (looped by chromium). */
-export async function launch(wav) {
+/**
+ * Chromium with a fake microphone playing wav (looped by chromium). With
+ * microphone: false it has none (a headless machine's); with allow: false
+ * it refuses the page the microphone as a person would.
+ */
+export async function launch(wav, { microphone = true, allow = true } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
       "--no-sandbox",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
+      allow ? "--use-fake-ui-for-media-stream" : "--deny-permission-prompts",
+      ...(microphone ? ["--use-fake-device-for-media-stream"] : []),
       ...(wav ? [`--use-file-for-fake-audio-capture=${wav}`] : []),
       "--autoplay-policy=no-user-gesture-required",
     ],

@@ -292,4 +292,41 @@ test("a wrong key and an unreachable server say what happened",
   await page.close();
 });
 
+test("a microphone refused, or none, is said in words", async () => {
+  for (const [how, words] of [[{ allow: false }, /^Microphone permission denied/],
+                              [{ microphone: false }, /^No microphone/]]) {
+    const b = await launch(null, how);
+    try {
+      const page = await b.newPage();
+      await page.goto(`${server.http}/#key=${KEY}`);
+      await page.getByRole("button", { name: "Call" }).click();
+      await until(async () => words.test(await problem(page)),
+                  `${words} (problem: ${await problem(page)})`);
+      assert.equal(await status(page), "Call ended");
+    } finally {
+      await b.close();
+    }
+  }
+});
+
+test("a server that dies mid-call: the call dropped", async () => {
+  // Another server, which lets this page's origin call it.
+  const doomed = await startServer(["--allow-origin", server.http]);
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${server.http}/#key=${KEY}`);
+    await page.locator("details summary").click();
+    await page.getByLabel("Server").fill(`ws://${doomed.url}`);
+    await call(page, "echo");
+    doomed.process.kill("SIGKILL");
+    await until(async () => /dropped/.test(await problem(page)),
+                "the dropped call");
+    assert.match(await problem(page), /The call dropped/);
+    assert.equal(await status(page), "Call ended");
+  } finally {
+    await page.close();
+    await doomed.stop();
+  }
+});
+
 void SLOW;
