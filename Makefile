@@ -81,6 +81,7 @@ bench: build
 	build/bench_core
 	build/bench_serve
 	build/bench_latency
+	WVOICE_BENCH_CORE=build/bench_core node bench/bench_browser.mjs
 
 # A whole call to the built-in agent: a synthesized caller talks over the
 # greeting, presses 5 and #. Writes demo-call.wav and demo-call.jsonl here.

@@ -10,7 +10,7 @@
 //
 // The worklets' hot paths (write, takeFrame, read, drained) allocate
 // nothing: their buffers in linear memory are made once, here.
-import { END_REASON, OUT, STATUS, loadCore } from "./core.js";
+import { END_REASON, OUT, STATUS, encodeUTF8, loadCore } from "./core.js";
 
 const FRAME = 160;
 const MAX_BLOCK = 4096; /* the largest render quantum a worklet may get */
@@ -122,13 +122,18 @@ export class PlaybackCore {
   }
 }
 
+/* TextEncoder and TextDecoder where there are (a worker), else by hand
+   (a worklet). */
+const encoder = typeof TextEncoder === "function" ? new TextEncoder() : null;
+const decoder = typeof TextDecoder === "function" ? new TextDecoder() : null;
+
 export class CallCore {
   constructor(bytes) {
     this.core = loadCore(bytes);
     const x = (this.x = this.core.exports);
     const seed = new Uint32Array(1);
-    crypto.getRandomValues(seed);
-    x.wvw_init(seed[0] || 1);
+    if (globalThis.crypto) crypto.getRandomValues(seed);
+    x.wvw_init(seed[0] || (Date.now() >>> 0) || 1);
     this.h = x.wvw_call_create(8000, -1, -1, 0);
     if (this.h < 0) throw new Error("call: " + this.core.error(this.h));
     this.st = this.core.alloc(x.wvw_call_stats(this.h, 0) * 8);
@@ -158,10 +163,17 @@ export class CallCore {
 
   /** A text message from the server, as it came. */
   receive(text, now) {
-    const bytes = new TextEncoder().encode(text);
-    const p = this.scratch(bytes.length);
-    this.core.u8.set(bytes, p);
-    return this.x.wvw_call_receive(this.h, p, bytes.length, now);
+    const cap = text.length * 3; /* UTF-8 needs at most 3 bytes a unit */
+    const p = this.scratch(cap);
+    let n;
+    if (encoder) {
+      n = encoder.encodeInto(text, this.core.u8Array(p, cap)).written;
+    } else {
+      const bytes = encodeUTF8(text);
+      this.core.u8.set(bytes, p);
+      n = bytes.length;
+    }
+    return this.x.wvw_call_receive(this.h, p, n, now);
   }
 
   closed(code, reason, error, now) {
@@ -188,7 +200,10 @@ export class CallCore {
   /** The next frame to send (a string), or null. */
   peekFrame() {
     const p = this.x.wvw_call_peek_frame(this.h);
-    return p ? this.core.string(p, this.x.wvw_call_frame_len(this.h)) : null;
+    if (!p) return null;
+    const len = this.x.wvw_call_frame_len(this.h);
+    return decoder ? decoder.decode(this.core.u8Array(p, len))
+                   : this.core.string(p, len);
   }
 
   /** What the call said since the last time: { kind, ... } each. */
