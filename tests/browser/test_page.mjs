@@ -177,6 +177,16 @@ test("a call to echo: speech at 8000 a second, marks, DTMF, mute, hang-up",
   const before = recordIds(records);
   const page = await openPage();
   await call(page, "echo");
+  // The session's own events, as an application would take them.
+  await page.evaluate(() => {
+    const s = window.wvoiceSession;
+    window.seen = { marks: [], levels: 0 };
+    s.addEventListener("mark", (e) =>
+      window.seen.marks.push(`${e.detail.direction}:${e.detail.id}`));
+    s.addEventListener("level", (e) => {
+      if (Number.isFinite(e.detail.input)) window.seen.levels++;
+    });
+  });
   await page.waitForTimeout(5000);
   await page.screenshot({ path: join(shots, "call-desktop.png") });
   await page.setViewportSize({ width: 390, height: 844 });
@@ -208,6 +218,12 @@ test("a call to echo: speech at 8000 a second, marks, DTMF, mute, hang-up",
   assert.ok(out.length >= 1, "echo placed no mark: " + JSON.stringify(ev));
   assert.deepEqual(back, out.slice(0, back.length));
   assert.ok(back.length >= 1, "no mark came back");
+  const seen = await page.evaluate(() => window.seen);
+  assert.ok(seen.levels >= 10, "level events: " + seen.levels);
+  for (const m of back) {
+    const i = seen.marks.indexOf("in:" + m), o = seen.marks.indexOf("out:" + m);
+    assert.ok(i >= 0 && o > i, `mark events for ${m}: ${seen.marks}`);
+  }
   // The stop was the page's, and the close its.
   const end = ev[ev.length - 1];
   assert.equal(end.reason, "client-stop", JSON.stringify(end));
@@ -272,7 +288,9 @@ test("a main thread busy for 2 s does not make the call stutter",
 test("a wrong key and an unreachable server say what happened",
      async () => {
   const page = await openPage({ key: "wrong-key" });
-  await page.getByRole("button", { name: "Call" }).click();
+  // By keyboard alone: Enter in the Agent field places the call.
+  await page.getByLabel("Agent").focus();
+  await page.keyboard.press("Enter");
   await until(async () => /refused/.test(await problem(page)),
               "the refusal");
   assert.match(await problem(page), /API key/);
