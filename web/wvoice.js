@@ -26,8 +26,10 @@
 // Events: "status" (status changed), "error" (error set; detail: the
 // message), "mark" (detail: { id, direction: "in" | "out" }: the server
 // placed a mark, or playback reached it and it was answered), "level"
-// (detail: { input, output } in dBFS, a few times a second), "event"
-// (detail: { name, json }: an event the protocol does not define).
+// (detail: { input, output } in dBFS, a few times a second), "clear"
+// (detail: { queuedMsBefore, queuedMsAfter }: the agent was interrupted,
+// and its audio waiting to be played went), "event" (detail: { name,
+// json }: an event the protocol does not define).
 
 const here = (name) => new URL(name, import.meta.url);
 
@@ -297,9 +299,11 @@ export class TelephonySession extends EventTarget {
 
   _fromWorklet(m) {
     if (m.type === "cleared") {
+      const detail = { queuedMsBefore: m.queuedMsBefore,
+                       queuedMsAfter: m.queuedMsAfter };
       this._stats.clears = (this._stats.clears || 0) + 1;
-      this._stats.lastClear = { queuedMsBefore: m.queuedMsBefore,
-                                queuedMsAfter: m.queuedMsAfter };
+      this._stats.lastClear = detail;
+      this.dispatchEvent(new CustomEvent("clear", { detail }));
     } else if (m.type === "level") {
       this._levels[m.side] = m.db;
       if (m.side === "output") {

@@ -249,18 +249,25 @@ test("barge-in: the demo's clear empties the page's playback at once",
      async () => {
   const before = recordIds(records);
   const page = await openPage();
-  await call(page, "demo"); // the caller talks over its greeting
-  await until(() => page.evaluate(() =>
-    window.wvoiceSession.stats().clears > 0), "the demo's clear");
-  const st = await page.evaluate(() => window.wvoiceSession.stats());
-  // The greeting waiting to be played went, all of it, as the clear came.
-  assert.ok(st.lastClear.queuedMsBefore > 0, JSON.stringify(st));
-  assert.equal(st.lastClear.queuedMsAfter, 0);
-  await page.waitForTimeout(1000);
+  await call(page, "demo"); // the caller talks over it, every 4 s
+  await page.evaluate(() => {
+    window.clears = [];
+    window.wvoiceSession.addEventListener("clear", (e) =>
+      window.clears.push(e.detail));
+  });
+  // A clear with the agent's audio waiting (on a loaded machine the
+  // first may come before any has arrived): all of it goes at once.
+  const clears = await until(() => page.evaluate(() =>
+    window.clears.some((c) => c.queuedMsBefore > 0) && window.clears),
+    "a clear of queued audio", 20000);
+  for (const c of clears) assert.equal(c.queuedMsAfter, 0, clears);
   await hangUp(page);
+  const st = await page.evaluate(() => window.wvoiceSession.stats());
   const r = await lastRecord(before);
-  assert.equal(r.events.filter((e) => e.event === "clear").length,
-               st.clears);
+  // Each clear the page took was the server's (one sent as the call
+  // ended may find the page gone).
+  assert.ok(r.events.filter((e) => e.event === "clear").length >=
+            st.clears, JSON.stringify(st));
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -268,19 +275,28 @@ test("barge-in: the demo's clear empties the page's playback at once",
 test("a main thread busy for 2 s does not make the call stutter",
      async () => {
   const page = await openPage();
-  await call(page, "long");
+  // A session of the test's own, with 1.5 s of pre-buffer: a loaded
+  // machine's late frames cannot empty it, and a page that carried the
+  // audio on its main thread would (2 s blocked is more than it holds).
+  await page.evaluate(async (key) => {
+    const { TelephonySession } = await import("/wvoice.js");
+    window.busy = new TelephonySession({ apiKey: key, prebufferMs: 1500 });
+    await window.busy.connect("long");
+  }, KEY);
   await until(() => page.evaluate(() =>
-    window.wvoiceSession.stats().queuedMs > 0), "the agent's audio");
-  await page.waitForTimeout(1000);
+    window.busy.stats().queuedMs >= 1200 &&
+    window.busy.stats().playedSamples > 0), "the agent's audio playing");
   await page.evaluate(() => {
     const end = performance.now() + 2000;
     while (performance.now() < end);
   });
-  await page.waitForTimeout(1500);
-  const st = await page.evaluate(() => window.wvoiceSession.stats());
+  await page.waitForTimeout(1000);
+  const st = await page.evaluate(() => window.busy.stats());
   assert.equal(st.underruns, 0, JSON.stringify(st));
   assert.ok(st.framesReceived >= 150, JSON.stringify(st));
-  await hangUp(page);
+  await page.evaluate(() => window.busy.hangup());
+  await until(() => page.evaluate(() => window.busy.status ===
+                                        "disconnected"), "the end");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
