@@ -26,10 +26,10 @@ let socketGone = false;
 let timer = 0;
 let reported = { status: "idle" };
 let sentStats = 0;
-let markTimes = new Map(); // mark id -> when it came, for its round trip
+const markTimes = new Map(); /* mark id -> when it came: its round trip */
 let lastMarkRoundTrip;
 let lastAudioAt = 0;
-let gaps = [];
+const gaps = [];
 let jitter = 0; /* RFC 3550's estimate: 20 ms frames against arrivals */
 let done = false;
 
@@ -99,7 +99,6 @@ function start(m) {
       post({ type: "error", message: "binary frame from server ignored" });
       return;
     }
-    noteAudioArrival(e.data);
     call.receive(e.data, now());
     step();
   };
@@ -113,10 +112,8 @@ function start(m) {
   timer = setInterval(step, TICK_MS);
 }
 
-/* The gaps between the server's audio events (their jitter), from the
-   text, before the core takes it apart. */
-function noteAudioArrival(text) {
-  if (!text.startsWith('{"event":"audio"')) return;
+/* The gaps between the server's audio events, and their jitter. */
+function noteAudioArrival() {
   const t = now();
   if (lastAudioAt) {
     const gap = t - lastAudioAt;
@@ -139,8 +136,6 @@ function fromPlayback(m) {
     post({ type: "mark", id: m.id, direction: "out" });
   } else if (m.type === "drained") {
     call.playoutDrained(now());
-  } else if (m.type === "stats") {
-    call.playbackStats = m.stats;
   }
   step();
 }
@@ -163,6 +158,7 @@ function step() {
 function deliver(out) {
   switch (out.kind) {
     case "audio":
+      noteAudioArrival();
       playback.postMessage({ type: "audio", ulaw: out.bytes },
                            [out.bytes.buffer]);
       break;

@@ -218,6 +218,10 @@ test("a call to echo: speech at 8000 a second, marks, DTMF, mute, hang-up",
   assert.ok(out.length >= 1, "echo placed no mark: " + JSON.stringify(ev));
   assert.deepEqual(back, out.slice(0, back.length));
   assert.ok(back.length >= 1, "no mark came back");
+  const stats = await page.evaluate(() => window.wvoiceSession.stats());
+  assert.ok(stats.framesReceived > 0 && stats.marksAnswered >= 1 &&
+            Number.isFinite(stats.jitterMs) &&
+            Number.isFinite(stats.markRoundTripMs), JSON.stringify(stats));
   const seen = await page.evaluate(() => window.seen);
   assert.ok(seen.levels >= 10, "level events: " + seen.levels);
   for (const m of back) {
