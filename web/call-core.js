@@ -243,6 +243,8 @@ export class CallCore {
   endReason() { return END_REASON[this.x.wvw_call_end_reason(this.h)]; }
   elapsedMs(now) { return this.x.wvw_call_elapsed_ms(this.h, now); }
   lastError() { return this.core.string(this.x.wvw_call_last_error(this.h)); }
+  /** The words for a WV_ERR_* code ("not allowed in the current call state"). */
+  error(code) { return this.core.error(code); }
 
   communicationId() {
     const p = this.x.wvw_call_communication_id(this.h);

@@ -49,11 +49,13 @@ self.onmessage = (e) => {
         step();
       }
       break;
-    case "dtmf":
-      if (call && call.sendDtmf(m.digit, now()) < 0)
-        post({ type: "error", message: "digit not sent: " + call.lastError() });
+    case "dtmf": {
+      const rc = call ? call.sendDtmf(m.digit, now()) : 0;
+      if (rc < 0)
+        post({ type: "error", message: "digit not sent: " + call.error(rc) });
       pump();
       break;
+    }
     case "mute":
       if (call) call.setMuted(m.muted);
       break;
