@@ -51,7 +51,6 @@ struct wvs_session {
 	int close_code; /* nonzero: close once nothing is left to send */
 	const char *close_reason;
 	int close_now;	/* a protocol error: drop what is queued */
-	int hanging_up;	/* a stop is queued */
 
 	enum control controls[MAX_CONTROLS];
 	size_t n_controls;
@@ -189,6 +188,27 @@ static void queue_drop(struct wvs_session *s)
 	s->queued_samples = 0;
 }
 
+/* A barge-in: the audio and marks go, a hang-up queued behind them stays
+   (and is due at once, nothing being left to play before it). */
+static void queue_drop_talk(struct wvs_session *s)
+{
+	struct item *it = s->head, *stop = NULL;
+
+	while (it) {
+		struct item *next = it->next;
+
+		if (it->kind == ITEM_STOP && !stop) {
+			stop = it;
+			stop->next = NULL;
+		} else {
+			item_free(it);
+		}
+		it = next;
+	}
+	s->head = s->tail = stop;
+	s->queued_samples = 0;
+}
+
 static int queue_has_audio(const struct wvs_session *s)
 {
 	for (const struct item *it = s->head; it; it = it->next)
@@ -314,7 +334,7 @@ void wvs_session_clear(struct wvs_session *s)
 
 	if (s->end != WVS_END_NONE || !s->started)
 		return;
-	queue_drop(s);
+	queue_drop_talk(s);
 	while (s->pending.count) {
 		size_t at = s->pending.head;
 		s->pending.head = (s->pending.head + 1) % MAX_MARKS;
@@ -323,19 +343,16 @@ void wvs_session_clear(struct wvs_session *s)
 	}
 	s->play_at = s->talk_end = now;
 	control_push(s, CTL_CLEAR);
-	if (s->hanging_up) { /* the stop went with the queue: it still holds */
-		s->hanging_up = 0;
-		wvs_session_hangup(s);
-	}
 }
 
 void wvs_session_hangup(struct wvs_session *s)
 {
 	struct item *it;
 
-	if (s->end != WVS_END_NONE || s->hanging_up)
+	if (s->end != WVS_END_NONE)
 		return;
-	s->hanging_up = 1;
+	/* A second stop queued goes with the first: what follows a stop is
+	   dropped when it is sent. */
 	it = calloc(1, sizeof *it);
 	if (!it) { /* no memory for the queue entry: stop at once instead */
 		control_push(s, CTL_STOP);

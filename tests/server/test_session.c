@@ -345,6 +345,37 @@ static void test_session_hangup_waits_for_the_audio_to_play(void **state)
 	assert_int_equal(wvs_session_end(f->s), WVS_END_AGENT_STOP);
 }
 
+/* A clear drops the audio, not a hang-up queued behind it; a second
+   hang-up is the same one. */
+static void test_session_hangup_outlives_a_clear_and_comes_once(void **state)
+{
+	struct fixture *f = *state;
+	int stops = 0;
+	json_t *j;
+
+	f->probe.on_start_play = 1;
+	start_call(f);
+	wvs_session_hangup(f->s);
+	wvs_session_hangup(f->s);
+	run_for(f, 100, NULL);
+	wvs_session_clear(f->s);
+	for (int i = 0; i < 2000; i++) {
+		f->now += MS;
+		while ((j = next_event(f))) {
+			if (!strcmp(event_name(j), "stop")) {
+				stops++;
+				/* at once: nothing is left to play before it */
+				assert_true(f->now <= 1000000 + 150 * MS);
+			} else {
+				assert_string_not_equal(event_name(j), "audio");
+			}
+			json_decref(j);
+		}
+	}
+	assert_int_equal(stops, 1);
+	assert_int_equal(wvs_session_end(f->s), WVS_END_AGENT_STOP);
+}
+
 static void test_session_client_stop_closes_with_1000(void **state)
 {
 	struct fixture *f = *state;
@@ -558,6 +589,7 @@ int main(void)
 		T(test_session_clear_drops_audio_and_voids_sent_marks),
 		T(test_session_audio_after_clear_starts_at_once),
 		T(test_session_hangup_waits_for_the_audio_to_play),
+		T(test_session_hangup_outlives_a_clear_and_comes_once),
 		T(test_session_client_stop_closes_with_1000),
 		T(test_session_dtmf_reaches_the_agent),
 		cmocka_unit_test(test_session_bad_frames),
