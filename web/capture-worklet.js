@@ -6,10 +6,10 @@
 // go out in buffers the worker sends back once used; with none free (a
 // worker that fell behind), a frame is dropped and counted, never queued.
 import { CaptureCore } from "./call-core.js";
+import { LevelMeter } from "./level.js";
 
 const FRAME = 160;
 const BUFFERS = 16; /* 320 ms of frames in flight at most */
-const LEVEL_EVERY_S = 0.2;
 
 class Capture extends AudioWorkletProcessor {
   constructor(options) {
@@ -18,8 +18,7 @@ class Capture extends AudioWorkletProcessor {
     this.free = [];
     for (let i = 0; i < BUFFERS; i++) this.free.push(new Float32Array(FRAME));
     this.dropped = 0;
-    this.sum = 0;
-    this.count = 0;
+    this.level = new LevelMeter(sampleRate);
     this.worker = null;
     this.port.onmessage = (e) => {
       if (e.data.type !== "port") return;
@@ -44,20 +43,10 @@ class Capture extends AudioWorkletProcessor {
       this.core.takeFrame(buf);
       this.worker.postMessage({ type: "frames", samples: buf }, [buf.buffer]);
     }
-    this.meter(input);
+    if (this.level.feed(input))
+      this.port.postMessage({ type: "level", side: "input",
+                              db: this.level.db(), dropped: this.dropped });
     return true;
-  }
-
-  meter(input) {
-    for (let i = 0; i < input.length; i++) this.sum += input[i] * input[i];
-    this.count += input.length;
-    if (this.count < LEVEL_EVERY_S * sampleRate) return;
-    const rms = Math.sqrt(this.sum / this.count);
-    this.port.postMessage({ type: "level", side: "input",
-                            db: 20 * Math.log10(rms || 1e-9),
-                            dropped: this.dropped });
-    this.sum = 0;
-    this.count = 0;
   }
 }
 

@@ -8,8 +8,7 @@
 // playout buffer's two sides are one thread here. process() neither
 // allocates nor waits: marks reached are few and far between.
 import { PlaybackCore } from "./call-core.js";
-
-const REPORT_EVERY_S = 0.2;
+import { LevelMeter } from "./level.js";
 
 class Playback extends AudioWorkletProcessor {
   constructor(options) {
@@ -17,8 +16,7 @@ class Playback extends AudioWorkletProcessor {
     const o = options.processorOptions;
     this.core = new PlaybackCore(o.wasm, sampleRate, o.prebufferMs ?? 300);
     this.worker = null;
-    this.sum = 0;
-    this.count = 0;
+    this.level = new LevelMeter(sampleRate);
     this.port.onmessage = (e) => {
       if (e.data.type !== "port") return;
       this.worker = e.data.port;
@@ -58,20 +56,10 @@ class Playback extends AudioWorkletProcessor {
         this.worker.postMessage({ type: "played", id });
       if (this.core.drained()) this.worker.postMessage({ type: "drained" });
     }
-    for (let i = 0; i < out.length; i++) this.sum += out[i] * out[i];
-    this.count += out.length;
-    if (this.count >= REPORT_EVERY_S * sampleRate) this.report();
+    if (this.level.feed(out))
+      this.port.postMessage({ type: "level", side: "output",
+                              db: this.level.db(), stats: this.core.stats() });
     return true;
-  }
-
-  report() {
-    const rms = Math.sqrt(this.sum / this.count);
-    this.port.postMessage({
-      type: "level", side: "output", db: 20 * Math.log10(rms || 1e-9),
-      stats: this.core.stats(),
-    });
-    this.sum = 0;
-    this.count = 0;
   }
 }
 

@@ -24,7 +24,7 @@ let playback = null;
 let opened = false;
 let socketGone = false;
 let timer = 0;
-let reported = { status: "idle" };
+let reportedStatus = "idle";
 let sentStats = 0;
 const markTimes = new Map(); /* mark id -> when it came: its round trip */
 let lastMarkRoundTrip;
@@ -222,11 +222,12 @@ function stats() {
 
 function report() {
   const status = call.status();
-  const id = call.communicationId();
-  if (status !== reported.status || id !== reported.id) {
-    reported = { status, id };
+  // The id comes with the server's start, which is a change of status.
+  if (status !== reportedStatus) {
+    reportedStatus = status;
     if (status !== "disconnected")
-      post({ type: "status", status, communicationId: id });
+      post({ type: "status", status,
+             communicationId: call.communicationId() });
   }
   const t = now();
   if (t - sentStats >= 250) {
