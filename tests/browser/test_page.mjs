@@ -31,9 +31,9 @@ function wav(path, samples, rate) {
   return path;
 }
 
-/* A script agent that talks without a pause for 8 s. */
+/* A script agent that talks without a pause for 20 s. */
 function longAgent(dir) {
-  const pcm = new Int16Array(8 * 8000);
+  const pcm = new Int16Array(20 * 8000);
   for (let i = 0; i < pcm.length; i++)
     pcm[i] = Math.round(6000 * Math.sin(2 * Math.PI * 440 * i / 8000));
   wav(join(dir, "long.wav"), pcm, 8000);
@@ -287,16 +287,22 @@ test("a main thread busy for 2 s does not make the call stutter",
     window.busy = new TelephonySession({ apiKey: key, prebufferMs: 1500 });
     await window.busy.connect("long");
   }, KEY);
+  // Playing, with most of the pre-buffer queued. (On a loaded machine a
+  // late delivery can end a burst early, start playback short, and cost
+  // an underrun, after which it refills: those are the network's, before
+  // the block, and do not count against it.)
   await until(() => page.evaluate(() =>
     window.busy.stats().queuedMs >= 1200 &&
-    window.busy.stats().playedSamples > 0), "the agent's audio playing");
+    window.busy.stats().playedSamples > 0), "the agent's audio playing",
+    15000);
+  const before = await page.evaluate(() => window.busy.stats().underruns);
   await page.evaluate(() => {
     const end = performance.now() + 2000;
     while (performance.now() < end);
   });
   await page.waitForTimeout(1000);
   const st = await page.evaluate(() => window.busy.stats());
-  assert.equal(st.underruns, 0, JSON.stringify(st));
+  assert.equal(st.underruns - before, 0, JSON.stringify(st));
   assert.ok(st.framesReceived >= 150, JSON.stringify(st));
   await page.evaluate(() => window.busy.hangup());
   await until(() => page.evaluate(() => window.busy.status ===
