@@ -80,12 +80,25 @@ function toneRun(x, rate) {
     if (!near && start >= 0) {
       if (b - start >= 6)
         return { from: (start + 1) / 10, to: (b - 1) / 10,
-                 crossings: crossingsPerSecond(x, rate, (start + 1) / 10,
-                                               (b - 1) / 10) };
+                 crossings: 2 * medianFrequency(x, rate, (start + 1) / 10,
+                                                (b - 1) / 10) };
       start = -1;
     }
   }
   return null;
+}
+
+/* The tone's frequency over x[from, to) (seconds at rate), from the median
+   time between zero crossings, each placed between its samples: a block
+   glitched on a loaded machine (a discontinuity) moves a few intervals,
+   not the median. */
+function medianFrequency(x, rate, from, to) {
+  const at = [];
+  for (let i = Math.floor(from * rate) + 1; i < Math.floor(to * rate); i++)
+    if ((x[i - 1] < 0) !== (x[i] < 0))
+      at.push(i - 1 + x[i - 1] / (x[i - 1] - x[i]));
+  const gaps = at.slice(1).map((t, i) => t - at[i]).sort((a, b) => a - b);
+  return rate / (2 * gaps[gaps.length >> 1]);
 }
 
 /* The longest run of exact zeros (muted frames are mu-law silence). */
