@@ -1,0 +1,210 @@
+/*
+ * The load generator's figures (`wvoice load`), and what is made of them:
+ * the table at the end, the JSON report (doc/load-report.schema.json),
+ * the CSV of periodic and cumulative rows, the HTML page with its plots,
+ * the --fail-if thresholds, and the exact merge of shard reports
+ * (`wvoice load merge`).
+ *
+ * Every figure is the client's view (measured by the generator on the
+ * audio it sent and played out) unless it sits under "server", which is
+ * what the server reported of itself where it reports anything (the
+ * built-in server's /healthz).
+ *
+ * Thread: one at a time.
+ */
+#ifndef CLI_LOADREPORT_H
+#define CLI_LOADREPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "histo.h"
+
+/* The distributions, in microseconds; their JSON names end in _ms and
+   their figures are given in milliseconds. */
+enum cli_metric {
+	CLI_M_CONNECT,	    /* connect_ms: connect() to TCP connected */
+	CLI_M_HANDSHAKE,    /* handshake_ms: TCP connected to WebSocket open */
+	CLI_M_START,	    /* start_ms: WebSocket open to the server's start */
+	CLI_M_FIRST_AUDIO,  /* first_audio_ms: the server's start to the first
+			       agent sample that is not silence, played */
+	CLI_M_TURN,	    /* turn_ms: the caller's speech ends to the
+			       agent's first loud sample played */
+	CLI_M_BARGE_CLEAR,  /* barge_clear_ms: the caller starts talking over
+			       the agent to the server's clear */
+	CLI_M_BARGE_SILENT, /* barge_silent_ms: ... to the agent's audio
+			       silent in the playout */
+	CLI_M_MARK_RTT,	    /* mark_rtt_ms: a mark received to answered */
+	CLI_M_LATENESS,	    /* lateness_ms: each outbound frame, sent minus
+			       due (start + k x 20 ms) */
+	CLI_M_JITTER,	    /* jitter_ms: RFC 3550's inter-arrival jitter
+			       estimate of the agent's audio, sampled at
+			       each frame that updates it */
+	CLI_M_COUNT
+};
+
+/* "connect_ms", "handshake_ms", ... as above. */
+const char *cli_metric_name(enum cli_metric m);
+
+/* Counters; JSON names as the fields. */
+struct cli_load_counts {
+	uint64_t calls_planned;	  /* this run's (or shards') share */
+	uint64_t calls_started;	  /* connect() called */
+	uint64_t calls_connected; /* the server's start came */
+	uint64_t calls_completed; /* ended as planned: hung up, or the agent
+				     hung up (stop, or close 1000) */
+	uint64_t calls_failed;	  /* any other end, refusals included */
+	uint64_t calls_peak;	  /* most calls up at once */
+	uint64_t frames_sent;	  /* outbound audio frames */
+	uint64_t frames_late;	  /* ... sent over 10 ms late */
+	uint64_t frames_dropped;  /* ... dropped: the socket could not keep up */
+	uint64_t frames_received; /* the agent's audio messages */
+	uint64_t audio_ms_received;
+	uint64_t marks_received;
+	uint64_t marks_answered;
+	uint64_t clears_received;
+	uint64_t dtmf_sent;
+	uint64_t underruns;	  /* playout underruns, all calls */
+	uint64_t gaps;		  /* inbound gaps over 150 ms in an utterance */
+	uint64_t script_timeouts; /* caller-script waits that timed out */
+};
+
+/* One kind of error or one close code, and how often. */
+struct cli_load_tally {
+	char *key; /* "refused: 503", "timeout: connecting", "1006"... */
+	uint64_t n;
+};
+
+/* One call, as the report lists it. Times in ms; -1: never happened. */
+struct cli_load_call {
+	uint64_t id;		/* unique across shards */
+	char comm_id[64];	/* the server's communication id, or "" */
+	const char *end;	/* wv_end_reason_name() */
+	int close_code;		/* 0: none */
+	int http_status;	/* the handshake's answer, 0: none */
+	char error[96];		/* the failure, one line, or "" */
+	double connect_ms, handshake_ms, start_ms, first_audio_ms;
+	double turn_ms_mean, turn_ms_max; /* over turns, -1 without */
+	uint32_t turns, barge_ins;
+	double lateness_ms_max;
+	double jitter_ms;	/* the estimate at the end */
+	double duration_ms;	/* confirmed to ended */
+	uint32_t frames_sent, frames_received, underruns, gaps;
+	uint32_t marks_answered, script_timeouts;
+};
+
+/* One interval of CLI_LOAD_PERIOD_S: the state at its end and what
+   happened in it. */
+#define CLI_LOAD_PERIOD_S 1
+struct cli_load_row {
+	int64_t unix_ms;	 /* the interval's end, wall clock */
+	double t_s;		 /* since the run started */
+	uint32_t calls_up, connecting;
+	uint64_t started, failed, completed; /* cumulative */
+	uint64_t frames_sent;	 /* in the interval */
+	struct cli_histo *lateness; /* the interval's frames; owned */
+	struct cli_histo *turn;	    /* the interval's turns; owned */
+};
+
+/* A run's report, or a merge of several. */
+struct cli_load_report {
+	/* What was run: strings owned. */
+	char *version;	 /* wvoice's */
+	char *url, *agent, *script, *impair;
+	uint64_t calls;	 /* --calls, the whole run's */
+	double rate_cps, ramp_s, duration_s;
+	unsigned shard_index, shard_count; /* 0 and 1 when not sharded */
+	unsigned shards_merged;	 /* how many shard reports are in this */
+	int64_t started_unix_ms; /* the earliest shard's */
+	double wall_s;		 /* start to the last call's end */
+
+	struct cli_load_counts counts;
+	struct cli_histo metrics[CLI_M_COUNT];
+	struct cli_load_tally *errors, *close_codes; /* sorted by key */
+	size_t n_errors, n_close_codes;
+
+	struct cli_load_row *rows; /* in time order */
+	size_t n_rows;
+	struct cli_load_call *per_call; /* in id order */
+	size_t n_calls;
+
+	/* The generator's memory: its per-call state, and the process's
+	   resident size at the peak of calls (0: unknown). */
+	uint64_t bytes_per_call;
+	uint64_t peak_rss_kib;
+
+	/* The server's own figures, where it reports them (the built-in
+	   server's /healthz at the end): JSON text, or NULL. */
+	char *server_json;
+};
+
+void cli_load_report_init(struct cli_load_report *r);
+void cli_load_report_cleanup(struct cli_load_report *r);
+
+/* Adds n to the tally of key in *list (kept sorted); 0 or WV_ERR_NOMEM. */
+int cli_load_tally_add(struct cli_load_tally **list, size_t *count,
+		       const char *key, uint64_t n);
+/* Appends a row (taking its histograms) or a call; 0 or WV_ERR_NOMEM. */
+int cli_load_report_add_row(struct cli_load_report *r,
+			    struct cli_load_row *row);
+int cli_load_report_add_call(struct cli_load_report *r,
+			     const struct cli_load_call *call);
+
+/* ---- output ---- */
+
+/* The table at the end, for a person at a terminal. */
+void cli_load_report_table(FILE *f, const struct cli_load_report *r);
+/* Each returns 0, or a negative WV_ERR_* with the reason in err (the
+   path and the system's words). */
+int cli_load_report_write_json(const struct cli_load_report *r,
+			       const char *path, char *err, size_t errlen);
+/* Periodic rows (one per interval) and cumulative columns, as SIPp's
+   statistics file: a header line, then one row per interval. */
+int cli_load_report_write_csv(const struct cli_load_report *r,
+			      const char *path, char *err, size_t errlen);
+/* One self-contained page: the charting library is read from chart_js
+   (a file installed with wvoice, see cli_load_chart_path()) and inlined;
+   the page opens offline. */
+int cli_load_report_write_html(const struct cli_load_report *r,
+			       const char *path, const char *chart_js,
+			       char *err, size_t errlen);
+/* Where the charting library is: beside the binary's installed share
+   directory, or in the build tree; NULL if not found. */
+const char *cli_load_chart_path(char *buf, size_t cap);
+
+/* ---- input and merge ---- */
+
+/* Reads a JSON report written by write_json(); every problem named with
+   the path. 0 or a negative WV_ERR_*. */
+int cli_load_report_read_json(struct cli_load_report *r, const char *path,
+			      char *err, size_t errlen);
+/* dst += src, exactly: counts and histograms add, tallies merge, rows
+   align on their wall-clock interval, calls interleave by id; the config
+   must agree (url, agent, script, shard_count), else WV_ERR_INVALID. */
+int cli_load_report_merge(struct cli_load_report *dst,
+			  const struct cli_load_report *src, char *err,
+			  size_t errlen);
+
+/* ---- thresholds ---- */
+
+/*
+ * --fail-if "p99_turn_ms>1500,errors>0": comma-separated conditions NAME
+ * OP NUMBER, OP one of > >= < <= ==, NAME a counter ("calls_failed",
+ * "frames_late"...; "errors" is calls_failed) or a percentile of a
+ * metric ("p50_", "p90_", "p99_", "p999_", "max_", "mean_" + its name).
+ */
+struct cli_fail_if;
+int cli_fail_if_parse(struct cli_fail_if **out, const char *spec, char *err,
+		      size_t errlen);
+void cli_fail_if_destroy(struct cli_fail_if *f);
+/* The number of conditions crossed; each is described in one line to
+   out ("p99_turn_ms 1820 > 1500"), when out is not NULL. */
+size_t cli_fail_if_check(const struct cli_fail_if *f,
+			 const struct cli_load_report *r, FILE *out);
+
+/* `wvoice load merge FILE.json... [--report F] [--html F] [--csv F]` */
+int cli_load_merge(int argc, char **argv);
+
+#endif
