@@ -541,6 +541,13 @@ const char *wv_call_peek_frame(struct wv_call *c, size_t *len)
 	return s->text;
 }
 
+bool wv_call_peek_is_audio(const struct wv_call *c)
+{
+	const struct wv__sendq_slot *s = wv__sendq_front(&c->sendq);
+
+	return s && !c->socket_gone && s->audio;
+}
+
 void wv_call_frame_sent(struct wv_call *c)
 {
 	wv__sendq_pop(&c->sendq);

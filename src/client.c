@@ -24,6 +24,8 @@
 
 /* wv_client_config as first published with its size (0.2). */
 #define CONFIG_FIRST_SIZE offsetof(struct wv_client_config, last_words_ms)
+/* Ten minutes of playout, 9.6 MB: more is a mistake. */
+#define PLAYOUT_MAX_MS 600000
 
 void wv__recount(struct wv_client *c)
 {
@@ -70,6 +72,7 @@ void wv__tell_closed(struct wv_client *c, int code, const char *reason,
 {
 	if (c->told_closed)
 		return;
+	wv__impair_flush_in(c);
 	c->told_closed = true;
 	wv_call_closed(c->call, code, reason, error, wv__now_us());
 	wv__notify(c, WV__NOTE_CLOSED);
@@ -136,6 +139,10 @@ static void on_status(void *user, enum wv_status from, enum wv_status to)
 {
 	struct wv_client *c = user;
 
+	if (to == WV_STATUS_CONNECTED)
+		c->timing.start = wv__now_us();
+	else if (to == WV_STATUS_DISCONNECTED)
+		c->timing.end = wv__now_us();
 	if (to == WV_STATUS_DISCONNECTED && !c->error &&
 	    wv_call_end_reason(c->call) == WV_END_START_TIMEOUT)
 		c->error = WV_ERR_TIMEOUT;
@@ -191,6 +198,7 @@ static const struct wv_client_config defaults = {
 	.connect_timeout_ms = 10000,
 	.ping_s = 20,
 	.last_words_ms = 2000,
+	.playout_max_ms = 60000,
 };
 
 void wv_client_config_default_sized(struct wv_client_config *cfg,
@@ -382,7 +390,13 @@ static int check(const struct wv_client_config *cfg, char *err, size_t cap)
 		return say(err, cap, WV_ERR_RATE,
 			   "source rate %u Hz: from %u to %u", rate,
 			   (unsigned)WV_RATE_MIN, (unsigned)WV_RATE_MAX);
-	return 0;
+	if (cfg->playout_max_ms < cfg->prebuffer_ms ||
+	    cfg->playout_max_ms > PLAYOUT_MAX_MS)
+		return say(err, cap, WV_ERR_INVALID,
+			   "playout_max_ms %u: from prebuffer_ms (%u) to %u",
+			   cfg->playout_max_ms, cfg->prebuffer_ms,
+			   PLAYOUT_MAX_MS);
+	return cfg->impair ? wv__impair_check(cfg->impair, err, cap) : 0;
 }
 
 int wv_client_check_config(const struct wv_client_config *cfg, char *err,
@@ -472,6 +486,7 @@ static int make_call(struct wv_client *c)
 
 	wv_playout_config_default(&pc);
 	pc.prebuffer_ms = c->cfg.prebuffer_ms;
+	pc.max_ms = c->cfg.playout_max_ms;
 	wv_call_config_default(&cc);
 	c->src_rate = c->cfg.source.read ? c->cfg.source.rate : WV_RATE;
 	cc.capture_rate = c->src_rate;
@@ -514,6 +529,7 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 		return WV_ERR_NOMEM;
 	c->cfg = *cfg;
 	c->ucb = cfg->cb;
+	c->phase = -1;
 	if (!c->cfg.connect_timeout_ms)
 		c->cfg.connect_timeout_ms = 10000;
 	if (c->cfg.connect_timeout_ms > CONNECT_TIMEOUT_MAX_MS)
@@ -542,10 +558,14 @@ int wv_client_create(struct wv_client **out, struct wv_loop *loop,
 		rc = make_call(c);
 	if (rc == 0)
 		rc = wv_message_create(&c->rx, WV_MESSAGE_MAX);
+	c->cfg.impair = NULL; /* the caller's; ours is c->impair */
+	if (rc == 0 && cfg->impair)
+		rc = wv__impair_create(c, cfg->impair, loop->n_made);
 	if (rc < 0) {
 		wv__free_client(c);
 		return rc;
 	}
+	loop->n_made++;
 	c->loop = loop;
 	ev_timer_init(&c->conn_timer, wv__connect_due, 0, 0);
 	c->conn_timer.data = c;
@@ -571,6 +591,8 @@ void wv__free_client(struct wv_client *c)
 {
 	struct wv_loop *loop = c->loop;
 
+	wv__clock_leave(c);
+	wv__impair_destroy(c);
 	if (loop) {
 		loop->recount = true;
 		wv__connect_stop(c);
@@ -671,10 +693,12 @@ void wv_client_destroy(struct wv_client *c)
 
 static int start_call(struct wv_client *c)
 {
-	int rc = wv_call_connect(c->call, wv__now_us());
+	int64_t now = wv__now_us();
+	int rc = wv_call_connect(c->call, now);
 
 	if (rc < 0 || c->doomed)
 		return rc;
+	c->timing.connect = now;
 	/* The loop starts it: every callback then happens inside
 	   wv_loop_run(), not here. */
 	ev_timer_set(&c->conn_timer, 0, 0);
@@ -800,6 +824,17 @@ void wv_client_playout_stats_sized(const struct wv_client *c,
 				   struct wv_playout_stats *st, size_t size)
 {
 	wv_playout_stats_sized(wv_call_playout(c->call), st, size);
+}
+
+void wv_client_timing_sized(const struct wv_client *c,
+			    struct wv_client_timing *t, size_t size)
+{
+	wv__give_sized(t, size, &c->timing, sizeof c->timing);
+}
+
+int64_t wv_now_us(void)
+{
+	return wv__now_us();
 }
 
 void wv__client_observe(struct wv_client *c, wv__client_observer *fn,

@@ -35,6 +35,11 @@
 
 /* lws's own handshake timeouts, longer than ours so that ours decide. */
 #define LWS_TIMEOUT_S 61
+/* The media clock's phases: 1 ms each, over one 20 ms frame. */
+#define WV__PHASES 20
+/* The due times of a call's queued audio frames kept for audio_sent:
+   more than the core's default limit of queued audio (50). */
+#define WV__SENT_DUE 64
 /* The lws protocol every call's socket is bound to. */
 #define PROTOCOL_NAME "wvoice-client"
 
@@ -54,11 +59,17 @@ struct wv_loop {
 	size_t n_vhosts;
 	struct wv_client *clients; /* every call made on it, and the doomed */
 	struct wv__resolver *resolver; /* name lookups, off this thread */
-	ev_timer tick;		   /* the 20 ms clock of the open calls */
-	int64_t tick_base;	   /* the grid: tick n is due at base + n*20ms */
-	uint64_t tick_n;
+	/* The media clock (clock.c): the open calls in WV__PHASES lists,
+	   one per millisecond of the 20 ms frame; phase p's calls are next
+	   due at phase_due[p]. One timer wakes for the next phase due. */
+	ev_timer tick;
+	struct wv_client *phase[WV__PHASES];
+	unsigned phase_n[WV__PHASES];
+	int64_t phase_due[WV__PHASES];
+	int64_t grid0; /* phase p's frames fall on grid0 + p ms + k x 20 ms */
 	ev_timer wake;		   /* bounds one wv_loop_run() */
 	bool running;
+	uint64_t n_made; /* calls made on it: each impairment's salt */
 	/* How deep we are in code that may run the application's callbacks
 	   (an lws callback, a timer, an API call): a call destroyed in there
 	   is freed only once the outermost of them has returned. */
@@ -120,6 +131,16 @@ struct wv_client {
 
 	wv__client_observer *obs;
 	void *obs_user;
+
+	struct wv_client_timing timing;
+	/* The media clock: its phase (-1: not clocked) and its list there. */
+	int phase;
+	struct wv_client *phase_prev, *phase_next;
+	/* When each queued audio frame was due, oldest first: a ring. */
+	int64_t sent_due[WV__SENT_DUE];
+	unsigned sent_head, sent_n;
+	uint64_t audio_queued; /* the core's count, last tick */
+	struct wv__impair *impair; /* NULL: no impairment */
 };
 
 /* ---- loop.c ---- */
@@ -159,10 +180,15 @@ void wv__free_client(struct wv_client *c);
 
 /* ---- clock.c ---- */
 
-/* The loop's 20 ms timer (ev_timer callback), and its start: it runs while
-   a call is open and stops by itself when none is. */
+/* The loop's media clock timer (ev_timer callback): it runs while a call
+   is clocked and stops by itself when none is. */
 void wv__clock_due(struct ev_loop *ev, ev_timer *w, int revents);
-void wv__clock_start(struct wv_loop *loop);
+/* A call joins the clock as it opens; and leaves it (done by the clock
+   itself when the call stops being clocked, and when it is freed). */
+void wv__clock_join(struct wv_client *c);
+void wv__clock_leave(struct wv_client *c);
+/* An audio frame of the call's has just been written: says how late. */
+void wv__clock_sent(struct wv_client *c, int64_t now);
 
 /* ---- connect.c ---- */
 
@@ -186,6 +212,25 @@ void wv__kill_socket(const struct wv_loop *loop, struct lws *wsi);
 /* Ends the call (close 1011) if the core reported a fatal error. Call it
    after the core returns, never from inside one of its callbacks. */
 void wv__end_if_fatal(struct wv_client *c);
+
+/* ---- impair.c ---- */
+
+/* Checks an impairment's settings: 0, or WV_ERR_INVALID with why. */
+int wv__impair_check(const struct wv_impairment *im, char *err, size_t cap);
+/* Gives the call its impairment (c->impair); salt varies the draws from
+   one call to the next. 0 or WV_ERR_NOMEM. */
+int wv__impair_create(struct wv_client *c, const struct wv_impairment *cfg,
+		      uint64_t salt);
+void wv__impair_destroy(struct wv_client *c);
+/* A message from the server: held (copied) until its time. 0 or
+   WV_ERR_NOMEM. */
+int wv__impair_receive(struct wv_client *c, const char *text, size_t len);
+/* Hands the call every message held, now (the socket is closing: what
+   was sent before the close arrives before it). */
+void wv__impair_flush_in(struct wv_client *c);
+/* Whether the frame at the head of the call's queue must wait; if so, a
+   timer asks for the writeable callback when it may go. */
+bool wv__impair_hold_out(struct wv_client *c, bool audio);
 
 /* ---- tls.c ---- */
 

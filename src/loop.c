@@ -202,6 +202,7 @@ void wv_loop_destroy(struct wv_loop *loop)
 	for (c = loop->clients; c; c = next) {
 		next = c->next;
 		wv__connect_stop(c);
+		wv__clock_leave(c);
 		c->loop = NULL;
 		c->wsi = NULL;
 		c->prev = c->next = NULL;

@@ -142,7 +142,8 @@ static int established(struct wv_client *c)
 	wv__end_if_fatal(c);
 	if (c->told_closed)
 		return 0;
-	wv__clock_start(c->loop);
+	c->timing.open = c->pong_at;
+	wv__clock_join(c);
 	wv__kick(c);
 	return 0;
 }
@@ -189,6 +190,12 @@ static int receive(struct wv_client *c, struct lws *wsi, const char *in,
 	case WV_MESSAGE_TEXT:
 		break;
 	}
+	if (c->impair) {
+		if (wv__impair_receive(c, text, n) < 0)
+			close_for(c, WV_ERR_NOMEM, 1011, "out of memory",
+				  "out of memory holding a message (impair)");
+		return 0;
+	}
 	wv_call_receive(c->call, text, n, wv__now_us());
 	wv__end_if_fatal(c);
 	wv__kick(c);
@@ -202,6 +209,7 @@ static int writeable(struct wv_client *c, struct lws *wsi)
 	unsigned char *buf = c->loop->tx + LWS_PRE;
 	const char *frame;
 	size_t len;
+	bool audio;
 	int code;
 
 	if (c->close_code) {
@@ -222,12 +230,17 @@ static int writeable(struct wv_client *c, struct lws *wsi)
 	frame = wv_call_peek_frame(c->call, &len);
 	if (!frame)
 		return 0;
+	audio = wv_call_peek_is_audio(c->call);
+	if (c->impair && wv__impair_hold_out(c, audio))
+		return 0;
 	if (len <= WV_MESSAGE_MAX) {
 		memcpy(buf, frame, len);
 		if (lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len)
 			return -1;
 	}
 	wv_call_frame_sent(c->call);
+	if (audio)
+		wv__clock_sent(c, wv__now_us());
 	wv__kick(c);
 	return 0;
 }
@@ -372,6 +385,8 @@ static int dispatch(struct wv_client *c, struct lws *wsi,
 		c->tcp_up = true;
 		return 0;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (!c->timing.tcp)
+			c->timing.tcp = wv__now_us();
 		return append_key(c, wsi, in, len);
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		return answered(c, wsi);

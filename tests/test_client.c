@@ -1502,6 +1502,152 @@ static void test_client_empty_loop_returns_at_once(void **state)
 	wv_loop_destroy(loop);
 }
 
+/* ---- the media clock, its timing, impairment ---- */
+
+#define SPREAD 40
+
+struct sent_log {
+	uint64_t n;
+	int64_t min_late;
+};
+
+static void log_sent(void *user, int64_t late_us)
+{
+	struct sent_log *l = user;
+
+	if (l->n++ == 0 || late_us < l->min_late)
+		l->min_late = late_us;
+}
+
+static bool spread_connected(const void *arg)
+{
+	struct wv_client *const *cs = arg;
+
+	for (int i = 0; i < SPREAD; i++)
+		if (wv_client_status(cs[i]) != WV_STATUS_CONNECTED)
+			return false;
+	return true;
+}
+
+static bool spread_talked(const void *arg)
+{
+	struct wv_client *const *cs = arg;
+	struct wv_call_stats st;
+
+	for (int i = 0; i < SPREAD; i++) {
+		wv_client_stats(cs[i], &st);
+		if (st.audio_frames_sent < 10)
+			return false;
+	}
+	return true;
+}
+
+/* Forty calls opened together take the 20 phases of the frame two each,
+   and each call's audio_sent is told of every frame it sent. */
+static void test_client_calls_are_spread_over_the_frame(void **state)
+{
+	struct world *w = *state;
+	struct wv_client *cs[SPREAD];
+	struct sent_log logs[SPREAD];
+	struct wv_client_timing tm, first;
+	unsigned per_phase[20] = { 0 };
+	struct wv_loop *loop;
+
+	memset(logs, 0, sizeof logs);
+	assert_int_equal(wv_loop_create(&loop), 0);
+	for (int i = 0; i < SPREAD; i++) {
+		struct wv_client_config cfg;
+
+		wv_client_config_default(&cfg);
+		cfg.url = w->plain.url;
+		cfg.api_key = KEY;
+		cfg.agent_id = "silent";
+		cfg.audio_sent = log_sent;
+		cfg.user = &logs[i];
+		assert_int_equal(wv_client_create(&cs[i], loop, &cfg), 0);
+		assert_int_equal(wv_client_connect(cs[i]), 0);
+	}
+	assert_true(run_until(loop, spread_connected, cs));
+	wv_client_timing(cs[0], &first);
+	for (int i = 0; i < SPREAD; i++) {
+		int64_t off;
+
+		wv_client_timing(cs[i], &tm);
+		off = ((tm.grid - first.grid) % 20000 + 20000) % 20000;
+		assert_int_equal(off % 1000, 0);
+		per_phase[off / 1000]++;
+	}
+	for (int p = 0; p < 20; p++)
+		assert_int_equal(per_phase[p], SPREAD / 20);
+	assert_true(run_until(loop, spread_talked, cs));
+	for (int i = 0; i < SPREAD; i++)
+		assert_int_equal(wv_client_hangup(cs[i]), 0);
+	assert_int_equal(wv_loop_run(loop, SAFETY_MS), 0);
+	for (int i = 0; i < SPREAD; i++) {
+		struct wv_call_stats st;
+
+		wv_client_stats(cs[i], &st);
+		assert_true(st.audio_frames_sent > 0);
+		assert_int_equal(logs[i].n, st.audio_frames_sent);
+		assert_true(logs[i].min_late >= 0);
+		wv_client_timing(cs[i], &tm);
+		assert_true(tm.connect > 0 && tm.connect <= tm.tcp);
+		assert_true(tm.tcp <= tm.open && tm.open <= tm.start);
+		assert_true(tm.start <= tm.end && tm.open <= tm.grid);
+		wv_client_destroy(cs[i]);
+	}
+	wv_loop_destroy(loop);
+}
+
+/* With 300 ms of delay each way, the server's start comes at least
+   600 ms after the socket opened (start out, start back), and no audio
+   frame leaves less than 300 ms after it was due. */
+static void test_client_impairment_delays_both_ways(void **state)
+{
+	struct world *w = *state;
+	struct wv_impairment im = { .delay_ms = 300, .jitter_ms = 40,
+				    .seed = 7 };
+	struct sent_log log = { 0 };
+	struct wv_client_timing tm;
+	struct one o;
+
+	prepare(&o, w->plain.url, "echo");
+	o.cfg.impair = &im;
+	o.cfg.audio_sent = log_sent;
+	o.cfg.user = &log;
+	o.cfg.cb = (struct wv_call_callbacks){ 0 };
+	dial_and_connect(&o);
+	wv_loop_run(o.loop, 500);
+	hang_up(&o);
+	wv_client_timing(o.c, &tm);
+	assert_true(tm.start - tm.open >= 600000);
+	assert_true(log.n > 10);
+	assert_true(log.min_late >= 300000);
+	finish(&o);
+}
+
+static void test_client_impairment_is_checked(void **state)
+{
+	struct world *w = *state;
+	struct wv_impairment bad = { .stall_ms = 500, .stall_period_ms = 500 };
+	struct wv_client_config cfg;
+	char err[160];
+
+	config_for(&cfg, w->plain.url, "echo", NULL);
+	cfg.impair = &bad;
+	assert_int_equal(wv_client_check_config(&cfg, err, sizeof err),
+			 WV_ERR_INVALID);
+	assert_non_null(strstr(err, "impair: a stall of 500 ms"));
+	bad = (struct wv_impairment){ .delay_ms = 60001 };
+	assert_int_equal(wv_client_check_config(&cfg, err, sizeof err),
+			 WV_ERR_INVALID);
+	cfg.impair = NULL;
+	cfg.playout_max_ms = 200; /* under the 300 ms pre-buffer */
+	assert_int_equal(wv_client_check_config(&cfg, err, sizeof err),
+			 WV_ERR_INVALID);
+	assert_non_null(strstr(err, "playout_max_ms 200"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1538,6 +1684,9 @@ int main(void)
 		cmocka_unit_test(test_client_destroy_from_callback_connect_timeout),
 		cmocka_unit_test(test_client_destroy_from_callback_server_vanishes),
 		cmocka_unit_test(test_client_destroy_from_callback_on_hangup),
+		cmocka_unit_test(test_client_calls_are_spread_over_the_frame),
+		cmocka_unit_test(test_client_impairment_delays_both_ways),
+		cmocka_unit_test(test_client_impairment_is_checked),
 	};
 
 	/* The in-process servers refuse lws's notices (a refused key). */

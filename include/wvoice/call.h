@@ -213,6 +213,10 @@ WV_EXPORT int64_t wv_call_next_deadline(const struct wv_call *c);
 /* The next frame to send (NUL-terminated, len bytes), or NULL. It stays
  * valid until frame_sent() or any other call on c. */
 WV_EXPORT const char *wv_call_peek_frame(struct wv_call *c, size_t *len);
+/* Whether the frame peek_frame() gives is a caller audio frame, rather
+ * than a control frame (start, mark, dtmf, stop): a transport that paces
+ * or times the audio tells them apart by it. Since 0.4. */
+WV_EXPORT bool wv_call_peek_is_audio(const struct wv_call *c);
 /* The frame from peek_frame() has been sent. */
 WV_EXPORT void wv_call_frame_sent(struct wv_call *c);
 

@@ -125,6 +125,38 @@ struct wv_client_config {
 	   what it said before ending (see "The agent's last words" in
 	   call.h): 2000; 0: end at once. */
 	unsigned last_words_ms;
+	/* Since 0.4: each of the caller's audio frames as it is written to
+	   the socket, with how late it went in microseconds against its
+	   place on the call's 20 ms grid (see "The media clock" below). For
+	   load generators and monitors; NULL: not told. Runs on the loop's
+	   thread; must not block. */
+	void (*audio_sent)(void *user, int64_t late_us);
+	/* Since 0.4: a bad network to test with (see "Impairment" below);
+	   NULL (default): none. Copied. */
+	const struct wv_impairment *impair;
+	/* Since 0.4: the playout buffer's cap, allocated up front (16 bytes
+	   a millisecond): 60000; at least prebuffer_ms. Many calls in one
+	   process want less. */
+	unsigned playout_max_ms;
+};
+
+/*
+ * Impairment: seeded, reproducible delay, jitter and stalls applied to
+ * what a call sends (frames leave the socket late) and to what it
+ * receives (the server's messages reach the call, and so its playout,
+ * late), as a bad network would, for testing how an agent and a client
+ * behave on one. Order is kept both ways. Each message is held
+ * delay_ms plus a uniform 0 to jitter_ms, and none leaves during a stall:
+ * stall_ms out of every stall_period_ms (each call's stalls start at a
+ * point of its period drawn from the seed). The same seed gives the same
+ * holds. At most 60000 ms each; stall_ms less than stall_period_ms.
+ * Never grows (see version.h).
+ */
+struct wv_impairment {
+	unsigned delay_ms;
+	unsigned jitter_ms;
+	unsigned stall_ms, stall_period_ms; /* 0: no stalls */
+	uint64_t seed;
 };
 
 /* The defaults in the comments above. */
@@ -266,6 +298,36 @@ WV_EXPORT int wv_client_close_code(const struct wv_client *c, const char **reaso
    the server, or neither (the connection was lost, or never opened).
    Since 0.3. */
 WV_EXPORT enum wv_closed_by wv_client_closed_by(const struct wv_client *c);
+/*
+ * The media clock. A loop clocks each open call every 20 ms on a grid of
+ * the call's own, fixed when its WebSocket opens: frame k is due at the
+ * grid's start + k x 20 ms, never drifting, and calls are spread over the
+ * 20 ms (each joins the least used of 20 one-millisecond phases) so that
+ * thousands of calls on a loop do not all send in the same millisecond.
+ * After a stall the loop catches up at most 200 ms of a call's frames at
+ * once; past that the frames are skipped (the grid stays where it was)
+ * and counted in wv_client_timing.ticks_skipped.
+ */
+
+/* Since 0.4: when a call passed each step, in microseconds on the loop's
+   clock (CLOCK_MONOTONIC: wv_now_us()); 0 for a step not (yet) reached. */
+struct wv_client_timing {
+	int64_t connect;   /* wv_client_connect() */
+	int64_t tcp;	   /* connected (TCP, and TLS for wss://): the
+			      handshake request goes out */
+	int64_t open;	   /* the handshake answered 101 */
+	int64_t start;	   /* the server's start */
+	int64_t end;	   /* the call ended */
+	int64_t grid;	   /* its media clock's first frame was due */
+	uint64_t ticks_skipped; /* 20 ms frames skipped after stalls */
+};
+WV_EXPORT void wv_client_timing_sized(const struct wv_client *c,
+				      struct wv_client_timing *t, size_t size);
+#define wv_client_timing(c, t)                                                 \
+	wv_client_timing_sized((c), (t), sizeof(struct wv_client_timing))
+/* The loop's clock: monotonic microseconds. Since 0.4. Thread: any. */
+WV_EXPORT int64_t wv_now_us(void);
+
 /* The call's counters, and its playout buffer's; the macros pass the
    program's sizeof (see "Structs and the ABI" in version.h). */
 WV_EXPORT void wv_client_stats_sized(const struct wv_client *c,
