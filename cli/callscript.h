@@ -7,36 +7,50 @@
  * call; `wvoice load --script FILE` runs it on every call.
  *
  * A script is a JSON array of steps, or an object {"steps": [...]}. Each
- * step is an object with exactly one of these keys, plus an optional
- * "timeout_ms" (1 to 3600000):
+ * step is an object with exactly one of these keys, plus "timeout_ms"
+ * (1 to 3600000) on the steps that wait or speak (say, wait_mark,
+ * wait_agent_speech, wait_agent_quiet, barge_in):
  *
  *   {"say": "text"}            speak text (espeak-ng, rendered at load)
  *   {"say": "file.wav"}        speak a WAV file (any rate; a string
  *                              ending in .wav, relative to the script);
  *                              also {"say": {"file": F}}, {"say": {"text": T}}
- *   {"silence": 500}           say nothing for this many ms
- *   {"dtmf": "12#"}            send these digits, in order
+ *   {"silence": 500}           say nothing for this many ms (0 to 3600000)
+ *   {"dtmf": "12#"}            send these digits, in order, at once
  *   {"wait_mark": "menu"}      wait until the playout reaches this mark
- *                              (true or "": the next mark, whatever it is)
- *   {"wait_agent_speech": true} wait until the agent is heard talking
+ *                              (true or "": the next mark, whatever it is);
+ *                              only marks played after the wait began count
+ *   {"wait_agent_speech": true} wait until the agent is heard talking (a
+ *                              loud sample played after the wait began)
  *   {"wait_agent_quiet": 800}  wait until the agent, heard since the
  *                              caller's last action, has been silent
  *                              this many ms
  *   {"mute": true}, {"unmute": true}
  *   {"barge_in": "text"}       wait until the agent is heard talking, then
  *                              speak over it (as "say": text or a .wav)
- *   {"hangup": true}
+ *   {"hangup": true}           hang up: the last step (a step after it is
+ *                              a problem, as it could never run)
  *
- * "say" and "barge_in" hold the script until the last sample has been
- * spoken (handed to the call); with "timeout_ms" the speech is cut there.
- * Waits time out after "timeout_ms" (default CLI_CALLSCRIPT_TIMEOUT_MS),
- * are reported (a CLI_MOMENT_TIMEOUT) and the script goes on. When the
- * steps run out the caller stays on the line, silent. Silence flows
- * between utterances, as on a real line.
+ * The caller's actions are the end of each utterance, each digit, mute,
+ * unmute and the hang-up. "say" and "barge_in" hold the script until the
+ * last sample has been spoken (handed to the call). "timeout_ms" bounds a
+ * step from its start: a say has none unless given, and is cut there; a
+ * wait or a barge_in has CLI_CALLSCRIPT_TIMEOUT_MS unless given, and when
+ * it runs out the step is reported (a CLI_MOMENT_TIMEOUT; a barge_in then
+ * says nothing) and the script goes on; a barge_in that has begun to speak
+ * is cut there. When the steps run out the caller stays on the line,
+ * silent. Silence flows between utterances, as on a real line.
  *
  * "Heard" is decided on the played-out audio: a sample of magnitude at
  * least CLI_HEARD_LEVEL (about -40 dBFS) is the agent talking; the agent
  * is quiet once no such sample has played for CLI_QUIET_MS.
+ *
+ * Times are exact to the sample: a step that ends by time (a silence, a
+ * timeout, a quiet wait) ends at its deadline, one that ends on what was
+ * heard ends at that sample, and the next step begins there; speech
+ * begins at the first sample the caller sends from then on. Feed speak()
+ * before heard() for the same stretch of time, as a call's media clock
+ * does.
  *
  * Thread: a script is read-only once loaded and may be shared by any number
  * of runs on any threads; a run belongs to one thread.
@@ -77,7 +91,8 @@ int cli_callscript_from_wav(struct cli_callscript **out, const char *path,
 			    char *err, size_t errlen);
 void cli_callscript_destroy(struct cli_callscript *s);
 size_t cli_callscript_steps(const struct cli_callscript *s);
-/* The step's kind as the script names it ("say", "wait_mark"...). */
+/* The step's kind as the script names it ("say", "wait_mark"...); step
+   is 0-based; NULL past the last. */
 const char *cli_callscript_step_name(const struct cli_callscript *s,
 				     size_t step);
 
@@ -95,10 +110,14 @@ enum cli_moment {
 	CLI_MOMENT_DONE,	 /* the last step is done */
 };
 
+/* Both optional (NULL); called from within the run's functions, on its
+   thread. step is 0-based (cli_callscript_steps() for DONE). */
 struct cli_callscript_hooks {
 	void (*moment)(void *user, enum cli_moment m, int64_t t_us,
 		       size_t step);
 	void *user;
+	/* A step begins at t_us (for `wvoice call --verbose`). */
+	void (*step)(void *user, size_t step, int64_t t_us);
 };
 
 /* What the run wants done to the call. */
@@ -111,7 +130,8 @@ enum cli_action {
 };
 
 /* One call's progress through a script: caller-owned, small (no audio is
-   copied: the script's clips are shared), no allocation after init. */
+   copied: the script's clips are shared), no allocation after init. A
+   zeroed run is not started: it speaks silence and ignores the rest. */
 struct cli_callscript_run {
 	const struct cli_callscript *s;
 	struct cli_callscript_hooks hooks;
@@ -123,12 +143,16 @@ struct cli_callscript_run {
 	bool agent_talking;	 /* heard within the last CLI_QUIET_MS */
 	int64_t agent_last_us;	 /* after its last loud sample */
 	int64_t last_action_us;	 /* the caller's last action */
-	const char *marks_seen;	 /* private: the last mark played */
-	char last_mark[64];	 /* its id, cut to fit */
+	char last_mark[64];	 /* the last mark played, cut to fit */
 	uint64_t mark_count;	 /* marks played so far */
 	uint64_t mark_waited;	 /* the count when wait_mark began */
 	size_t dtmf_pos;	 /* digits of a dtmf step handed out */
 	bool started, done, hung_up;
+	/* private */
+	bool met;		 /* the step's wait is over (not timed out) */
+	int64_t met_us;		 /* ... at this time */
+	int64_t deadline_us;	 /* the step ends by time alone then */
+	int64_t heard_until_us;	 /* after the last sample heard */
 };
 
 /* Starts a run (the call is confirmed; its first step begins at now_us). */
