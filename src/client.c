@@ -26,6 +26,9 @@
 #define CONFIG_FIRST_SIZE offsetof(struct wv_client_config, last_words_ms)
 /* Ten minutes of playout, 9.6 MB: more is a mistake. */
 #define PLAYOUT_MAX_MS 600000
+/* The playout's marks waiting at once: the core's default at most. */
+#define MARKS_MIN 64
+#define MARKS_MAX 1024
 
 void wv__recount(struct wv_client *c)
 {
@@ -487,6 +490,13 @@ static int make_call(struct wv_client *c)
 	wv_playout_config_default(&pc);
 	pc.prebuffer_ms = c->cfg.prebuffer_ms;
 	pc.max_ms = c->cfg.playout_max_ms;
+	/* A mark a frame of the cap is more than any agent places; a small
+	   cap (many calls in one process) keeps its marks' table small. */
+	pc.max_marks = c->cfg.playout_max_ms / 20;
+	if (pc.max_marks < MARKS_MIN)
+		pc.max_marks = MARKS_MIN;
+	if (pc.max_marks > MARKS_MAX)
+		pc.max_marks = MARKS_MAX;
 	wv_call_config_default(&cc);
 	c->src_rate = c->cfg.source.read ? c->cfg.source.rate : WV_RATE;
 	cc.capture_rate = c->src_rate;

@@ -1,10 +1,15 @@
 /*
  * The outgoing frame queue of one call (private).
  *
- * A ring of slots whose text buffers are allocated once and reused, so the
- * steady state of 50 audio frames a second allocates nothing. Audio frames
- * are held to a smaller limit than control frames: when the socket cannot
- * keep up, stale audio is worth dropping, a `mark` or `stop` is not.
+ * A ring of slots, and text buffers that are lent to a slot while it holds
+ * a frame and come back to a pool when it is sent: the queue holds one or
+ * two frames most of the time, so a few buffers serve every slot, and the
+ * steady state of 50 audio frames a second allocates nothing. A backlog
+ * allocates the buffers it needs once; they stay in the pool. (A buffer
+ * for every slot cost 36 KB a call, which thousands of calls feel.) Audio
+ * frames are held to a smaller limit than control frames: when the socket
+ * cannot keep up, stale audio is worth dropping, a `mark` or `stop` is
+ * not.
  */
 #ifndef WV_SENDQ_H
 #define WV_SENDQ_H
@@ -19,8 +24,16 @@ struct wv__sendq_slot {
 	bool audio;
 };
 
+struct wv__sendq_buf {
+	char *text;
+	size_t cap;
+};
+
 struct wv__sendq {
 	struct wv__sendq_slot *slots;
+	struct wv__sendq_buf *pool; /* buffers not lent: room for nslots */
+	size_t pooled;
+	size_t slot_bytes;
 	size_t nslots; /* a power of two */
 	size_t head;   /* next to send */
 	size_t tail;   /* next free */
@@ -28,8 +41,8 @@ struct wv__sendq {
 	size_t max_audio;
 };
 
-/* Room for max_audio audio frames plus control frames; each slot starts
- * with slot_bytes of buffer. Errors: WV_ERR_NOMEM. */
+/* Room for max_audio audio frames plus control frames; buffers of at
+ * least slot_bytes, a few of them made here. Errors: WV_ERR_NOMEM. */
 int wv__sendq_init(struct wv__sendq *q, size_t max_audio, size_t slot_bytes);
 void wv__sendq_cleanup(struct wv__sendq *q);
 

@@ -136,7 +136,8 @@ struct wv_client_config {
 	const struct wv_impairment *impair;
 	/* Since 0.4: the playout buffer's cap, allocated up front (16 bytes
 	   a millisecond): 60000; at least prebuffer_ms. Many calls in one
-	   process want less. */
+	   process want less. Marks waiting at once: one per 20 ms of it,
+	   from 64 to 1024. */
 	unsigned playout_max_ms;
 };
 
