@@ -29,9 +29,13 @@
 #define WV_PRINTF(f, a)
 #endif
 
+/* The audio buffer's first size: 200 ms, ten frames' worth. */
+#define AUDIO_START 1600
+
 struct wv_decoder {
 	size_t max_audio;
-	uint8_t *audio; /* min(max_audio, largest payload a frame can hold) */
+	size_t audio_max; /* min(max_audio, largest payload a frame holds) */
+	uint8_t *audio;	  /* grown up to audio_max by larger payloads */
 	size_t audio_cap;
 	json_t *json; /* the last slow-path parse; events point into it */
 	char *text;   /* the last unknown event's text, owned */
@@ -77,9 +81,13 @@ int wv_decoder_create(struct wv_decoder **out, size_t max_audio)
 		return WV_ERR_NOMEM;
 	d->max_audio = max_audio ? max_audio : WV_AUDIO_PAYLOAD_MAX;
 	/* No frame can carry more, so a larger limit needs no larger buffer. */
-	d->audio_cap = d->max_audio < WV_BASE64_DECODED_MAX(WV_MESSAGE_MAX)
+	d->audio_max = d->max_audio < WV_BASE64_DECODED_MAX(WV_MESSAGE_MAX)
 			       ? d->max_audio
 			       : WV_BASE64_DECODED_MAX(WV_MESSAGE_MAX);
+	/* Most payloads are one 20 ms frame: the buffer starts small (a
+	   decoder per call, thousands of calls) and grows once if an agent
+	   sends more at a time. */
+	d->audio_cap = d->audio_max < AUDIO_START ? d->audio_max : AUDIO_START;
 	d->audio = wv_malloc(d->audio_cap);
 	if (!d->audio) {
 		wv_free(d);
@@ -152,8 +160,19 @@ static size_t base64_size(const char *s, size_t len)
 static int decode_payload(struct wv_decoder *d, const char *s, size_t len,
 			  struct wv_event *ev)
 {
-	size_t n, bad = 0;
-	int rc = wv_base64_decode(d->audio, d->audio_cap, &n, s, len, &bad);
+	size_t n = base64_size(s, len), bad = 0;
+	int rc;
+
+	if (n > d->audio_cap && n <= d->audio_max) {
+		uint8_t *more = wv_realloc(d->audio, d->audio_max);
+
+		if (!more)
+			return fail(d, WV_ERR_NOMEM, "out of memory for a %zu "
+				    "byte audio payload", n);
+		d->audio = more;
+		d->audio_cap = d->audio_max;
+	}
+	rc = wv_base64_decode(d->audio, d->audio_cap, &n, s, len, &bad);
 
 	if (rc == WV_ERR_BASE64)
 		return fail(d, rc, "field \"payload\": bad base64 at offset %zu",

@@ -53,13 +53,16 @@ static int one_call(void)
 		NULL, /* audio */
 		"{\"event\":\"mark\",\"mark\":\"after-audio\"}",
 		"{\"event\":\"clear\"}",
-		NULL,
+		"", /* half a second of audio at once: the decoder grows */
 		"{\"event\":\"mark\",\"mark\":\"second\"}",
 		"{\"event\":\"unknown\",\"x\":[1,2,{\"y\":null}]}",
 		"{\"event\":\"stop\"}",
 	};
 	uint8_t ulaw[160];
+	static uint8_t half_s[4000];
 	char audio[400], payload[WV_BASE64_ENCODED_LEN(160) + 1];
+	static char big[WV_BASE64_ENCODED_LEN(4000) + 64];
+	char big_payload[WV_BASE64_ENCODED_LEN(4000) + 1];
 	struct wv_playout_config pc;
 	struct wv_call_config cfg;
 	struct wv_call *c;
@@ -72,6 +75,10 @@ static int one_call(void)
 	wv_base64_encode(payload, ulaw, sizeof ulaw);
 	snprintf(audio, sizeof audio,
 		 "{\"event\":\"audio\",\"payload\":\"%s\"}", payload);
+	memset(half_s, 0x20, sizeof half_s);
+	wv_base64_encode(big_payload, half_s, sizeof half_s);
+	snprintf(big, sizeof big, "{\"event\":\"audio\",\"payload\":\"%s\"}",
+		 big_payload);
 	wv_playout_config_default(&pc);
 	pc.prebuffer_ms = 0;
 	wv_call_config_default(&cfg);
@@ -89,7 +96,7 @@ static int one_call(void)
 	KEEP(wv_call_connect(c, t));
 	KEEP(wv_call_opened(c, t));
 	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
-		const char *e = events[i] ? events[i] : audio;
+		const char *e = !events[i] ? audio : !*events[i] ? big : events[i];
 
 		t += 20000;
 		KEEP(wv_call_receive(c, e, strlen(e), t));

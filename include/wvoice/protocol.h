@@ -89,7 +89,9 @@ struct wv_decoder;
 
 /*
  * Creates a decoder whose audio events may carry up to max_audio decoded
- * bytes (0 for WV_AUDIO_PAYLOAD_MAX). Its buffers are allocated here.
+ * bytes (0 for WV_AUDIO_PAYLOAD_MAX). Its buffers are allocated here,
+ * the audio's with room for 200 ms; a larger payload grows it once, to
+ * max_audio (decode() then fails with WV_ERR_NOMEM if it cannot).
  * Errors: WV_ERR_NOMEM. Thread: a decoder belongs to one thread at a time.
  */
 WV_EXPORT int wv_decoder_create(struct wv_decoder **out, size_t max_audio);
@@ -108,6 +110,7 @@ WV_EXPORT void wv_decoder_destroy(struct wv_decoder *d);
  *                        without dtmf
  *   WV_ERR_BASE64        the payload is not strict base64
  *   WV_ERR_DTMF          dtmf is not one of 0-9 * #
+ *   WV_ERR_NOMEM         the audio buffer could not grow for a payload
  * wv_decoder_error() then says what was wrong and where, in one line
  * (a base64 offset counts characters of the payload string). A `mark` id
  * may be empty; a `communication_id` that is present must be a string.
