@@ -246,21 +246,21 @@ struct bad_json_case {
 };
 
 static const struct bad_json_case bad_json_cases[] = {
-	{ "\"schema_version\": 1", "\"schema_version\": 2",
+	{ "\"schema_version\":1", "\"schema_version\":2",
 	  "schema version 2; this wvoice reads version 1" },
-	{ "\"calls_failed\": 6", "\"calls_failed\": -6",
+	{ "\"calls_failed\":6", "\"calls_failed\":-6",
 	  "counts.calls_failed: not a whole number >= 0" },
-	{ "\"calls_failed\": 6", "\"calls_faile\": 6",
+	{ "\"calls_failed\":6", "\"calls_faile\":6",
 	  "counts.calls_failed: missing" },
-	{ "\"period_s\": 1", "\"period_s\": 5", "not this wvoice's period" },
-	{ "\"end\": \"error\"", "\"end\": \"exploded\"",
+	{ "\"period_s\":1", "\"period_s\":5", "not this wvoice's period" },
+	{ "\"end\":\"error\"", "\"end\":\"exploded\"",
 	  "calls[3].end: not an end reason" },
-	{ "\"id\": 4,", "\"id\": 1,", "calls[4]: not in id order" },
-	{ "\"count\": 40,", "\"count\": 41,",
+	{ "\"id\":4,", "\"id\":1,", "calls[4]: not in id order" },
+	{ "\"count\":40,", "\"count\":41,",
 	  "metrics.connect_ms: count is not the histogram's" },
-	{ "\"memory\": {", "\"memory\": 5, \"x\": {",
+	{ "\"memory\":{", "\"memory\":5,\"x\":{",
 	  "memory: not an object" },
-	{ "\"wall_s\"", "\"wall_s\" x", "line " },
+	{ "\"wall_s\"", "\"wall_s\" x", "line 1 column " },
 };
 
 static void test_loadreport_json_read_names_what_is_wrong(void **state)
