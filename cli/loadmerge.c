@@ -180,6 +180,7 @@ int cli_load_merge(int argc, char **argv)
 	struct cli_fail_if *fail_if = NULL;
 	struct merge_args a;
 	char err[256];
+	size_t n;
 	int status;
 
 	cli_load_report_init(&r);
@@ -200,8 +201,13 @@ int cli_load_merge(int argc, char **argv)
 			(unsigned long long)r.counts.calls_failed);
 		status = 1;
 	}
-	if (fail_if && cli_fail_if_check(fail_if, &r, stderr))
+	if (fail_if && (n = cli_fail_if_check(fail_if, &r, NULL))) {
+		fprintf(stderr, "wvoice load merge: --fail-if: %zu condition%s "
+				"crossed:\n",
+			n, n == 1 ? "" : "s");
+		cli_fail_if_check(fail_if, &r, stderr);
 		status = 1;
+	}
 	if (!write_outputs(&a, &r))
 		status = 2;
 out:

@@ -307,24 +307,35 @@ struct reader {
 	size_t errlen;
 };
 
+/* "PATH: WHEREKEY: WHAT": where is the object's place ("calls[3]."),
+   key the field's name in it. */
+static int bad_field(const struct reader *rd, int code, const char *where,
+		     const char *key, const char *what)
+{
+	return wvs_errorf(rd->err, rd->errlen, code, "%s: %s%s: %s", rd->path,
+			  where, key, what);
+}
+
 static int bad(const struct reader *rd, const char *where, const char *what)
 {
-	return wvs_errorf(rd->err, rd->errlen, WV_ERR_FIELD_TYPE, "%s: %s: %s",
-			  rd->path, where, what);
+	return bad_field(rd, WV_ERR_FIELD_TYPE, where, "", what);
+}
+
+/* A value of the wrong type, or none. */
+static int bad_type(const struct reader *rd, json_t *v, const char *where,
+		    const char *key, const char *what)
+{
+	return v ? bad_field(rd, WV_ERR_FIELD_TYPE, where, key, what)
+		 : bad_field(rd, WV_ERR_FIELD_MISSING, where, key, "missing");
 }
 
 static int get_uint(const struct reader *rd, json_t *o, const char *key,
 		    const char *where, uint64_t *out)
 {
 	json_t *v = json_object_get(o, key);
-	char at[160];
 
-	snprintf(at, sizeof at, "%s%s", where, key);
-	if (!v)
-		return wvs_errorf(rd->err, rd->errlen, WV_ERR_FIELD_MISSING,
-				  "%s: %s: missing", rd->path, at);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return bad(rd, at, "not a whole number >= 0");
+		return bad_type(rd, v, where, key, "not a whole number >= 0");
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -337,12 +348,8 @@ static int get_u32(const struct reader *rd, json_t *o, const char *key,
 
 	if (rc)
 		return rc;
-	if (v > UINT32_MAX) {
-		char at[160];
-
-		snprintf(at, sizeof at, "%s%s", where, key);
-		return bad(rd, at, "too large");
-	}
+	if (v > UINT32_MAX)
+		return bad_field(rd, WV_ERR_FIELD_TYPE, where, key, "too large");
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -351,30 +358,26 @@ static int get_int(const struct reader *rd, json_t *o, const char *key,
 		   const char *where, int64_t *out)
 {
 	json_t *v = json_object_get(o, key);
-	char at[160];
 
-	snprintf(at, sizeof at, "%s%s", where, key);
 	if (!json_is_integer(v))
-		return bad(rd, at, v ? "not a whole number" : "missing");
+		return bad_type(rd, v, where, key, "not a whole number");
 	*out = json_integer_value(v);
 	return 0;
 }
 
-/* A number; null (allowed with null_is) reads as null_is. */
+/* A number; null (allowed with nullable) reads as null_is. */
 static int get_num(const struct reader *rd, json_t *o, const char *key,
 		   const char *where, bool nullable, double null_is,
 		   double *out)
 {
 	json_t *v = json_object_get(o, key);
-	char at[160];
 
-	snprintf(at, sizeof at, "%s%s", where, key);
 	if (nullable && json_is_null(v)) {
 		*out = null_is;
 		return 0;
 	}
 	if (!json_is_number(v))
-		return bad(rd, at, v ? "not a number" : "missing");
+		return bad_type(rd, v, where, key, "not a number");
 	*out = json_number_value(v);
 	return 0;
 }
@@ -390,12 +393,8 @@ static int get_int_or_null(const struct reader *rd, json_t *o,
 		return 0;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
-	    json_integer_value(v) > INT32_MAX) {
-		char at[160];
-
-		snprintf(at, sizeof at, "%s%s", where, key);
-		return bad(rd, at, v ? "not a whole number" : "missing");
-	}
+	    json_integer_value(v) > INT32_MAX)
+		return bad_type(rd, v, where, key, "not a whole number");
 	*out = (int)json_integer_value(v);
 	return 0;
 }
@@ -405,14 +404,12 @@ static int get_str(const struct reader *rd, json_t *o, const char *key,
 		   const char *where, char **out)
 {
 	json_t *v = json_object_get(o, key);
-	char at[160];
 
 	*out = NULL;
 	if (json_is_null(v))
 		return 0;
-	snprintf(at, sizeof at, "%s%s", where, key);
 	if (!json_is_string(v))
-		return bad(rd, at, v ? "not a string" : "missing");
+		return bad_type(rd, v, where, key, "not a string");
 	if (!(*out = strdup(json_string_value(v))))
 		return wvs_errorf(rd->err, rd->errlen, WV_ERR_NOMEM,
 				  "%s: out of memory", rd->path);
@@ -429,11 +426,8 @@ static int get_str_into(const struct reader *rd, json_t *o, const char *key,
 	if (rc)
 		return rc;
 	if (s && strlen(s) >= cap) {
-		char at[160];
-
 		free(s);
-		snprintf(at, sizeof at, "%s%s", where, key);
-		return bad(rd, at, "too long");
+		return bad_field(rd, WV_ERR_FIELD_TYPE, where, key, "too long");
 	}
 	snprintf(buf, cap, "%s", s ? s : "");
 	free(s);
@@ -448,7 +442,7 @@ static json_t *get_obj(const struct reader *rd, json_t *o, const char *key,
 	*rc = 0;
 	if (json_is_object(v))
 		return v;
-	*rc = bad(rd, key, v ? "not an object" : "missing");
+	*rc = bad_type(rd, v, "", key, "not an object");
 	return NULL;
 }
 
@@ -511,7 +505,7 @@ static int read_histo_or_null(const struct reader *rd, json_t *o,
 			      struct cli_histo **out)
 {
 	json_t *v = json_object_get(o, key);
-	char at[160];
+	char at[64];
 
 	*out = NULL;
 	if (json_is_null(v))
@@ -696,16 +690,13 @@ static int read_call(const struct reader *rd, json_t *o, const char *at,
 	json_t *end = json_object_get(o, "end");
 	int rc;
 
-	char end_at[64];
-
 	if (!json_is_object(o))
 		return bad(rd, at, "not an object");
-	snprintf(end_at, sizeof end_at, "%send", at);
 	if (json_is_null(end))
 		c->end = NULL;
 	else if (!json_is_string(end) ||
 		 !(c->end = end_reason(json_string_value(end))))
-		return bad(rd, end_at, "not an end reason");
+		return bad_type(rd, end, at, "end", "not an end reason");
 	if ((rc = get_uint(rd, o, "id", at, &c->id)) ||
 	    (rc = get_str_into(rd, o, "comm_id", at, c->comm_id,
 			       sizeof c->comm_id)) ||

@@ -23,6 +23,32 @@
 #include "loadreport_fixture.h"
 #include "scratch.h"
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
 /* ---- comparing reports ---- */
 
 static void expect_str(const char *what, const char *a, const char *b)
@@ -268,7 +294,6 @@ static void test_loadreport_json_read_names_what_is_wrong(void **state)
 	struct scratch *s = *state;
 	struct cli_load_report r;
 	char err[256], *text;
-	size_t len;
 	FILE *f;
 
 	fixture_report(&r, 1, 0);
@@ -276,15 +301,7 @@ static void test_loadreport_json_read_names_what_is_wrong(void **state)
 						    err, sizeof err),
 			 0);
 	cli_load_report_cleanup(&r);
-	f = fopen(s->path, "r");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = (size_t)ftell(f);
-	rewind(f);
-	text = malloc(len + 1);
-	assert_int_equal(fread(text, 1, len, f), len);
-	text[len] = '\0';
-	fclose(f);
+	text = slurp(s->path);
 	for (size_t i = 0; i < sizeof bad_json_cases / sizeof *bad_json_cases;
 	     i++) {
 		const struct bad_json_case *c = &bad_json_cases[i];
@@ -622,32 +639,6 @@ static void test_loadreport_fail_if_checks_the_figures(void **state)
 
 /* ---- CSV, table, HTML ---- */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static size_t count_of(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
 static void test_loadreport_csv_has_the_header_and_a_row_each(void **state)
 {
 	static const char header[] =
@@ -811,6 +802,31 @@ static void test_loadreport_html_with_the_real_library(void **state)
 	cli_load_report_cleanup(&r);
 }
 
+static void test_loadreport_chart_path_looks_where_it_says(void **state)
+{
+	struct scratch *s = *state;
+	char buf[4096], fake[128];
+	FILE *f;
+
+	snprintf(fake, sizeof fake, "%s/my-chart.js", s->dir);
+	f = fopen(fake, "w");
+	fputs(fake_chart, f);
+	fclose(f);
+	setenv("WVOICE_CHART_JS", fake, 1);
+	assert_ptr_equal(cli_load_chart_path(buf, sizeof buf), buf);
+	assert_string_equal(buf, fake);
+	setenv("WVOICE_CHART_JS", "/nonexistent/chart.js", 1);
+	assert_null(cli_load_chart_path(buf, sizeof buf));
+	assert_string_equal(buf, "/nonexistent/chart.js");
+	assert_null(cli_load_chart_path(buf, 4));
+	unsetenv("WVOICE_CHART_JS");
+	/* This test runs from the build directory, as wvoice does: the
+	   source tree's copy, fetched or not. */
+	cli_load_chart_path(buf, sizeof buf);
+	assert_non_null(strstr(buf, "/report/node_modules/chart.js/dist/"
+				    "chart.umd.js"));
+}
+
 /* ---- wvoice load merge ---- */
 
 static int run_merge(int argc, const char **argv)
@@ -880,6 +896,19 @@ static void test_loadreport_merge_command_exit_status(void **state)
 		/* Failed calls fail the run whatever --fail-if says. */
 		assert_int_equal(run_merge(5, ok_spec), 1);
 	}
+	{
+		/* No charting library: the page is not written, the rest is. */
+		const char *html[] = { "merge", a, b, "--html", out, "--csv",
+				       csv };
+
+		unlink(out);
+		unlink(csv);
+		setenv("WVOICE_CHART_JS", "/nonexistent/chart.js", 1);
+		assert_int_equal(run_merge(7, html), 2);
+		unsetenv("WVOICE_CHART_JS");
+		assert_int_not_equal(access(out, F_OK), 0);
+		assert_int_equal(access(csv, R_OK), 0);
+	}
 }
 
 static void test_loadreport_merge_command_passes_a_clean_run(void **state)
@@ -923,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_loadreport_table_says_whose_view),
 		cmocka_unit_test(test_loadreport_html_inlines_and_escapes),
 		cmocka_unit_test(test_loadreport_html_with_the_real_library),
+		cmocka_unit_test(test_loadreport_chart_path_looks_where_it_says),
 		cmocka_unit_test(test_loadreport_merge_command_exit_status),
 		cmocka_unit_test(test_loadreport_merge_command_passes_a_clean_run),
 	};
