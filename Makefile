@@ -18,7 +18,9 @@
 #                   man page and bash completion under PREFIX (/usr/local);
 #                   builds in build-install/ without the tests and installs
 #                   no packages (CMake names what is missing); the browser
-#                   client with its module if make wasm has built it
+#                   client with its module if make wasm has built it,
+#                   and the load report's charting library if make deps
+#                   has fetched it
 #   make uninstall  remove what the last make install installed
 
 JOBS   ?= $(shell nproc)
@@ -36,6 +38,7 @@ all: build
 deps:
 	@scripts/install-deps.sh
 	@scripts/browser-deps.sh
+	@scripts/report-deps.sh
 
 build: deps wasm
 	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
@@ -100,6 +103,9 @@ install:
 	@[ -f $(WASM_BUILD)/web/wvoice-core.wasm ] || echo "install: the" \
 		"browser client's module is not built (make wasm): the page" \
 		"at / of wvoice serve cannot call until it is installed too" >&2
+	@[ -f report/node_modules/chart.js/dist/chart.umd.js ] || echo "install:" \
+		"the charting library is not fetched (make deps): wvoice load" \
+		"--html cannot write its page until it is installed too" >&2
 
 uninstall:
 	scripts/uninstall.sh "$(INSTALL_BUILD)/install_manifest.txt"

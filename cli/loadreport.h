@@ -71,6 +71,24 @@ struct cli_load_counts {
 	uint64_t script_timeouts; /* caller-script waits that timed out */
 };
 
+/* The counters in their order, for the code that goes over all of them
+   (the JSON, the table, --fail-if, the merge): X(name). */
+#define CLI_LOAD_COUNTS(X)                                                     \
+	X(calls_planned) X(calls_started) X(calls_connected)                   \
+	X(calls_completed) X(calls_failed) X(calls_peak) X(frames_sent)        \
+	X(frames_late) X(frames_dropped) X(frames_received)                    \
+	X(audio_ms_received) X(marks_received) X(marks_answered)               \
+	X(clears_received) X(dtmf_sent) X(underruns) X(gaps)                   \
+	X(script_timeouts)
+#define CLI_LOAD_COUNT_ONE(name) +1
+#define CLI_LOAD_N_COUNTS (0 CLI_LOAD_COUNTS(CLI_LOAD_COUNT_ONE))
+
+/* Counter i's name ("calls_planned"...), its value in c, and where it is
+   in c (NULL past the end). */
+const char *cli_load_count_name(size_t i);
+uint64_t cli_load_count_get(const struct cli_load_counts *c, size_t i);
+uint64_t *cli_load_count_at(struct cli_load_counts *c, size_t i);
+
 /* One kind of error or one close code, and how often. */
 struct cli_load_tally {
 	char *key; /* "refused: 503", "timeout: connecting", "1006"... */
@@ -96,7 +114,11 @@ struct cli_load_call {
 };
 
 /* One interval of CLI_LOAD_PERIOD_S: the state at its end and what
-   happened in it. */
+   happened in it. The merge puts rows of several shards together by the
+   wall-clock interval they end in, (unix_ms rounded up to a whole
+   period): rows that end on whole periods of the wall clock (unix_ms a
+   multiple of CLI_LOAD_PERIOD_S x 1000, but for the last, partial one)
+   line up exactly across shards started at different moments. */
 #define CLI_LOAD_PERIOD_S 1
 struct cli_load_row {
 	int64_t unix_ms;	 /* the interval's end, wall clock */
@@ -104,8 +126,9 @@ struct cli_load_row {
 	uint32_t calls_up, connecting;
 	uint64_t started, failed, completed; /* cumulative */
 	uint64_t frames_sent;	 /* in the interval */
-	struct cli_histo *lateness; /* the interval's frames; owned */
-	struct cli_histo *turn;	    /* the interval's turns; owned */
+	struct cli_histo *lateness; /* the interval's frames; owned, or
+				       NULL: none */
+	struct cli_histo *turn;	    /* the interval's turns; owned, or NULL */
 };
 
 /* A run's report, or a merge of several. */
@@ -138,8 +161,13 @@ struct cli_load_report {
 	/* The server's own figures, where it reports them (the built-in
 	   server's /healthz at the end): JSON text, or NULL. */
 	char *server_json;
+
+	/* The arrays' room, the functions' own. */
+	size_t rows_cap, calls_cap;
 };
 
+/* Sets every field to nothing: no strings, counts, rows or calls; one
+   shard of one (index 0, count 1, merged 1). */
 void cli_load_report_init(struct cli_load_report *r);
 void cli_load_report_cleanup(struct cli_load_report *r);
 
@@ -152,16 +180,68 @@ int cli_load_report_add_row(struct cli_load_report *r,
 int cli_load_report_add_call(struct cli_load_report *r,
 			     const struct cli_load_call *call);
 
+/* ---- figures ---- */
+
+/* What is read from a distribution; JSON names "min", "mean", "p50",
+   "p90", "p99", "p999", "max". */
+enum cli_figure {
+	CLI_F_MIN,
+	CLI_F_MEAN,
+	CLI_F_P50,
+	CLI_F_P90,
+	CLI_F_P99,
+	CLI_F_P999,
+	CLI_F_MAX,
+	CLI_F_COUNT
+};
+const char *cli_figure_name(enum cli_figure f);
+/* Figure f of h in milliseconds (h in µs); 0 when h is empty. */
+double cli_histo_figure_ms(const struct cli_histo *h, enum cli_figure f);
+
 /* ---- output ---- */
 
 /* The table at the end, for a person at a terminal. */
 void cli_load_report_table(FILE *f, const struct cli_load_report *r);
+/*
+ * The report as JSON (doc/load-report.schema.json has every field):
+ *
+ *   {"schema_version": 1, "version": "0.3.0",
+ *    "config": {"url", "agent", "script", "impair", "calls", "rate_cps",
+ *               "ramp_s", "duration_s", "period_s"},
+ *    "shards": {"index": 0 (null when merged), "count", "merged"},
+ *    "started_unix_ms", "wall_s",
+ *    "counts": {"calls_planned": 1000, ...},
+ *    "metrics": {"turn_ms": METRIC, ...every metric, empty ones too},
+ *    "errors": {"refused: 503": 3, ...}, "close_codes": {"1000": 990},
+ *    "series": [{"unix_ms", "t_s", "calls_up", "connecting", "started",
+ *                "failed", "completed", "frames_sent",
+ *                "lateness": METRIC or null, "turn": METRIC or null}],
+ *    "calls": [{"id", "comm_id", "end", ..., null for never}],
+ *    "memory": {"bytes_per_call", "peak_rss_kib" (null: unknown)},
+ *    "server": {what it reported} or null}
+ *
+ * METRIC: {"unit": "ms", "view": "client", "count", "min", "mean",
+ * "p50", "p90", "p99", "p999", "max" (ms; null when count is 0),
+ * "sum_us", "histogram": [[bucket_lo_us, count], ...] (the non-empty
+ * buckets, in order)}. The reader rebuilds each histogram exactly from
+ * histogram, sum_us, min and max; the percentiles are for people.
+ */
+struct json_t;
+/* The document above, new (json_decref() it), or NULL: no memory. */
+struct json_t *cli_load_report_to_json(const struct cli_load_report *r);
 /* Each returns 0, or a negative WV_ERR_* with the reason in err (the
    path and the system's words). */
 int cli_load_report_write_json(const struct cli_load_report *r,
 			       const char *path, char *err, size_t errlen);
 /* Periodic rows (one per interval) and cumulative columns, as SIPp's
-   statistics file: a header line, then one row per interval. */
+   statistics file: a header line, then one row per interval, fields
+   separated by ';' (as SIPp's), NAME(P) the interval's and NAME(C) the
+   run's so far; a percentile of no values is an empty field:
+   unix_ms;t_s;calls_up;connecting;started(P);started(C);completed(P);
+   completed(C);failed(P);failed(C);frames_sent(P);frames_sent(C);
+   turn_count(P);turn_count(C);turn_p50_ms(P);turn_p50_ms(C);
+   turn_p99_ms(P);turn_p99_ms(C);turn_max_ms(P);turn_max_ms(C); and the
+   same six lateness_ columns. */
 int cli_load_report_write_csv(const struct cli_load_report *r,
 			      const char *path, char *err, size_t errlen);
 /* One self-contained page: the charting library is read from chart_js
@@ -170,8 +250,12 @@ int cli_load_report_write_csv(const struct cli_load_report *r,
 int cli_load_report_write_html(const struct cli_load_report *r,
 			       const char *path, const char *chart_js,
 			       char *err, size_t errlen);
-/* Where the charting library is: beside the binary's installed share
-   directory, or in the build tree; NULL if not found. */
+/* Where the charting library is: $WVOICE_CHART_JS if set; else, for a
+   wvoice run from its build directory, the source tree's
+   report/node_modules/chart.js/dist/chart.umd.js (make deps); else
+   bin/../share/wvoice/report/chart.umd.js beside the binary (make
+   install). Returns buf, or NULL if that file cannot be read: buf then
+   holds the path looked at, for the message. */
 const char *cli_load_chart_path(char *buf, size_t cap);
 
 /* ---- input and merge ---- */
@@ -182,7 +266,15 @@ int cli_load_report_read_json(struct cli_load_report *r, const char *path,
 			      char *err, size_t errlen);
 /* dst += src, exactly: counts and histograms add, tallies merge, rows
    align on their wall-clock interval, calls interleave by id; the config
-   must agree (url, agent, script, shard_count), else WV_ERR_INVALID. */
+   must agree (version, url, agent, script, impair, calls, rate, ramp,
+   duration, shard_count), else WV_ERR_INVALID, as for a call id in both
+   (the same shard twice). Of a merge: started_unix_ms the earliest,
+   wall_s to the latest end, calls_peak the most up at once at any
+   interval's end of the merged rows (at least each shard's own peak),
+   bytes_per_call and peak_rss_kib the largest shard's (each shard is a
+   process of its own), server the latest-ending shard's that has one.
+   dst is a report (run or read), not one just initialized. On any
+   error dst is as it was: WV_ERR_NOMEM, WV_ERR_INVALID. */
 int cli_load_report_merge(struct cli_load_report *dst,
 			  const struct cli_load_report *src, char *err,
 			  size_t errlen);
@@ -193,7 +285,12 @@ int cli_load_report_merge(struct cli_load_report *dst,
  * --fail-if "p99_turn_ms>1500,errors>0": comma-separated conditions NAME
  * OP NUMBER, OP one of > >= < <= ==, NAME a counter ("calls_failed",
  * "frames_late"...; "errors" is calls_failed) or a percentile of a
- * metric ("p50_", "p90_", "p99_", "p999_", "max_", "mean_" + its name).
+ * metric ("p50_", "p90_", "p99_", "p999_", "max_", "mean_", "min_" + its
+ * name), in ms. Blanks around the parts are allowed; NUMBER is a
+ * non-negative decimal. A figure of a metric with no values is not
+ * crossed by any condition (the failed calls are the gate for calls that
+ * never got that far). parse: 0, or WV_ERR_INVALID with the condition
+ * and the reason in err ("p99_tur_ms>1: unknown name"), WV_ERR_NOMEM.
  */
 struct cli_fail_if;
 int cli_fail_if_parse(struct cli_fail_if **out, const char *spec, char *err,
@@ -204,7 +301,12 @@ void cli_fail_if_destroy(struct cli_fail_if *f);
 size_t cli_fail_if_check(const struct cli_fail_if *f,
 			 const struct cli_load_report *r, FILE *out);
 
-/* `wvoice load merge FILE.json... [--report F] [--html F] [--csv F]` */
+/* `wvoice load merge FILE.json... [--report F] [--html F] [--csv F]
+   [--fail-if SPEC]`; argv[0] is "merge". Prints the merged table and
+   writes what is asked. Returns the exit status: 0; 1 when the merged
+   run has failed calls or crosses a --fail-if condition (as `wvoice
+   load`); 2 for a usage error, a report that cannot be read or merged,
+   or an output that cannot be written. */
 int cli_load_merge(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ packages=(
 	libespeak-ng-dev    # the local agent's voice
 	uuid-dev            # communication ids
 	python3             # the server's integration tests (a raw WebSocket client)
+	python3-jsonschema  # the load report checked against its schema (tests/cli/)
 	tmux                # drives wvoice call's terminal in its tests
 	libcmocka-dev       # unit tests
 	libspandsp-dev      # independent G.711 reference for the codec tests
