@@ -13,6 +13,7 @@
 #include <wvoice/device.h>
 #include <wvoice/wvoice.h>
 
+#include "callscript.h"
 #include "cli.h"
 #include "events.h"
 #include "level.h"
@@ -29,6 +30,7 @@
 #define KEY_FILE_MAX 4096	    /* --api-key-file reads no more */
 #define LOOP_SLICE_MS 10
 #define DIGIT_SHOWN_US 1500000 /* a digit sent stays on it this long */
+#define SAMPLE_US 125		 /* at 8 kHz: the script's clock */
 
 static const char usage[] =
 	"usage: wvoice call [options]\n"
@@ -50,6 +52,10 @@ static const char usage[] =
 	"  --synthetic            mark the call as synthetic\n"
 	"  --input FILE.wav       speak this file (any rate, sent in real time;\n"
 	"                         silence after it); default: the microphone\n"
+	"  --script FILE.json     be the caller this script describes: it\n"
+	"                         speaks, presses digits and hangs up on what\n"
+	"                         it hears played (see Caller scripts in\n"
+	"                         wvoice(1)); no audio devices are used\n"
 	"  --input-device N       the microphone to use (wvoice devices)\n"
 	"  --output FILE.wav      write the agent's audio, 8 kHz, as played;\n"
 	"                         default: the speaker\n"
@@ -60,7 +66,8 @@ static const char usage[] =
 	"                         \"5@1.5,#@4\"\n"
 	"  --mute SPEC            mute windows in seconds: \"2-3.5,6-7\"\n"
 	"  --hangup-after SEC     hang up SEC seconds after the call is confirmed\n"
-	"                         (with --input: 3 s after the input ends)\n"
+	"                         (with --input: 3 s after the input ends;\n"
+	"                         with --script: a cap on the call)\n"
 	"  --prebuffer-ms N       playout pre-buffer (300)\n"
 	"  --connect-timeout SEC  give up connecting after SEC seconds (10)\n"
 	"  --ca FILE              trust these certificates for wss://\n"
@@ -83,7 +90,8 @@ struct opts {
 	enum wv_auth auth;
 	bool synthetic, insecure, quiet, verbose;
 	bool json_summary;
-	const char *input, *output, *events, *ca;
+	bool dtmf_given, mute_given; /* --dtmf, --mute: --script's job */
+	const char *input, *output, *events, *ca, *script;
 	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
 	unsigned long prebuffer_ms;
 	int64_t connect_timeout_ms;
@@ -107,6 +115,13 @@ struct run {
 	char digit;	      /* the last digit sent, and when */
 	int64_t digit_us;
 	struct cli_term term; /* keys and the status line, on a terminal */
+	struct cli_callscript *script; /* --script, and its run */
+	struct cli_callscript_run srun;
+	bool script_muted;
+	/* The script's clock: the source and the sink are each called once
+	   per 20 ms tick of the call's media clock, the source first, so
+	   samples counted on each side keep the two in step. */
+	int64_t spoken_us, heard_us;
 };
 
 static atomic_int interrupted; /* the signal, or 0 */
@@ -132,26 +147,35 @@ static void on_event(void *user, enum wv_direction dir,
 		r->digit = ev->dtmf;
 		r->digit_us = now;
 	}
-	if (!r->o->verbose || ev->type == WV_EVENT_AUDIO)
-		return;
-	cli_term_clear(&r->term);
-	if (ev->type == WV_EVENT_DTMF)
-		fprintf(stderr, "%s dtmf %c\n", dir == WV_DIR_IN ? "<-" : "->",
-			ev->dtmf);
-	else
-		fprintf(stderr, "%s %s%s%s\n", dir == WV_DIR_IN ? "<-" : "->",
-			ev->name, ev->mark ? " " : "", ev->mark ? ev->mark : "");
+	if (r->o->verbose && ev->type != WV_EVENT_AUDIO) {
+		cli_term_clear(&r->term);
+		if (ev->type == WV_EVENT_DTMF)
+			fprintf(stderr, "%s dtmf %c\n",
+				dir == WV_DIR_IN ? "<-" : "->", ev->dtmf);
+		else
+			fprintf(stderr, "%s %s%s%s\n",
+				dir == WV_DIR_IN ? "<-" : "->", ev->name,
+				ev->mark ? " " : "", ev->mark ? ev->mark : "");
+	}
+	/* An answered mark is the playout reaching it: what the script
+	   waits for. */
+	if (r->script && ev->type == WV_EVENT_MARK && dir == WV_DIR_OUT)
+		cli_callscript_mark_played(&r->srun, ev->mark, r->heard_us);
 }
+
+static void start_script(struct run *r);
 
 static void on_status(void *user, enum wv_status from, enum wv_status to)
 {
 	struct run *r = user;
 
 	(void)from;
-	if (!r->o->verbose)
-		return;
-	cli_term_clear(&r->term);
-	fprintf(stderr, "status: %s\n", wv_status_name(to));
+	if (r->o->verbose) {
+		cli_term_clear(&r->term);
+		fprintf(stderr, "status: %s\n", wv_status_name(to));
+	}
+	if (to == WV_STATUS_CONNECTED && r->script)
+		start_script(r);
 }
 
 static void on_error(void *user, int code, const char *detail)
@@ -227,13 +251,36 @@ static int read_key_file(struct opts *o)
 	return 0;
 }
 
+/* A script is the caller's voice and hands, and hears what the sink is
+   given: a speaker would read the playout past it. --hangup-after stays,
+   as a cap on the call. Returns 0, or -1 having said why. */
+static int check_script_options(const struct opts *o)
+{
+	static const char *const what[] = {
+		"--input", "--input-device", "--output-device", "--dtmf",
+		"--mute",
+	};
+	const bool given[] = {
+		o->input != NULL, o->input_device != WV_DEVICE_DEFAULT,
+		o->output_device != WV_DEVICE_DEFAULT, o->dtmf_given,
+		o->mute_given,
+	};
+
+	for (size_t i = 0; i < sizeof what / sizeof what[0]; i++)
+		if (given[i]) {
+			usage_error("--script and %s conflict", what[i]);
+			return -1;
+		}
+	return 0;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_URL = 256, O_KEY, O_AUTH, O_AGENT, O_FROM, O_META, O_SYN,
 	       O_IN, O_OUT, O_EVENTS, O_DTMF, O_MUTE, O_HANGUP, O_PRE, O_CA,
 	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV, O_TIMEOUT,
-	       O_KEY_FILE, O_SUMMARY };
+	       O_KEY_FILE, O_SUMMARY, O_SCRIPT };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
@@ -258,6 +305,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "summary", required_argument, NULL, O_SUMMARY },
+		{ "script", required_argument, NULL, O_SCRIPT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -280,6 +328,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_META: o->metadata = optarg; break;
 		case O_SYN: o->synthetic = true; break;
 		case O_IN: o->input = optarg; break;
+		case O_SCRIPT: o->script = optarg; break;
 		case O_OUT: o->output = optarg; break;
 		case O_EVENTS: o->events = optarg; break;
 		case O_CA: o->ca = optarg; break;
@@ -307,11 +356,13 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (cli_schedule_add_dtmf(&o->sched, optarg, err,
 						  sizeof err) < 0)
 				return usage_error("%s", err);
+			o->dtmf_given = true;
 			break;
 		case O_MUTE:
 			if (cli_schedule_add_mute(&o->sched, optarg, err,
 						  sizeof err) < 0)
 				return usage_error("%s", err);
+			o->mute_given = true;
 			break;
 		case O_HANGUP:
 			if (cli_schedule_set_hangup(&o->sched, optarg, err,
@@ -361,6 +412,8 @@ static int parse(int argc, char **argv, struct opts *o)
 					 "conflict");
 	if (o->key && o->key_file)
 		return usage_error("%s", "--api-key and --api-key-file conflict");
+	if (o->script && check_script_options(o) < 0)
+		return EXIT_USAGE;
 	if (o->key_file && read_key_file(o) < 0)
 		return EXIT_USAGE;
 	if (!o->url && getenv("WVOICE_URL") && *getenv("WVOICE_URL"))
@@ -405,7 +458,8 @@ static int exit_status(const struct wv_client *c)
    t (ms after the confirmation). */
 static void update_mute(struct run *r, struct wv_client *c, int64_t t)
 {
-	r->muted = r->key_muted || cli_schedule_muted(&r->o->sched, t);
+	r->muted = r->key_muted || r->script_muted ||
+		   cli_schedule_muted(&r->o->sched, t);
 	wv_client_set_muted(c, r->muted);
 }
 
@@ -466,6 +520,123 @@ static void summary(const struct opts *o, const struct wv_client *c,
 		cli_report_text(f, c);
 	else if (cli_report_json(f, c, status) < 0)
 		fputs("wvoice call: no memory for the summary\n", stderr);
+}
+
+/* ---- the caller's script ---- */
+
+/* Loads --script, every problem on a line of its own. Returns 0, or the
+   exit status having said why. */
+static int load_script(struct run *r)
+{
+	char err[4096];
+	int rc = cli_callscript_load(&r->script, r->o->script, err,
+				     sizeof err);
+
+	if (rc == 0)
+		return 0;
+	for (char *line = err, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		fprintf(stderr, "wvoice call: %s\n", line);
+	}
+	return rc == WV_ERR_NOMEM ? EXIT_FAILED : EXIT_USAGE;
+}
+
+static const char *step_name(const struct run *r, size_t step)
+{
+	const char *name = cli_callscript_step_name(r->script, step);
+
+	return name ? name : "end";
+}
+
+static void on_script_moment(void *user, enum cli_moment m, int64_t t_us,
+			     size_t step)
+{
+	struct run *r = user;
+
+	if (m == CLI_MOMENT_TIMEOUT && !r->o->quiet) {
+		cli_term_clear(&r->term);
+		fprintf(stderr,
+			"wvoice call: %s: step %zu (%s) timed out after %lld "
+			"ms; going on\n",
+			r->o->script, step + 1, step_name(r, step),
+			(long long)((t_us - r->srun.step_start_us) / 1000));
+	} else if (m == CLI_MOMENT_DONE && r->o->verbose) {
+		cli_term_clear(&r->term);
+		fprintf(stderr, "wvoice call: %s: done\n", r->o->script);
+	}
+}
+
+static void on_script_step(void *user, size_t step, int64_t t_us)
+{
+	struct run *r = user;
+
+	(void)t_us;
+	if (!r->o->verbose)
+		return;
+	cli_term_clear(&r->term);
+	fprintf(stderr, "wvoice call: %s: step %zu: %s\n", r->o->script,
+		step + 1, step_name(r, step));
+}
+
+/* The call is confirmed: the script's first step begins. */
+static void start_script(struct run *r)
+{
+	const struct cli_callscript_hooks hooks = {
+		.moment = on_script_moment,
+		.step = on_script_step,
+		.user = r,
+	};
+
+	if (!r->srun.started)
+		cli_callscript_run_init(&r->srun, r->script, &hooks,
+					r->heard_us);
+}
+
+/* What the script wants done, after each turn of the loop. */
+static void follow_script(struct run *r, struct wv_client *c)
+{
+	enum cli_action a;
+	char digit;
+
+	if (!r->script || wv_client_status(c) != WV_STATUS_CONNECTED)
+		return;
+	while ((a = cli_callscript_next(&r->srun, r->heard_us, &digit)) !=
+	       CLI_ACTION_NONE) {
+		switch (a) {
+		case CLI_ACTION_DTMF:
+			wv_client_send_dtmf(c, digit);
+			break;
+		case CLI_ACTION_MUTE:
+		case CLI_ACTION_UNMUTE:
+			r->script_muted = a == CLI_ACTION_MUTE;
+			update_mute(r, c, wv_client_elapsed_ms(c));
+			break;
+		case CLI_ACTION_HANGUP:
+			wv_client_hangup(c);
+			break;
+		case CLI_ACTION_NONE:
+			break;
+		}
+	}
+}
+
+/* A call that ended with the script under way says where it was: what
+   the rest of it would have done did not happen. */
+static void script_cut_short(const struct run *r)
+{
+	if (!r->script || r->o->quiet || cli_callscript_done(&r->srun))
+		return;
+	if (!r->srun.started)
+		fprintf(stderr, "wvoice call: %s: the call ended before the "
+				"script began\n",
+			r->o->script);
+	else
+		fprintf(stderr, "wvoice call: %s: the call ended at step %zu "
+				"(%s)\n",
+			r->o->script, r->srun.step + 1,
+			step_name(r, r->srun.step));
 }
 
 /* ---- the terminal: keys and a status line ---- */
@@ -560,7 +731,9 @@ static void open_devices(struct run *r, struct wv_client *c)
 	int out = r->o->output ? WV_DEVICE_NONE : r->o->output_device;
 	char err[256], ignored[256];
 
-	if (in == WV_DEVICE_NONE && out == WV_DEVICE_NONE)
+	/* A script speaks for the microphone and hears through the sink,
+	   which a speaker would take the place of. */
+	if (r->script || (in == WV_DEVICE_NONE && out == WV_DEVICE_NONE))
 		return;
 	if (try_audio(r, c, in, out, err, sizeof err) == 0)
 		return;
@@ -596,7 +769,10 @@ static int read_source(void *user, float *dst, size_t n)
 	struct run *r = user;
 	int ended = 0;
 
-	if (r->input)
+	if (r->script) {
+		cli_callscript_speak(&r->srun, dst, n, r->spoken_us);
+		r->spoken_us += (int64_t)n * SAMPLE_US;
+	} else if (r->input)
 		ended = cli_wav_source_read(r->input, dst, n);
 	else if (r->audio)
 		ended = wv_audio_source_read(r->audio, dst, n);
@@ -611,6 +787,10 @@ static void write_sink(void *user, const int16_t *pcm, size_t n)
 	struct run *r = user;
 
 	cli_level_feed_pcm(&r->out_level, pcm, n);
+	if (r->script) {
+		cli_callscript_heard(&r->srun, pcm, n, r->heard_us);
+		r->heard_us += (int64_t)n * SAMPLE_US;
+	}
 	if (r->output)
 		cli_wav_sink_write(r->output, pcm, n);
 }
@@ -690,10 +870,12 @@ static int run_call(struct opts *o, struct run *r)
 		if (sig)
 			wv_client_hangup(c);
 		follow_schedule(r, c);
+		follow_script(r, c);
 		take_keys(r, c);
 		draw_status(r, c);
 	}
 	cli_term_stop(&r->term);
+	script_cut_short(r);
 	log_end(r, c);
 	if (wv_client_error(c) && o->quiet)
 		fprintf(stderr, "wvoice call: %s\n", wv_client_last_error(c));
@@ -730,6 +912,10 @@ int cli_call(int argc, char **argv)
 	status = parse(argc, argv, &o);
 	if (status >= 0)
 		goto out;
+	/* Checked whole before anything starts. */
+	if (o.script && (status = load_script(&r)) != 0)
+		goto out;
+	status = -1;
 	if (!o.url) {
 		if (cli_local_start(&local, err, sizeof err) < 0) {
 			fprintf(stderr, "wvoice call: the local agent: %s\n",
@@ -755,6 +941,7 @@ int cli_call(int argc, char **argv)
 out:
 	close_media(&r);
 	cli_local_stop(&local);
+	cli_callscript_destroy(r.script);
 	cli_schedule_cleanup(&o.sched);
 	forget(o.key_buf, sizeof o.key_buf);
 	return status;

@@ -9,8 +9,9 @@
 _wvoice_commands="call demo devices serve"
 _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 	--metadata --synthetic --input --input-device --output --output-device
-	--events --dtmf --mute --hangup-after --prebuffer-ms --connect-timeout
-	--ca --insecure --summary --quiet --verbose --help --version"
+	--script --events --dtmf --mute --hangup-after --prebuffer-ms
+	--connect-timeout --ca --insecure --summary --quiet --verbose --help
+	--version"
 _wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
 	--record --max-calls --allow-origin --voice --web --verbose --quiet --help
 	--version"
@@ -44,15 +45,17 @@ _wvoice_reply()
 	done < <(compgen "$@")
 }
 
-# Completes the value of FLAG, the part of it being typed being CUR.
+# Completes the value of FLAG of COMMAND, the part of it being typed being
+# CUR.
 _wvoice_value()
 {
-	local flag=$1 cur=$2
+	local flag=$1 cur=$2 command=$3
 	case $flag in
 	--input | --output | --ca | --api-key-file | --tls-cert | --tls-key | \
 	--events | --script)
-		# --script NAME=FILE: the name is the user's; the file is not.
-		if [[ $flag == --script ]]; then
+		# serve's --script NAME=FILE: the name is the user's; the file is
+		# not. call's --script takes a file.
+		if [[ $flag == --script && $command == serve ]]; then
 			[[ $cur == *=* ]] || return 0
 			_wvoice_prefix+=${cur%%=*}=
 			cur=${cur#*=}
@@ -105,7 +108,8 @@ _wvoice()
 	if ((n >= 2)) && [[ ${words[n - 1]} == = ]]; then
 		if [[ ${words[n - 2]} == --* ]]; then
 			flag=${words[n - 2]}
-		elif ((n >= 3)) && [[ ${words[n - 3]} == --script ]]; then
+		elif ((n >= 3)) && [[ ${words[n - 3]} == --script &&
+			${words[1]} == serve ]]; then
 			flag=--script
 			cur=${words[n - 2]}=$cur
 		fi
@@ -141,7 +145,7 @@ _wvoice()
 
 	# shellcheck disable=SC2086 # the lists are words
 	if _wvoice_has "$flag" $_wvoice_valued && _wvoice_has "$flag" $flags; then
-		_wvoice_value "$flag" "$cur"
+		_wvoice_value "$flag" "$cur" "${words[1]}"
 		if [[ -n $_wvoice_prefix && $COMP_WORDBREAKS != *=* ]]; then
 			COMPREPLY=("${COMPREPLY[@]/#/$_wvoice_prefix}")
 		fi

@@ -152,6 +152,13 @@ class Values(unittest.TestCase):
                          ["calls", "cert.pem", "hello.wav", "ivr.json",
                           "two words.wav"])
 
+    def test_call_script_takes_a_file(self):
+        self.assertEqual(self.names("call", "--script", "i"), ["ivr.json"])
+        self.assertEqual(self.names("call", "--script", "=", "i"),
+                         ["ivr.json"])
+        self.assertEqual(self.names("call", "--script=i", wordbreaks="' '"),
+                         ["--script=ivr.json"])
+
     def test_without_equals_as_a_word_break(self):
         self.assertEqual(self.names("call", "--input=h", wordbreaks="' '"),
                          ["--input=hello.wav"])
