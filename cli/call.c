@@ -204,53 +204,6 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* Wipes a secret: a plain memset of memory about to die may be dropped. */
-static void forget(char *secret, size_t n)
-{
-	volatile char *p = secret;
-
-	while (n--)
-		*p++ = 0;
-}
-
-/* The key from the first line of --api-key-file (- for standard input):
-   kept out of the process list and the shell's history. Returns 0, or -1
-   having said why. */
-static int read_key_file(struct opts *o)
-{
-	bool in = !strcmp(o->key_file, "-");
-	const char *name = in ? "standard input" : o->key_file;
-	FILE *f = in ? stdin : fopen(o->key_file, "r");
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "wvoice call: cannot read the key from %s: %s\n",
-			name, strerror(errno));
-		return -1;
-	}
-	n = fread(o->key_buf, 1, sizeof o->key_buf - 1, f);
-	if (ferror(f)) {
-		fprintf(stderr, "wvoice call: cannot read the key from %s: %s\n",
-			name, strerror(errno));
-		n = 0;
-		o->key_buf[0] = '\0';
-	}
-	if (!in)
-		fclose(f);
-	o->key_buf[n] = '\0';
-	o->key_buf[strcspn(o->key_buf, "\r\n")] = '\0';
-	n = strlen(o->key_buf);
-	while (n && (o->key_buf[n - 1] == ' ' || o->key_buf[n - 1] == '\t'))
-		o->key_buf[--n] = '\0';
-	if (n == 0) {
-		fprintf(stderr, "wvoice call: no key on the first line of %s\n",
-			name);
-		return -1;
-	}
-	o->key = o->key_buf;
-	return 0;
-}
-
 /* A script is the caller's voice and hands, and hears what the sink is
    given: a speaker would read the playout past it. --hangup-after stays,
    as a cap on the call. Returns 0, or -1 having said why. */
@@ -414,8 +367,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		return usage_error("%s", "--api-key and --api-key-file conflict");
 	if (o->script && check_script_options(o) < 0)
 		return EXIT_USAGE;
-	if (o->key_file && read_key_file(o) < 0)
-		return EXIT_USAGE;
+	if (o->key_file) {
+		if (cli_read_key_file(o->key_file, o->key_buf,
+				      sizeof o->key_buf, "wvoice call") < 0)
+			return EXIT_USAGE;
+		o->key = o->key_buf;
+	}
 	if (!o->url && getenv("WVOICE_URL") && *getenv("WVOICE_URL"))
 		o->url = getenv("WVOICE_URL");
 	if (o->url && !o->agent)
@@ -943,6 +900,6 @@ out:
 	cli_local_stop(&local);
 	cli_callscript_destroy(r.script);
 	cli_schedule_cleanup(&o.sched);
-	forget(o.key_buf, sizeof o.key_buf);
+	cli_forget(o.key_buf, sizeof o.key_buf);
 	return status;
 }

@@ -3,6 +3,7 @@
 #define WV_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Each takes the arguments after its name (argv[0] is the subcommand) and
    returns the process exit status. */
@@ -10,6 +11,16 @@ int cli_serve(int argc, char **argv);
 int cli_call(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_load(int argc, char **argv);
+
+/* Reads the key from the first line of path (- for standard input) into
+   buf (cap bytes), trailing blanks cut: kept out of the process list and
+   the shell's history. Returns 0, or -1 having said why on stderr, each
+   line starting with who ("wvoice call"). */
+int cli_read_key_file(const char *path, char *buf, size_t cap,
+		      const char *who);
+/* Wipes a secret: a plain memset of memory about to die may be dropped. */
+void cli_forget(char *secret, size_t n);
 
 /* Debian's PortAudio probes JACK each time it starts, and libjack prints
    half a dozen lines when no JACK server runs. Device calls run between

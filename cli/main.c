@@ -16,6 +16,7 @@ static const char usage[] =
 	"  call      place a call (wvoice call --help)\n"
 	"  demo      a whole call to the built-in agent, recorded\n"
 	"  devices   list the audio devices\n"
+	"  load      many synthetic calls at once, measured (wvoice load --help)\n"
 	"  serve     run the local agent server (wvoice serve --help)\n"
 	"\n"
 	"  wvoice --help | --version | help COMMAND\n"
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 		{ "call", cli_call },
 		{ "demo", cli_demo },
 		{ "devices", cli_devices },
+		{ "load", cli_load },
 		{ "serve", cli_serve },
 	};
 
