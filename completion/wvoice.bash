@@ -6,7 +6,7 @@
 # The flags are those of each command's --help; tests/cli/test_completion.py
 # fails when the two differ.
 
-_wvoice_commands="call demo devices serve"
+_wvoice_commands="call demo devices load serve"
 _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 	--metadata --synthetic --input --input-device --output --output-device
 	--script --events --dtmf --mute --hangup-after --prebuffer-ms
@@ -15,6 +15,12 @@ _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 _wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
 	--record --max-calls --allow-origin --voice --web --verbose --quiet --help
 	--version"
+_wvoice_load_flags="--url --api-key --api-key-file --auth --agent --calls
+	--rate --ramp --duration --script --input --impair --shard --report
+	--csv --html --fail-if --prebuffer-ms --connect-timeout --ca --insecure
+	--quiet --help --version"
+# wvoice load merge FILE.json...: the shards' reports, and where to write.
+_wvoice_merge_flags="--report --csv --html --fail-if --help"
 _wvoice_demo_flags="--dir --quiet --help --version"
 _wvoice_devices_flags="--json --help --version"
 # The flags above that take a value: no flag is offered in its place.
@@ -22,7 +28,8 @@ _wvoice_valued="--url --api-key --api-key-file --auth --agent --from
 	--metadata --input --input-device --output --output-device --events
 	--dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
 	--summary --listen --port --tls-cert --tls-key --script --record
-	--max-calls --allow-origin --voice --dir --web"
+	--max-calls --allow-origin --voice --dir --web --calls --rate --ramp
+	--duration --impair --shard --report --csv --html --fail-if"
 
 # Whether WORD is one of the words after it.
 _wvoice_has()
@@ -52,7 +59,7 @@ _wvoice_value()
 	local flag=$1 cur=$2 command=$3
 	case $flag in
 	--input | --output | --ca | --api-key-file | --tls-cert | --tls-key | \
-	--events | --script)
+	--events | --script | --report | --csv | --html)
 		# serve's --script NAME=FILE: the name is the user's; the file is
 		# not. call's --script takes a file.
 		if [[ $flag == --script && $command == serve ]]; then
@@ -137,6 +144,22 @@ _wvoice()
 	local flags
 	case ${words[1]} in
 	call) flags=$_wvoice_call_flags ;;
+	load)
+		if [[ ${words[2]} == merge ]]; then
+			flags=$_wvoice_merge_flags
+			if [[ $cur != -* ]] && ! _wvoice_has "$flag" $_wvoice_valued; then
+				compopt -o filenames 2>/dev/null
+				_wvoice_reply -f -X '!*.json' -- "$cur"
+				_wvoice_reply -d -- "$cur"
+				return 0
+			fi
+		elif ((cword == 2)) && [[ $cur != -* ]]; then
+			_wvoice_reply -W "merge $_wvoice_load_flags" -- "$cur"
+			return 0
+		else
+			flags=$_wvoice_load_flags
+		fi
+		;;
 	serve) flags=$_wvoice_serve_flags ;;
 	demo) flags=$_wvoice_demo_flags ;;
 	devices) flags=$_wvoice_devices_flags ;;

@@ -17,7 +17,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "..", "..", "completion", "wvoice.bash")
-COMMANDS = ("call", "demo", "devices", "serve")
+COMMANDS = ("call", "demo", "devices", "load", "serve")
 
 
 def binary():
@@ -151,6 +151,18 @@ class Values(unittest.TestCase):
         self.assertEqual(self.names("serve", "--script", "ivr", "="),
                          ["calls", "cert.pem", "hello.wav", "ivr.json",
                           "two words.wav"])
+
+    def test_load_merge_takes_reports(self):
+        with tempfile.TemporaryDirectory() as d:
+            for name in ("a.json", "b.json", "notes.txt"):
+                open(os.path.join(d, name), "w").close()
+            self.assertEqual(complete("load", "me", cwd=d), ["merge"])
+            self.assertEqual(complete("load", "merge", "", cwd=d),
+                             ["a.json", "b.json"])
+            self.assertEqual(complete("load", "merge", "a.json", "--re",
+                                      cwd=d), ["--report"])
+            self.assertEqual(complete("load", "--report", "", cwd=d),
+                             ["a.json", "b.json", "notes.txt"])
 
     def test_call_script_takes_a_file(self):
         self.assertEqual(self.names("call", "--script", "i"), ["ivr.json"])
