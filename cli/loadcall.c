@@ -87,8 +87,11 @@ static int read_source(void *user, float *dst, size_t n)
 {
 	struct cli_load_call_state *lc = user;
 
+	/* The tick's time, for the playout this tick writes too: the script
+	   hears the same stretch of time it spoke. */
+	lc->tick_us = wv_now_us();
 	if (lc->confirmed)
-		cli_callscript_speak(&lc->script, dst, n, wv_now_us());
+		cli_callscript_speak(&lc->script, dst, n, lc->tick_us);
 	else
 		memset(dst, 0, n * sizeof *dst);
 	return 0;
@@ -124,12 +127,11 @@ static void act(struct cli_load_call_state *lc, int64_t now)
 static void write_sink(void *user, const int16_t *pcm, size_t n)
 {
 	struct cli_load_call_state *lc = user;
-	int64_t now = wv_now_us();
 
 	if (!lc->confirmed || lc->ended)
 		return;
-	cli_callscript_heard(&lc->script, pcm, n, now);
-	act(lc, now);
+	cli_callscript_heard(&lc->script, pcm, n, lc->tick_us);
+	act(lc, lc->tick_us);
 }
 
 static void on_audio_sent(void *user, int64_t late_us)

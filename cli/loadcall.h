@@ -37,6 +37,7 @@ struct cli_load_call_state {
 	bool confirmed, ended;
 	int64_t ended_us;	/* when it ended, to free it a moment later */
 	int64_t hangup_us;	/* --duration's end */
+	int64_t tick_us;	/* the media clock's tick under way */
 	/* Turn and barge-in, from the script's moments. */
 	int64_t speech_end_us, barge_us, clear_us;
 	bool turn_open, barge_open;
