@@ -268,7 +268,7 @@ int cli_load_report_read_json(struct cli_load_report *r, const char *path,
    align on their wall-clock interval, calls interleave by id; the config
    must agree (version, url, agent, script, impair, calls, rate, ramp,
    duration, shard_count), else WV_ERR_INVALID, as for a call id in both
-   (the same shard twice). Of a merge: started_unix_ms the earliest,
+   or more shard reports than the run had shards (the same shard twice). Of a merge: started_unix_ms the earliest,
    wall_s to the latest end, calls_peak the most up at once at any
    interval's end of the merged rows (at least each shard's own peak),
    bytes_per_call and peak_rss_kib the largest shard's (each shard is a
