@@ -246,6 +246,14 @@ static int config_agrees(const struct cli_load_report *a,
 		return wvs_errorf(err, errlen, WV_ERR_INVALID,
 				  "the reports are shards of %u and of %u",
 				  a->shard_count, b->shard_count);
+	/* A shard merged twice would count its calls twice; its call ids
+	   show it too, but a report may list no calls. */
+	if (a->shards_merged + b->shards_merged > a->shard_count)
+		return wvs_errorf(err, errlen, WV_ERR_INVALID,
+				  "%u shard reports of a run of %u shards: "
+				  "one of them twice?",
+				  a->shards_merged + b->shards_merged,
+				  a->shard_count);
 	return 0;
 }
 

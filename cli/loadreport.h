@@ -115,7 +115,7 @@ struct cli_load_call {
 
 /* One interval of CLI_LOAD_PERIOD_S: the state at its end and what
    happened in it. The merge puts rows of several shards together by the
-   wall-clock interval they end in, (unix_ms rounded up to a whole
+   wall-clock interval they end in (unix_ms rounded up to a whole
    period): rows that end on whole periods of the wall clock (unix_ms a
    multiple of CLI_LOAD_PERIOD_S x 1000, but for the last, partial one)
    line up exactly across shards started at different moments. */
@@ -224,7 +224,9 @@ void cli_load_report_table(FILE *f, const struct cli_load_report *r);
  * "p50", "p90", "p99", "p999", "max" (ms; null when count is 0),
  * "sum_us", "histogram": [[bucket_lo_us, count], ...] (the non-empty
  * buckets, in order)}. The reader rebuilds each histogram exactly from
- * histogram, sum_us, min and max; the percentiles are for people.
+ * histogram, sum_us, min and max; the percentiles are for people. An
+ * empty or NULL string is null, as is a time of -1 and a close code or
+ * HTTP status of 0; reals carry 15 digits; the file is one line.
  */
 struct json_t;
 /* The document above, new (json_decref() it), or NULL: no memory. */
@@ -268,8 +270,8 @@ int cli_load_report_read_json(struct cli_load_report *r, const char *path,
    align on their wall-clock interval, calls interleave by id; the config
    must agree (version, url, agent, script, impair, calls, rate, ramp,
    duration, shard_count), else WV_ERR_INVALID, as for a call id in both
-   (the same shard twice). Of a merge: started_unix_ms the earliest,
-   wall_s to the latest end, calls_peak the most up at once at any
+   or more shard reports than the run had shards (the same shard twice).
+   Of a merge: started_unix_ms the earliest, wall_s to the latest end, calls_peak the most up at once at any
    interval's end of the merged rows (at least each shard's own peak),
    bytes_per_call and peak_rss_kib the largest shard's (each shard is a
    process of its own), server the latest-ending shard's that has one.

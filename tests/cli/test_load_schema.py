@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""The load report's JSON against its documented schema,
-doc/load-report.schema.json (JSON Schema draft 2020-12, checked with
-python3-jsonschema): a run's report, its two shards' and their merge by
-`wvoice load merge` (all written by the test program loadreport_sample,
-built beside the command), each valid; every field of the schema has a
-description; the merge of the shards has the whole run's figures.
+"""The load report from outside, as the test program loadreport_sample
+(built beside the command) writes the fixture run: the JSON against its
+documented schema, doc/load-report.schema.json (JSON Schema draft
+2020-12, checked with python3-jsonschema): a run's report, its two
+shards' and their merge by `wvoice load merge`, each valid; every field
+of the schema has a description; the merge of the shards has the whole
+run's figures. And the page (`--html`) in Debian's chromium, headless,
+with no network: Chart.js, inlined, draws every plot and the page logs
+no error (skipped when the charting library is not fetched, make deps,
+or chromium is missing).
 
 Run: python3 test_load_schema.py [path/to/loadreport_sample] (or
-WVOICE_BIN=path/to/wvoice, the program being beside it).
+WVOICE_BIN=path/to/wvoice, the program being beside it); CHROMIUM names
+the browser (default /usr/bin/chromium).
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,6 +27,7 @@ import jsonschema
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA = os.path.join(HERE, "..", "..", "doc", "load-report.schema.json")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 def sample_program():
@@ -52,18 +59,22 @@ def undescribed(node, path="#"):
     return missing
 
 
+def write_sample(directory):
+    """The fixture run's files into directory; returns the merge's table."""
+    p = subprocess.run([sample_program(), directory], capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise AssertionError("loadreport_sample failed: %s" % p.stderr)
+    return p.stdout
+
+
 class LoadReportSchema(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         with open(SCHEMA) as f:
             cls.schema = json.load(f)
         cls.tmp = tempfile.TemporaryDirectory(prefix="wv-load-schema-")
-        p = subprocess.run([sample_program(), cls.tmp.name],
-                           capture_output=True, text=True, timeout=120,
-                           stdin=subprocess.DEVNULL)
-        if p.returncode != 0:
-            raise AssertionError("loadreport_sample failed: %s" % p.stderr)
-        cls.table = p.stdout
+        cls.table = write_sample(cls.tmp.name)
         cls.reports = {}
         for name in ("whole", "shard0", "shard1", "merged"):
             with open(os.path.join(cls.tmp.name, name + ".json")) as f:
@@ -107,6 +118,42 @@ class LoadReportSchema(unittest.TestCase):
                          {"index": None, "count": 2, "merged": 2})
         self.assertIn("(merged)", self.table)
         self.assertIn("client's view", self.table)
+
+
+class LoadReportPage(unittest.TestCase):
+    def test_every_plot_is_drawn_offline_without_errors(self):
+        if not os.access(CHROMIUM, os.X_OK):
+            self.skipTest("no chromium at " + CHROMIUM)
+        with tempfile.TemporaryDirectory(prefix="wv-load-html-") as tmp:
+            write_sample(tmp)
+            page = os.path.join(tmp, "whole.html")
+            if not os.path.exists(page):
+                self.skipTest("the charting library is not fetched "
+                              "(make deps)")
+            # A proxy that does not exist: any request the page made
+            # would fail and be logged.
+            p = subprocess.run(
+                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                 "--user-data-dir=" + os.path.join(tmp, "profile"),
+                 "--proxy-server=127.0.0.1:9", "--enable-logging=stderr",
+                 "--v=0", "--window-size=1200,2400", "--dump-dom",
+                 "file://" + page],
+                capture_output=True, text=True, timeout=120,
+                stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+            dom = p.stdout
+            canvases = re.findall(r"<canvas[^>]*>", dom)
+            # Calls, latency, ten histograms, errors.
+            self.assertEqual(len(canvases), 13, canvases)
+            for c in canvases:
+                self.assertIn("role=\"img\"", c)
+                self.assertRegex(c, r"aria-label=\"[^\"]+\"")
+                # Chart.js sizes each canvas it draws on.
+                self.assertRegex(c, r"style=\"[^\"]*height: [1-9][0-9.]*px",
+                                 c)
+            console = [line for line in p.stderr.splitlines()
+                       if "CONSOLE" in line or "Uncaught" in line]
+            self.assertEqual(console, [])
 
 
 if __name__ == "__main__":

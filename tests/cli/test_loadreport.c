@@ -457,6 +457,13 @@ static void same_shard(struct cli_load_report *r)
 	fixture_report(r, 2, 0);
 }
 
+static void two_shards_already(struct cli_load_report *r)
+{
+	/* As if it were a merge of two, with no calls to give it away. */
+	r->shards_merged = 2;
+	r->n_calls = 0;
+}
+
 static const struct disagree_case disagree_cases[] = {
 	{ other_url, "the reports' url differ: "
 		     "ws://127.0.0.1:8080/agent?x=<y>&z=\"</script>\" and "
@@ -470,6 +477,8 @@ static const struct disagree_case disagree_cases[] = {
 	{ other_calls, "and --calls 41" },
 	{ other_shard_count, "the reports are shards of 2 and of 3" },
 	{ same_shard, "call 0 is in both reports: the same shard twice?" },
+	{ two_shards_already, "3 shard reports of a run of 2 shards: one of "
+			      "them twice?" },
 };
 
 static void test_loadreport_merge_refuses_another_run(void **state)
