@@ -127,22 +127,22 @@ static int say_object(struct parse *p, size_t n, const char *key, json_t *v,
 				      "\"%s\": both \"file\" and \"text\": one "
 				      "or the other",
 				      key);
-	if (!file && !text)
-		return rc < 0 ? rc
-			      : wvs_check_fail(&p->c, n, WV_ERR_INVALID,
-					       "\"%s\": neither \"file\" nor "
-					       "\"text\"",
-					       key);
+	/* An unknown key is most likely one of the two, misspelt: said
+	   once. */
+	if (!file && !text && rc == 0)
+		return wvs_check_fail(&p->c, n, WV_ERR_INVALID,
+				      "\"%s\": neither \"file\" nor \"text\"",
+				      key);
 	if (rc < 0)
 		return rc;
-	if (file)
-		return wvs_check_string(&p->c, n, key, file, "a file name") < 0
-			       ? p->c.code
-			       : say_file(p, n, key, json_string_value(file),
-					  st);
-	return wvs_check_string(&p->c, n, key, text, "the text to speak") < 0
-		       ? p->c.code
-		       : say_text(p, n, key, json_string_value(text), st);
+	if (file) {
+		rc = wvs_check_string(&p->c, n, key, file, "a file name");
+		return rc < 0 ? rc
+			      : say_file(p, n, key, json_string_value(file),
+					 st);
+	}
+	rc = wvs_check_string(&p->c, n, key, text, "the text to speak");
+	return rc < 0 ? rc : say_text(p, n, key, json_string_value(text), st);
 }
 
 static int check_say(struct parse *p, size_t n, const char *key, json_t *v,
@@ -352,21 +352,30 @@ static int parse_text(struct parse *p, struct cli_callscript **out,
 	return 0;
 }
 
+/* Starts a load whose messages begin with who: err emptied, *out
+   NULL. Returns 0, or WV_ERR_INVALID said in err unless args_ok. */
+static int start(struct parse *p, struct cli_callscript **out,
+		 const char *who, bool args_ok, char *err, size_t errlen)
+{
+	wvs_check_init(&p->c, who ? who : "script",
+		       CLI_CALLSCRIPT_PROBLEMS_MAX, err, errlen);
+	if (out)
+		*out = NULL;
+	if (!out || !who || !args_ok)
+		return wvs_check_fail(&p->c, 0, WV_ERR_INVALID,
+				      "invalid argument");
+	return 0;
+}
+
 int cli_callscript_parse(struct cli_callscript **out, const char *name,
 			 const char *json, size_t len, const char *dir,
 			 char *err, size_t errlen)
 {
 	struct parse p = {0};
+	int rc = start(&p, out, name, json || !len, err, errlen);
 
-	wvs_check_init(&p.c, name ? name : "script",
-		       CLI_CALLSCRIPT_PROBLEMS_MAX, err, errlen);
 	p.c.dir = dir;
-	if (out)
-		*out = NULL;
-	if (!out || !name || (!json && len))
-		return wvs_check_fail(&p.c, 0, WV_ERR_INVALID,
-				      "invalid argument");
-	return parse_text(&p, out, json ? json : "", len);
+	return rc < 0 ? rc : parse_text(&p, out, json ? json : "", len);
 }
 
 int cli_callscript_load(struct cli_callscript **out, const char *path,
@@ -375,15 +384,10 @@ int cli_callscript_load(struct cli_callscript **out, const char *path,
 	struct parse p = {0};
 	char *text = NULL, *dir = NULL;
 	size_t len = 0;
-	int rc;
+	int rc = start(&p, out, path, true, err, errlen);
 
-	wvs_check_init(&p.c, path ? path : "script",
-		       CLI_CALLSCRIPT_PROBLEMS_MAX, err, errlen);
-	if (out)
-		*out = NULL;
-	if (!out || !path)
-		return wvs_check_fail(&p.c, 0, WV_ERR_INVALID,
-				      "invalid argument");
+	if (rc < 0)
+		return rc;
 	rc = wvs_check_read(&p.c, path, CLI_CALLSCRIPT_MAX_BYTES, &text, &len,
 			    &dir);
 	p.c.dir = dir;
@@ -399,15 +403,10 @@ int cli_callscript_from_wav(struct cli_callscript **out, const char *path,
 {
 	struct parse p = {0};
 	struct cli_callscript *s;
-	int rc;
+	int rc = start(&p, out, path, true, err, errlen);
 
-	wvs_check_init(&p.c, path ? path : "script",
-		       CLI_CALLSCRIPT_PROBLEMS_MAX, err, errlen);
-	if (out)
-		*out = NULL;
-	if (!out || !path)
-		return wvs_check_fail(&p.c, 0, WV_ERR_INVALID,
-				      "invalid argument");
+	if (rc < 0)
+		return rc;
 	s = calloc(1, sizeof *s);
 	if (s)
 		s->steps = calloc(1, sizeof *s->steps);

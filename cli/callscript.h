@@ -77,7 +77,9 @@ struct cli_callscript;
  * CLI_CALLSCRIPT_PROBLEMS_MAX then "... and N more problems". Nothing is
  * rendered unless the whole script is valid. Returns 0 or a negative
  * WV_ERR_* (WV_ERR_JSON, WV_ERR_INVALID, WV_ERR_TOO_LARGE, WV_ERR_NOMEM,
- * or a WAV's or text to speech's).
+ * or a WAV's or text to speech's); *out is NULL on failure. Loading reads
+ * files and renders speech (tens of ms a sentence): do it before the
+ * calls, never on a network loop. Thread: any.
  */
 int cli_callscript_load(struct cli_callscript **out, const char *path,
 			char *err, size_t errlen);
@@ -86,9 +88,11 @@ int cli_callscript_load(struct cli_callscript **out, const char *path,
 int cli_callscript_parse(struct cli_callscript **out, const char *name,
 			 const char *json, size_t len, const char *dir,
 			 char *err, size_t errlen);
-/* A script of one step: speak this WAV file (`--input FILE.wav`). */
+/* A script of one step: speak this WAV file (`--input FILE.wav`); err
+   names the file when it cannot be read. */
 int cli_callscript_from_wav(struct cli_callscript **out, const char *path,
 			    char *err, size_t errlen);
+/* Frees the script (NULL is fine); no run of it may go on after. */
 void cli_callscript_destroy(struct cli_callscript *s);
 size_t cli_callscript_steps(const struct cli_callscript *s);
 /* The step's kind as the script names it ("say", "wait_mark"...); step
@@ -106,8 +110,10 @@ enum cli_moment {
 				    t_us is its first loud sample's time */
 	CLI_MOMENT_AGENT_QUIET,	 /* quiet again; t_us after its last loud
 				    sample */
-	CLI_MOMENT_TIMEOUT,	 /* the step's wait timed out */
-	CLI_MOMENT_DONE,	 /* the last step is done */
+	CLI_MOMENT_TIMEOUT,	 /* the step's wait timed out: t_us is its
+				    deadline, and the run's step_start_us
+				    still the step's start */
+	CLI_MOMENT_DONE,	 /* the last step is done (a hangup too) */
 };
 
 /* Both optional (NULL); called from within the run's functions, on its

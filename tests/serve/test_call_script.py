@@ -32,6 +32,10 @@ AGENTS = {
     ],
 }
 
+# The agent's quiet that ends the call: longer than any pause in its speech
+# (and, stretched under sanitizers, than a stall of a loaded machine).
+QUIET_MS = int(800 * harness.SLOW)
+
 # The caller: wait for the menu's mark, press a digit, wait for the answer,
 # hang up when the agent goes quiet. Waits are generous: they end on what
 # is heard, so only a failure waits them out.
@@ -39,11 +43,9 @@ IVR_CALLER = [
     {"wait_mark": "menu", "timeout_ms": 60000},
     {"dtmf": "1"},
     {"wait_agent_speech": True, "timeout_ms": 60000},
-    {"wait_agent_quiet": 800, "timeout_ms": 60000},
+    {"wait_agent_quiet": QUIET_MS, "timeout_ms": 60000},
     {"hangup": True},
 ]
-
-QUIET_MS = 800
 
 
 class CallScript(ServeTest):
