@@ -533,6 +533,24 @@ static void housekeep(struct load *L, int64_t now)
 		L->finished++;
 }
 
+/* The interval's histogram goes into its row, a new one takes its place;
+   an empty one stays (9 KB a row saved: the row says NULL). */
+static int take_histo(struct cli_histo **now, struct cli_histo **row)
+{
+	struct cli_histo *next;
+
+	*row = NULL;
+	if (!(*now)->count)
+		return 0;
+	next = malloc(sizeof *next);
+	if (!next)
+		return -1;
+	cli_histo_init(next);
+	*row = *now;
+	*now = next;
+	return 0;
+}
+
 /* The interval's row, and the memory figure at the peak of calls. Rows
    end on whole seconds of the wall clock (but for the last), so that the
    rows of shards started at different moments line up in a merge. */
@@ -548,8 +566,6 @@ static void take_row(struct load *L, int64_t now, bool last)
 		.failed = L->rep.counts.calls_failed,
 		.completed = L->rep.counts.calls_completed,
 		.frames_sent = L->run.frames_now,
-		.lateness = L->run.late_now,
-		.turn = L->run.turn_now,
 	};
 	struct rusage ru;
 
@@ -562,15 +578,12 @@ static void take_row(struct load *L, int64_t now, bool last)
 	}
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		L->rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;
-	L->run.late_now = calloc(1, sizeof *L->run.late_now);
-	L->run.turn_now = calloc(1, sizeof *L->run.turn_now);
-	if (!L->run.late_now || !L->run.turn_now ||
+	if (take_histo(&L->run.late_now, &row.lateness) < 0 ||
+	    take_histo(&L->run.turn_now, &row.turn) < 0 ||
 	    cli_load_report_add_row(&L->rep, &row) < 0) {
 		fputs("wvoice load: out of memory\n", stderr);
 		exit(EXIT_FAILED);
 	}
-	cli_histo_init(L->run.late_now);
-	cli_histo_init(L->run.turn_now);
 	L->run.frames_now = 0;
 	L->row_unix_ms += CLI_LOAD_PERIOD_S * 1000;
 	L->next_row_us += CLI_LOAD_PERIOD_S * 1000000;
@@ -587,7 +600,9 @@ static void progress(struct load *L, const struct cli_load_row *row)
 		row->t_s, row->calls_up, row->connecting,
 		(unsigned long long)row->failed,
 		(unsigned long long)row->frames_sent,
-		(double)cli_histo_quantile(row->lateness, 0.99) / 1e3,
+		row->lateness ? (double)cli_histo_quantile(row->lateness,
+							   0.99) / 1e3
+			      : 0.0,
 		(double)cli_histo_quantile(&L->rep.metrics[CLI_M_TURN], 0.5) /
 			1e3);
 	fflush(stderr);
