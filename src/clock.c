@@ -101,10 +101,10 @@ static void tick_phase(struct wv_loop *loop, int p, int64_t due, int64_t now)
 
 	for (c = loop->phase[p]; c; c = next) {
 		next = c->phase_next;
-		if (clocked(c))
-			clock_call(loop, c, due, now);
-		else
+		if (!clocked(c))
 			wv__clock_leave(c);
+		else if (due >= c->timing.grid) /* not before its first */
+			clock_call(loop, c, due, now);
 	}
 }
 
@@ -198,7 +198,10 @@ void wv__clock_join(struct wv_client *c)
 		c->phase_next->phase_prev = c;
 	loop->phase[p] = c;
 	loop->phase_n[p]++;
+	/* Its first frame: the phase's next that is not already past. */
 	c->timing.grid = loop->phase_due[p];
+	while (c->timing.grid < now)
+		c->timing.grid += TICK_US;
 	if (!ev_is_active(&loop->tick) ||
 	    loop->phase_due[p] < now + (int64_t)(ev_timer_remaining(loop->ev,
 								 &loop->tick) *
