@@ -29,6 +29,10 @@ over the 20 ms (at 100 a second, say, every call would tick at one of two
 instants); each call lasts the ramp plus --hold seconds, so all N are up
 together for that long.
 
+The caller: wvoice load runs a script (--script) that says 1.5 s of a
+voice-like tone and is silent 1.5 s, over and over, as the Node peer's
+microphone does; so both encode real audio, and echo has turns to answer.
+
 What it reads: wvoice load's --report FILE.json, its "counts"
 (calls_planned, calls_connected, calls_failed, calls_peak, frames_sent,
 frames_late) and "metrics"."lateness_ms" (p50, p99, max); the peer prints
@@ -55,6 +59,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -198,6 +203,33 @@ class Server:
                 self.proc.wait()
 
 
+def write_caller(work, seconds):
+    """The caller's script for wvoice load: 1.5 s of a voice-like tone
+    with a syllable rhythm (the Node peer's), 1.5 s of silence, over and
+    over for the call; an agent that answers utterances (echo) has turns
+    to answer. Returns the script's path."""
+    rate, n = 8000, 12000
+    frames = bytearray()
+    for i in range(n):
+        t = i / rate
+        env = 0.5 - 0.5 * math.cos(2 * math.pi * 4 * t)
+        x = env * (0.25 * math.sin(2 * math.pi * 180 * t) +
+                   0.12 * math.sin(2 * math.pi * 720 * t) +
+                   0.06 * math.sin(2 * math.pi * 1500 * t))
+        frames += int(round(x * 32767)).to_bytes(2, "little", signed=True)
+    with wave.open(os.path.join(work, "talk.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+    steps = [{"say": "talk.wav"}, {"silence": 1500}] * \
+        int(math.ceil(seconds / 3.0) + 1)
+    path = os.path.join(work, "caller.json")
+    with open(path, "w") as f:
+        json.dump(steps, f)
+    return path
+
+
 def has_load(binary):
     """Whether this wvoice has `load` (the bench was written before it)."""
     try:
@@ -241,7 +273,8 @@ def run_step(side, n, agent, server, args, work, env):
     if side == "wvoice":
         cmd = [args.bin, "load", "--url", server.url, "--agent", agent,
                "--calls", str(n), "--rate", str(rate),
-               "--duration", str(duration), "--report", report]
+               "--duration", str(duration), "--script", args.caller,
+               "--report", report]
     else:
         cmd = ["node", PEER, "--url", server.url, "--agent", agent,
                "--calls", str(n), "--rate", str(rate),
@@ -423,7 +456,8 @@ def instructions_per_frame(server, args, work, env):
                            "--callgrind-out-file=" + out, args.bin, "load",
                            "--url", server.url, "--agent", "silent",
                            "--calls", str(calls), "--rate", str(calls),
-                           "--duration", str(duration), "--report", report]
+                           "--duration", str(duration), "--script",
+                           args.caller, "--report", report]
         server.wait_idle()
         p = subprocess.run(cmd, capture_output=True, text=True, env=env,
                            timeout=600)
@@ -488,6 +522,8 @@ def main():
     server = Server(args.bin, key, max(steps) * 2)
     try:
         with tempfile.TemporaryDirectory(prefix="bench_load.") as work:
+            longest = max(steps) / rate_for(max(steps)) + args.hold + 2
+            args.caller = write_caller(work, max(longest, 10))
             res = step_up(sides, "silent", steps, server, args, work, env)
             summary_silent(res, steps)
             if load and not args.no_echo:
