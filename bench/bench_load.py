@@ -354,7 +354,11 @@ HEADER = ("%-12s %6s %6s %6s %7s %7s %7s %10s %10s  %s" %
 
 
 def step_up(sides, agent, steps, server, args, work, env, extra_stop=None):
-    """Steps each side up until it fails to hold; the rows as they come."""
+    """Steps each side up until it fails to hold; the rows as they come.
+    A step lost to lateness alone is run again (--retries) before the side
+    stops
+    (another tenant's burst on the core can spoil one run); the better of
+    the two counts."""
     results = {s: [] for s in sides}
     going = set(sides)
     log("\nagainst %s: outbound lateness (ms); CPU mean/busiest second, "
@@ -365,15 +369,29 @@ def step_up(sides, agent, steps, server, args, work, env, extra_stop=None):
             if side not in going:
                 continue
             r = run_step(side, n, agent, server, args, work, env)
-            results[side].append(r)
             log(row(r))
-            if "error" in r and side == "peer" and not results[side][:-1]:
-                going.discard(side)
-            elif not r["held"] or (extra_stop and extra_stop(r)):
+            tries = 0
+            while late_only(r) and tries < args.retries:
+                tries += 1
+                again = run_step(side, n, agent, server, args, work, env)
+                log(row(again) + " (again)")
+                if again["held"] or p99_of(again) < p99_of(r):
+                    r = again
+            results[side].append(r)
+            if not r["held"] or (extra_stop and extra_stop(r)):
                 going.discard(side)
         if not going:
             break
     return results
+
+
+def p99_of(r):
+    return r["p99"] if r.get("p99") is not None else float("inf")
+
+
+def late_only(r):
+    return ("error" not in r and not r["held"] and r["failed"] == 0 and
+            r["connected"] == r["calls"])
 
 
 def largest(rows):
@@ -477,6 +495,16 @@ def instructions_per_frame(server, args, work, env):
                          ir2 / max(1, f2)))
 
 
+def save(path, runs):
+    """Every step's figures (not the reports themselves), as JSON."""
+    out = {agent: {side: [{k: v for k, v in r.items() if k != "doc"}
+                          for r in rows] for side, rows in sides.items()}
+           for agent, sides in runs.items()}
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "wvoice"),
@@ -487,6 +515,10 @@ def main():
     ap.add_argument("--hold", type=float,
                     help="seconds all calls of a step are up together "
                     "(8; 3 with --quick)")
+    ap.add_argument("--retries", type=int, default=1,
+                    help="runs more of a step lost to lateness alone (1)")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write every step's figures here")
     ap.add_argument("--no-echo", action="store_true",
                     help="skip the run against echo")
     ap.add_argument("--no-callgrind", action="store_true",
@@ -526,11 +558,14 @@ def main():
             args.caller = write_caller(work, max(longest, 10))
             res = step_up(sides, "silent", steps, server, args, work, env)
             summary_silent(res, steps)
+            echo = {}
             if load and not args.no_echo:
                 echo = step_up(["wvoice"], "echo", steps, server, args, work,
                                env, extra_stop=lambda r:
                                (r["srv_peak"] or 0) >= SERVER_FULL)
                 summary_echo(echo["wvoice"], steps)
+            if args.json:
+                save(args.json, {"silent": res, "echo": echo})
             if load and not args.no_callgrind:
                 instructions_per_frame(server, args, work, env)
     finally:
