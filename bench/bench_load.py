@@ -515,8 +515,8 @@ def main():
     ap.add_argument("--hold", type=float,
                     help="seconds all calls of a step are up together "
                     "(8; 3 with --quick)")
-    ap.add_argument("--retries", type=int, default=1,
-                    help="runs more of a step lost to lateness alone (1)")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="runs more of a step lost to lateness alone (2)")
     ap.add_argument("--json", metavar="FILE",
                     help="also write every step's figures here")
     ap.add_argument("--no-echo", action="store_true",
