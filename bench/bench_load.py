@@ -39,6 +39,11 @@ frames_late) and "metrics"."lateness_ms" (p50, p99, max); the peer prints
 the same names on one JSON line. CPU: /proc/PID/stat of both processes,
 sampled every 0.25 s.
 
+Before and after, the machine's own pauses: an idle 5 ms timer on the
+generators' core for 5 s, its p99 and worst lateness; a worst of 100 ms
+or more says another tenant or the hypervisor took the core, and a step
+lost then is run again (--retries).
+
 Run: python3 bench/bench_load.py [--quick] [--bin build/wvoice]
   (make bench runs it; scripts/bench-deps.sh installs the peer's ws
   package and valgrind). Raises its soft limit of open files to the hard
@@ -228,6 +233,33 @@ def write_caller(work, seconds):
     with open(path, "w") as f:
         json.dump(steps, f)
     return path
+
+
+PROBE = """
+import time
+late, t0, k = [], time.monotonic(), 0
+while k < %d:
+    k += 1
+    due = t0 + k * 0.005
+    time.sleep(max(0, due - time.monotonic()))
+    late.append((time.monotonic() - due) * 1000)
+late.sort()
+print(late[len(late) // 2], late[int(len(late) * 0.99)], late[-1])
+"""
+
+
+def noise(seconds=5):
+    """The machine's own pauses: a 5 ms timer on the generators' core,
+    idle, for a few seconds: its p99 and worst lateness, ms."""
+    p = subprocess.run(pinned(0) + [sys.executable, "-c",
+                                    PROBE % int(seconds * 200)],
+                       capture_output=True, text=True, timeout=seconds + 30)
+    try:
+        _, p99, worst = map(float, p.stdout.split())
+        return "an idle 5 ms timer on core 0 over %g s: p99 %.1f ms, " \
+            "worst %.1f ms" % (seconds, p99, worst)
+    except ValueError:
+        return "(the noise probe failed)"
 
 
 def has_load(binary):
@@ -549,6 +581,7 @@ def main():
             ", ".join(NAMES[s] for s in sides), ",".join(map(str, steps)),
             resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
 
+    log("machine noise before: " + noise())
     key = "bench-" + secrets.token_hex(8)
     env = dict(os.environ, WVOICE_API_KEY=key)
     server = Server(args.bin, key, max(steps) * 2)
@@ -570,6 +603,7 @@ def main():
                 instructions_per_frame(server, args, work, env)
     finally:
         server.stop()
+    log("machine noise after: " + noise())
     return 0
 
 
