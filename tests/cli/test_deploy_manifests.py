@@ -5,7 +5,8 @@
   python3-kubernetes (the API's generated models, 1.22's) gives each
   object's fields and their types; a field the type does not have (a typo,
   a misplaced key) or a value of the wrong type fails, and so does a
-  required field left out (the models refuse to be built without it);
+  required field left out (the models refuse to be built without it) and
+  a value outside the enumerations these manifests use;
 - the Job's essentials: Indexed, completions == parallelism == SHARDS, the
   shard argument and the report's name from the completion index, no
   retry of a shard, the API key from a Secret and nowhere in plain text,
@@ -125,11 +126,41 @@ def build(value, typ, path):
         raise SchemaError("%s: %s" % (path, e)) from None
 
 
+# The API's enumerations that the models leave as plain strings, for the
+# fields these manifests use: a field's name, its allowed values.
+ENUMS = {
+    "completionMode": {"Indexed", "NonIndexed"},
+    "restartPolicy": {"Always", "OnFailure", "Never"},
+    "imagePullPolicy": {"Always", "IfNotPresent", "Never"},
+    "accessModes": {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany",
+                    "ReadWriteOncePod"},
+    "whenUnsatisfiable": {"DoNotSchedule", "ScheduleAnyway"},
+    "type": {"RuntimeDefault", "Localhost", "Unconfined"},  # seccompProfile
+}
+
+
+def check_enums(value, path):
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            check_enums(v, "%s[%d]" % (path, i))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            here = "%s.%s" % (path, k)
+            if k in ENUMS and not (k == "type" and
+                                   not path.endswith("seccompProfile")):
+                for x in v if isinstance(v, list) else [v]:
+                    if x not in ENUMS[k]:
+                        raise SchemaError("%s: %r is not one of %s" % (
+                            here, x, ", ".join(sorted(ENUMS[k]))))
+            check_enums(v, here)
+
+
 def validate(doc, name):
     key = (doc.get("apiVersion"), doc.get("kind"))
     if key not in MODELS:
         raise SchemaError("%s: no model for %s %s" % ((name,) + key))
     build(doc, MODELS[key], name)
+    check_enums(doc, name)
 
 
 def container(doc):
@@ -164,6 +195,10 @@ class Manifests(unittest.TestCase):
         job = load("job.yaml")
         job["spec"]["parallelism"] = "4"
         with self.assertRaisesRegex(SchemaError, "parallelism: an integer"):
+            validate(job, "job.yaml")
+        job = load("job.yaml")
+        job["spec"]["template"]["spec"]["restartPolicy"] = "never"
+        with self.assertRaisesRegex(SchemaError, "restartPolicy: 'never'"):
             validate(job, "job.yaml")
         job = load("job.yaml")
         del container(job)["name"]
