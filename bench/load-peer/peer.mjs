@@ -39,7 +39,8 @@ function parseArgs(argv) {
               apiKey: process.env.WVOICE_API_KEY || "", timeout: 10 };
   const num = (name, v) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) usage(`${name}: not a positive number: ${v}`);
+    if (!Number.isFinite(n) || n <= 0)
+      usage(`${name}: not a positive number: ${v}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -132,7 +133,8 @@ function ulawDecode(bytes) {
 
 function encodeBase64(bytes) {
   let binary = "";
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+  for (let i = 0; i < bytes.length; i++)
+    binary += String.fromCharCode(bytes[i]);
   return btoa(binary);
 }
 
@@ -185,7 +187,8 @@ class Playout {
       this.filled++;
       this.totalWritten++;
     }
-    if (this.prebuffering && this.filled >= PREBUFFER) this.prebuffering = false;
+    if (this.prebuffering && this.filled >= PREBUFFER)
+      this.prebuffering = false;
   }
 
   grow() {
@@ -307,7 +310,8 @@ class Call {
       this.ws.terminate();
     });
     this.ws.on("error", (e) => this.end(`error: ${e.code || e.message}`));
-    this.ws.on("close", (code) => this.end(code === 1000 ? null : `close ${code}`));
+    this.ws.on("close",
+               (code) => this.end(code === 1000 ? null : `close ${code}`));
     this.confirmTimer = setTimeout(() => {
       if (!this.confirmed) this.end("timeout: no start");
     }, opt.timeout * 1000);
@@ -336,7 +340,8 @@ class Call {
       return;
     }
     const next = this.t0 + this.k * FRAME_MS;
-    this.timer = setTimeout(() => this.tick(), Math.max(1, Math.ceil(next - now)));
+    this.timer = setTimeout(() => this.tick(),
+                            Math.max(1, Math.ceil(next - now)));
   }
 
   micChunk(due) {
@@ -350,7 +355,8 @@ class Call {
     }
     const resampled = linearResample(samples, MIC_RATE, 8000);
     const encoded = ulawEncode(float32ToInt16(resampled));
-    this.ws.send(JSON.stringify({ event: "audio", payload: encodeBase64(encoded) }));
+    this.ws.send(JSON.stringify({ event: "audio",
+                                  payload: encodeBase64(encoded) }));
     lateness.add(performance.now() - due);
     counts.frames_sent++;
   }
@@ -375,7 +381,8 @@ class Call {
       case "audio":
         if (typeof msg.payload === "string") {
           counts.frames_received++;
-          this.playout.push(int16ToFloat32(ulawDecode(decodeBase64(msg.payload))));
+          this.playout.push(
+            int16ToFloat32(ulawDecode(decodeBase64(msg.payload))));
         }
         break;
       case "mark":
@@ -397,7 +404,8 @@ class Call {
   }
 
   send(obj) {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+    if (this.ws.readyState === WebSocket.OPEN)
+      this.ws.send(JSON.stringify(obj));
   }
 
   hangUp() {
