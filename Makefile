@@ -11,7 +11,9 @@
 #   make test-wasm  its tests under node, and the module's cost per frame
 #   make demo       install, build, run a recorded call to the built-in
 #                   agent (demo-call.wav, demo-call.jsonl)
-#   make bench      build and run the benchmarks
+#   make bench      build and run the benchmarks; bench_load steps the
+#                   calls of wvoice load and of a Node peer up against
+#                   wvoice serve, one core each (a few minutes)
 #   make cross-test the core and its unit tests for aarch64 and armhf, run
 #                   under qemu-user (installs the cross compilers)
 #   make install    install the command, the libraries, headers, .pc files,
@@ -85,6 +87,8 @@ bench: build
 	build/bench_serve
 	build/bench_latency
 	WVOICE_BENCH_CORE=build/bench_core node bench/bench_browser.mjs
+	@scripts/bench-deps.sh
+	python3 bench/bench_load.py --bin build/wvoice
 
 # A whole call to the built-in agent: a synthesized caller talks over the
 # greeting, presses 5 and #. Writes demo-call.wav and demo-call.jsonl here.

@@ -26,6 +26,7 @@ packages=(
 	emscripten          # the core for WebAssembly: the browser's module, its tests under node
 	dpkg-dev            # apt-get source: Debian's speexdsp, jansson, cmocka for it (scripts/wasm-deps.sh)
 	chromium            # the browser client's end-to-end tests (tests/browser/)
+	python3-kubernetes  # deploy/kubernetes/'s manifests checked against the API's types (tests/cli/test_deploy_manifests.py)
 )
 
 [ $# -gt 0 ] && packages=("$@")
