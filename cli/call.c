@@ -363,26 +363,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (o->output && o->output_device != WV_DEVICE_DEFAULT)
 		return usage_error("%s", "--output and --output-device "
 					 "conflict");
-	if (o->key && o->key_file)
-		return usage_error("%s", "--api-key and --api-key-file conflict");
 	if (o->script && check_script_options(o) < 0)
 		return EXIT_USAGE;
-	if (o->key_file) {
-		if (cli_read_key_file(o->key_file, o->key_buf,
-				      sizeof o->key_buf, "wvoice call") < 0)
-			return EXIT_USAGE;
-		o->key = o->key_buf;
-	}
-	if (!o->url && getenv("WVOICE_URL") && *getenv("WVOICE_URL"))
-		o->url = getenv("WVOICE_URL");
-	if (o->url && !o->agent)
-		return usage_error("%s", "--agent is required with --url (or "
-					 "WVOICE_URL)");
-	if (!o->key)
-		o->key = getenv("WVOICE_API_KEY");
-	if (o->url && !o->key)
-		return usage_error("%s", "no API key: --api-key, --api-key-file "
-					 "or WVOICE_API_KEY");
+	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
+				o->key_buf, sizeof o->key_buf, "wvoice call") < 0)
+		return EXIT_USAGE;
 	return -1;
 }
 

@@ -13,6 +13,16 @@ int cli_devices(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_load(int argc, char **argv);
 
+/*
+ * The service and key of a command that calls one, once its options are
+ * read: --api-key-file (key_file) read into key_buf (cap bytes), $WVOICE_URL
+ * for a missing *url, $WVOICE_API_KEY for a missing *key; --agent and a key
+ * required with a URL, --api-key and --api-key-file not both. Returns 0,
+ * or -1 having said why as a usage error of who ("wvoice call").
+ */
+int cli_resolve_service(const char **url, const char **key,
+			const char *key_file, const char *agent, char *key_buf,
+			size_t cap, const char *who);
 /* Reads the key from the first line of path (- for standard input) into
    buf (cap bytes), trailing blanks cut: kept out of the process list and
    the shell's history. Returns 0, or -1 having said why on stderr, each

@@ -368,24 +368,9 @@ static int parse(int argc, char **argv, struct load_opts *o)
 		return usage_error("%s", "--calls N is required");
 	if (o->script && o->input)
 		return usage_error("%s", "--script and --input conflict");
-	if (o->key && o->key_file)
-		return usage_error("%s", "--api-key and --api-key-file conflict");
-	if (o->key_file) {
-		if (cli_read_key_file(o->key_file, o->key_buf,
-				      sizeof o->key_buf, "wvoice load") < 0)
-			return EXIT_USAGE;
-		o->key = o->key_buf;
-	}
-	if (!o->url && getenv("WVOICE_URL") && *getenv("WVOICE_URL"))
-		o->url = getenv("WVOICE_URL");
-	if (o->url && !o->agent)
-		return usage_error("%s", "--agent is required with --url (or "
-					 "WVOICE_URL)");
-	if (!o->key)
-		o->key = getenv("WVOICE_API_KEY");
-	if (o->url && !o->key)
-		return usage_error("%s", "no API key: --api-key, --api-key-file "
-					 "or WVOICE_API_KEY");
+	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
+				o->key_buf, sizeof o->key_buf, "wvoice load") < 0)
+		return EXIT_USAGE;
 	return -1;
 }
 
