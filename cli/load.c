@@ -689,6 +689,13 @@ static void describe(struct load *L)
 	r->counts.calls_planned = L->n;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	const struct cli_load_call *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
 /* What the built-in server says of itself: its /healthz at the end, and
    the line it ends with (its frames, how late, its worst send delay). */
 static void server_report(struct load *L, struct cli_serve_child *child)
@@ -801,6 +808,8 @@ static int run_load(struct load_opts *o)
 	L.rep.started_unix_ms = L.t0_unix_ms;
 	run_calls(&L);
 	L.rep.wall_s = (double)(wv_now_us() - L.t0_us) / 1e6;
+	/* Calls are listed as they ended; the report lists them by id. */
+	qsort(L.rep.per_call, L.rep.n_calls, sizeof *L.rep.per_call, by_id);
 	server_report(&L, &child);
 	cli_load_report_table(stdout, &L.rep);
 	fflush(stdout);
