@@ -132,8 +132,16 @@ class Demo(ServeTest):
         self.assertEqual([m for dr, m in marks if dr == "in"],
                          [m for dr, m in marks if dr == "out"])
         self.assertGreaterEqual(len(marks), 8)
-        clear_t = [e["t"] for e in lines if e.get("event") == "clear"][0]
-        self.assertAlmostEqual(clear_t, cleared, delta=0.02)
+        # The timeline keeps the recording's clock: the caller's audio sent
+        # before the clear came in puts it where the timeline does, however
+        # late a busy machine made the loop (the log's "t" is wall time).
+        sent = 0
+        for e in lines:
+            if e.get("event") == "clear":
+                break
+            if e.get("event") == "audio" and e["dir"] == "out":
+                sent += e["bytes"]
+        self.assertAlmostEqual(sent / RATE, cleared, delta=0.025)
 
     def test_quiet_demo_writes_files_in_the_current_directory(self):
         d = os.path.join(self.dir, "here")
