@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <wvoice/error.h>
 
 #include "errbuf.h"
@@ -89,6 +91,38 @@ static void table_tallies(FILE *f, const char *title,
 			(unsigned long long)t[i].n);
 }
 
+/* What the server said of itself, in its own words where it has them
+   (the built-in server's summary line), else its /healthz as it came. */
+static void table_server(FILE *f, const char *server_json)
+{
+	json_t *doc, *summary, *refused;
+
+	if (!server_json)
+		return;
+	doc = json_loads(server_json, 0, NULL);
+	summary = json_object_get(doc, "summary");
+	refused = json_object_get(doc, "refused");
+	if (json_is_string(summary)) {
+		fprintf(f, "\nserver's view (what it reported): %s\n",
+			json_string_value(summary));
+	} else if (json_is_integer(json_object_get(doc, "calls_total"))) {
+		json_int_t total = 0;
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(refused, key, v)
+			total += json_integer_value(v);
+		fprintf(f, "\nserver's view (what it reported): %" JSON_INTEGER_FORMAT
+			" calls, %" JSON_INTEGER_FORMAT " refused\n",
+			json_integer_value(json_object_get(doc, "calls_total")),
+			total);
+	} else {
+		fprintf(f, "\nserver's view (what it reported): %s\n",
+			server_json);
+	}
+	json_decref(doc);
+}
+
 void cli_load_report_table(FILE *f, const struct cli_load_report *r)
 {
 	table_head(f, r);
@@ -104,9 +138,7 @@ void cli_load_report_table(FILE *f, const struct cli_load_report *r)
 		fprintf(f, ", peak resident %llu KiB",
 			(unsigned long long)r->peak_rss_kib);
 	fputc('\n', f);
-	if (r->server_json)
-		fprintf(f, "\nserver's view (what it reported): %s\n",
-			r->server_json);
+	table_server(f, r->server_json);
 }
 
 /* ---- CSV ---- */
