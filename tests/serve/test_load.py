@@ -133,12 +133,15 @@ class LoadTest(ServeTest):
         self.assertGreaterEqual(m["lateness_ms"]["min"], 150)
 
     def test_stalls_show_as_gaps_and_underruns(self):
-        # The agent's answer runs over 2 s: a 600 ms stall every 2 s
-        # falls inside it wherever the period starts.
+        # The agent's answer runs over 4 s, so two 600 ms stalls 2 s
+        # apart fall inside it wherever the period starts: if the first
+        # holds back the answer's start (a later start, not an underrun),
+        # the second empties a playout buffer that holds less than 600 ms.
         script = os.path.join(self.dir, "long.json")
         with open(script, "w") as f:
             json.dump([{"say": "One two three four five six seven eight "
-                               "nine ten eleven twelve."},
+                               "nine ten eleven twelve thirteen fourteen "
+                               "fifteen sixteen seventeen eighteen."},
                        {"wait_agent_quiet": 1500, "timeout_ms": 15000},
                        {"hangup": True}], f)
         status, rep, err, _ = self.load(
