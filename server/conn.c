@@ -52,10 +52,58 @@ int wvs_conn_established(struct conn *c, struct lws *wsi)
 	return 0;
 }
 
+/* The first side to close gives the close its code and reason. */
+static void closing(struct conn *c, const char *by, int code,
+		    const char *reason)
+{
+	if (c->closed_by)
+		return;
+	c->closed_by = by;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+}
+
+/* What lws's own short close reasons mean, for the log. */
+static const char *lws_problem(const char *reason)
+{
+	static const char *const names[][2] = {
+		{ "rsv bits", "reserved bits set in a frame" },
+		{ "bad opc", "unknown opcode" },
+		{ "frag ctl", "fragmented control frame" },
+		{ "bad cont", "continuation frame out of place" },
+		{ "bad fin", "new message inside a fragmented one" },
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(reason, names[i][0]) == 0)
+			return names[i][1];
+	return *reason ? reason : "broken frame";
+}
+
+/* A close neither side asked for through us: lws closed the call for a
+   frame RFC 6455 forbids, with the code and reason it put in the close
+   frame (1002, "rsv bits"). Named in the call's log line as the session's
+   own protocol errors are. */
+static void lws_closed(struct conn *c, int64_t now)
+{
+	const unsigned char *p = lws_get_close_payload(c->wsi);
+	size_t len = lws_get_close_length(c->wsi), n = 0;
+	char reason[sizeof c->close_reason];
+
+	if (c->closed_by || len < 2)
+		return;
+	for (size_t i = 2; i < len && n < sizeof reason - 1; i++)
+		reason[n++] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+	reason[n] = '\0';
+	closing(c, "server", p[0] << 8 | p[1], reason);
+	wvs_session_reject(c->session, c->close_code, lws_problem(reason), now);
+}
+
 void wvs_conn_finished(struct conn *c)
 {
 	struct wvs_server *srv = c->srv;
 	const struct wvs_session_stats *st;
+	int64_t now = wvs_now_us();
 
 	wv_message_destroy(c->rx);
 	free(c->metadata);
@@ -64,7 +112,13 @@ void wvs_conn_finished(struct conn *c)
 	if (!c->session)
 		return;
 	ev_timer_stop(srv->loop, &c->pace);
-	wvs_session_closed(c->session, wvs_now_us());
+	lws_closed(c, now);
+	/* The client may still be sending: keep its socket to drain it. */
+	if (c->closed_by && strcmp(c->closed_by, "server") == 0) {
+		int fd = wvs_linger_hold(c->wsi);
+		c->linger_fd = fd > 0 ? fd : 0;
+	}
+	wvs_session_closed(c->session, now);
 	st = wvs_session_stats(c->session);
 	srv->stats.frames_in += st->frames_in;
 	srv->stats.frames_out += st->frames_out;
@@ -74,7 +128,7 @@ void wvs_conn_finished(struct conn *c)
 	if (!srv->cfg.quiet)
 		wvs_logf(srv, "call %s end agent=%s duration=%.3fs reason=%s "
 			 "frames_in=%llu frames_out=%llu marks=%llu late=%llu",
-			 c->id, c->agent->id, (double)(wvs_now_us() - c->opened) / 1e6,
+			 c->id, c->agent->id, (double)(now - c->opened) / 1e6,
 			 wvs_end_name(wvs_session_end(c->session)),
 			 (unsigned long long)st->frames_in,
 			 (unsigned long long)st->frames_out,
@@ -93,17 +147,6 @@ void wvs_conn_finished(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->stats.active--;
-}
-
-/* The first side to close gives the close its code and reason. */
-static void closing(struct conn *c, const char *by, int code,
-		    const char *reason)
-{
-	if (c->closed_by)
-		return;
-	c->closed_by = by;
-	c->close_code = code;
-	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
 }
 
 void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,

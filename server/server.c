@@ -99,6 +99,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (c)
 			wvs_conn_finished(c);
 		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* lws has closed its descriptor: the socket is ours to drain. */
+		if (c && c->linger_fd > 0) {
+			wvs_linger_start(lws_context_user(lws_get_context(wsi)),
+					 c->linger_fd);
+			c->linger_fd = 0;
+		}
+		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
 		struct wvs_server *srv = lws_context_user(lws_get_context(wsi));
 		if (atomic_load(&srv->stop))
@@ -360,8 +368,9 @@ static void grace_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 int wvs_server_run(struct wvs_server *srv)
 {
-	while (!srv->stopping_since || (srv->conns && wvs_now_us() -
-			srv->stopping_since < SHUTDOWN_GRACE_US)) {
+	while (!srv->stopping_since ||
+	       ((srv->conns || srv->lingering) &&
+		wvs_now_us() - srv->stopping_since < SHUTDOWN_GRACE_US)) {
 		if (srv->stopping_since && !ev_is_active(&srv->grace)) {
 			ev_timer_init(&srv->grace, grace_tick, 0.05, 0.05);
 			ev_timer_start(srv->loop, &srv->grace);
@@ -432,6 +441,7 @@ void wvs_server_destroy(struct wvs_server *srv)
 	/* Closes what is left; each close comes back through wvs_conn_finished(). */
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
+	wvs_linger_cleanup(srv);
 	for (size_t i = 0; i < srv->n_stop_signals; i++)
 		ev_signal_stop(srv->loop, &srv->stop_signals[i]);
 	if (srv->loop)

@@ -11,6 +11,8 @@
  *   registry.c   the agents callers reach by agent_id: built in, scripted
  *   conn.c       a call on its socket: established, messages in, frames
  *                out paced at real time, closed
+ *   linger.c     after the server closed a call: what the client still
+ *                sends read and dropped, so the close frame is not lost
  *   trace.c      event logs and recordings of a call
  *   health.c     plain HTTP: where a request goes; GET /healthz, the
  *                counts a supervisor asks for
@@ -43,6 +45,8 @@
 
 #define TX_MAX 16384 /* longest server message (a long mark id) */
 
+struct wvs_linger;
+
 struct agent_entry {
 	const char *id;
 	const struct wvs_agent *agent;
@@ -70,6 +74,7 @@ struct conn {
 	const char *closed_by; /* "server", "client", or NULL: none (lost) */
 	int close_code;
 	char close_reason[124];
+	int linger_fd; /* > 0: the socket, kept for a lingering close */
 };
 
 struct wvs_server {
@@ -103,6 +108,7 @@ struct wvs_server {
 	size_t n_web_roots;
 
 	struct conn *conns;
+	struct wvs_linger *lingering; /* closed calls' sockets, draining */
 	struct wvs_server_stats stats;
 	atomic_int stop;
 	int64_t stopping_since;
@@ -153,6 +159,18 @@ void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,
 /* Sends what the session has due, arms the pacing timer; writeable says
    whether this is the writeable callback. */
 int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
+
+/* ---- linger.c ---- */
+
+/* A duplicate of the call's socket (>= 3), taken when the server closes
+   it (LWS_CALLBACK_CLOSED), or -1. */
+int wvs_linger_hold(struct lws *wsi);
+/* Once lws closed its own descriptor (LWS_CALLBACK_WSI_DESTROY): ends
+   the sending side of fd and reads and drops what the client still sends
+   until it closes, 32 MiB or 5 s, then closes fd. */
+void wvs_linger_start(struct wvs_server *srv, int fd);
+/* Closes every lingering socket at once (the server's end). */
+void wvs_linger_cleanup(struct wvs_server *srv);
 
 /* ---- health.c ---- */
 
