@@ -62,6 +62,7 @@ void wvs_server_config_default(struct wvs_server_config *cfg)
 	cfg->port = WVS_DEFAULT_PORT;
 	cfg->max_calls = WVS_DEFAULT_MAX_CALLS;
 	cfg->lead_ms = 60;
+	cfg->idle_timeout_ms = 10000;
 }
 
 static void begin_shutdown(struct wvs_server *srv)
@@ -91,6 +92,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return c->session ? wvs_conn_receive(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c->session ? wvs_conn_writeable(c, wsi) : -1;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		return c->session ? wvs_conn_pong(c, wsi, len) : -1;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (c)
 			wvs_conn_peer_closing(c, in, len);
@@ -340,6 +343,8 @@ int wvs_server_create(struct wvs_server **out,
 	}
 	if (!srv->cfg.lead_ms)
 		srv->cfg.lead_ms = 60;
+	if (!srv->cfg.idle_timeout_ms)
+		srv->cfg.idle_timeout_ms = 10000;
 	rc = wvs_keys_init(srv, err, errlen);
 	if (rc == 0)
 		rc = wvs_agents_init(srv, err, errlen);

@@ -75,6 +75,12 @@ struct conn {
 	int close_code;
 	char close_reason[124];
 	int linger_fd; /* > 0: the socket, kept for a lingering close */
+	/* Control frames lws answers itself (pings) are counted from the
+	   socket's bytes: those received, less what the messages and pongs
+	   account for. wire: 0 when the kernel does not say, or over TLS. */
+	ev_timer watch;
+	int wire;
+	uint64_t wire_base, wire_seen, frame_len;
 };
 
 struct wvs_server {
@@ -153,6 +159,8 @@ void wvs_conn_finished(struct conn *c);
 int wvs_conn_writeable(struct conn *c, struct lws *wsi);
 int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in,
 		     size_t len);
+/* The client answered a ping (LWS_CALLBACK_RECEIVE_PONG). */
+int wvs_conn_pong(struct conn *c, struct lws *wsi, size_t len);
 /* The client's close frame (code and reason) came first. */
 void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,
 			   size_t len);
@@ -171,6 +179,11 @@ int wvs_linger_hold(struct lws *wsi);
 void wvs_linger_start(struct wvs_server *srv, int fd);
 /* Closes every lingering socket at once (the server's end). */
 void wvs_linger_cleanup(struct wvs_server *srv);
+
+/* ---- tcpinfo.c ---- */
+
+/* The bytes received on a TCP socket (TCP_INFO). Returns 0 or -1. */
+int wvs_tcp_bytes_received(int fd, uint64_t *out);
 
 /* ---- health.c ---- */
 

@@ -174,6 +174,36 @@ class BadInput(ServeTest):
                                           fin=False) * 4096
         self.closes_while_sending(1003, data, "binary frame")
 
+    def test_frames_rfc_6455_forbids_close_1002_and_are_named(self):
+        # Once seen: lws closed these calls itself and the log said only
+        # reason=closed.
+        for name, frame, problem in (
+                ("reserved bits", wsclient.Connection.frame(
+                    wsclient.OP_TEXT, '{"event":"stop"}', rsv=4),
+                 "reserved bits set in a frame"),
+                ("opcode 3", wsclient.Connection.frame(3, b"x"),
+                 "unknown opcode"),
+                ("opcode 0xb", wsclient.Connection.frame(0xB, b""),
+                 "unknown opcode"),
+                ("fragmented ping", wsclient.Connection.frame(
+                    wsclient.OP_PING, b"", fin=False),
+                 "fragmented control frame"),
+                ("lone continuation", wsclient.Connection.frame(
+                    wsclient.OP_CONT, b"x"),
+                 "continuation frame out of place")):
+            with self.subTest(name):
+                c, cid = self.open_call("echo")
+                c.send_raw(frame)
+                self.assert_closes_with(c, 1002)
+                # As a client does after the closing handshake: lws 4.1.6
+                # ends a call closed for reserved bits only then (or 5 s
+                # later).
+                c.close()
+                self.server.wait_log(r"call %s: %s \(lws: [a-z ]+\); "
+                                     r"closing with 1002$" % (cid, problem))
+                self.assertRegex(self.server.wait_log(r"call %s end " % cid),
+                                 r" reason=protocol-error ")
+
     def test_events_before_start_close_1008(self):
         for event in (audio_event(SILENCE), {"event": "dtmf", "dtmf": "1"},
                       {"event": "mark", "mark": "x"}):
