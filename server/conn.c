@@ -104,7 +104,6 @@ static void lws_problem(const char *reason, char *out, size_t cap)
 		{ "bad cont", "continuation frame out of place" },
 		{ "bad fin", "new message inside a fragmented one" },
 	};
-
 	const char *what = "a frame RFC 6455 forbids";
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
