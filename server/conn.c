@@ -18,6 +18,8 @@
 /* The smallest frame a client can send (2 bytes of header, 4 of mask):
    control bytes count as this many frames at most. */
 #define MIN_FRAME 6
+/* The longest header: a frame's, read but not yet seen whole. */
+#define MAX_HEADER 14
 
 static void pace_due(struct ev_loop *loop, ev_timer *w, int revents);
 static void watch_due(struct ev_loop *loop, ev_timer *w, int revents);
@@ -29,7 +31,7 @@ static void wire_start(struct conn *c, struct lws *wsi)
 	int fd = lws_get_socket_fd(wsi);
 
 	c->wire = !lws_is_ssl(wsi) && fd >= 0 &&
-		  wvs_tcp_bytes_received(fd, &c->wire_base) == 0;
+		  wvs_tcp_bytes_read(fd, &c->wire_base) == 0;
 	ev_timer_init(&c->watch, watch_due, WATCH_S, WATCH_S);
 	c->watch.data = c;
 	if (c->wire)
@@ -246,20 +248,21 @@ static void pace_due(struct ev_loop *loop, ev_timer *w, int revents)
 	wvs_conn_pump(c, c->wsi, 0);
 }
 
-/* The bytes received that no message or pong accounts for are control
-   frames lws took itself (pings above all), each MIN_FRAME bytes at
-   least: counted against the flood limit as that many frames at most. */
+/* The bytes read that no message or pong accounts for are control frames
+   lws took itself (pings above all), each MIN_FRAME bytes at least:
+   counted against the flood limit as that many frames at most. The frame
+   being read is not yet seen whole: its payload so far, and a header. */
 static void watch_due(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
-	uint64_t got, extra;
+	uint64_t got, seen = c->wire_seen + c->frame_len + MAX_HEADER, extra;
 
 	(void)loop;
 	(void)revents;
-	if (wvs_tcp_bytes_received(lws_get_socket_fd(c->wsi), &got) < 0 ||
-	    got - c->wire_base <= c->wire_seen)
+	if (wvs_tcp_bytes_read(lws_get_socket_fd(c->wsi), &got) < 0 ||
+	    got - c->wire_base <= seen)
 		return;
-	extra = (got - c->wire_base - c->wire_seen) / MIN_FRAME;
+	extra = (got - c->wire_base - seen) / MIN_FRAME;
 	c->wire_seen += extra * MIN_FRAME;
 	wvs_session_control_frames(c->session, extra, wvs_now_us());
 	wvs_conn_pump(c, c->wsi, 0);

@@ -182,8 +182,9 @@ void wvs_linger_cleanup(struct wvs_server *srv);
 
 /* ---- tcpinfo.c ---- */
 
-/* The bytes received on a TCP socket (TCP_INFO). Returns 0 or -1. */
-int wvs_tcp_bytes_received(int fd, uint64_t *out);
+/* The bytes received on a TCP socket and read from it (TCP_INFO, less
+   what is still queued), at most. Returns 0 or -1. */
+int wvs_tcp_bytes_read(int fd, uint64_t *out);
 
 /* ---- health.c ---- */
 
