@@ -42,6 +42,7 @@ static void linger_end(struct wvs_linger *l)
 	ev_io_stop(srv->loop, &l->io);
 	ev_timer_stop(srv->loop, &l->budget);
 	close(l->fd);
+	srv->n_lingering--;
 	if (l->prev)
 		l->prev->next = l->next;
 	else
@@ -87,15 +88,20 @@ int wvs_linger_hold(struct lws *wsi)
 
 void wvs_linger_start(struct wvs_server *srv, int fd)
 {
-	struct wvs_linger *l = calloc(1, sizeof *l);
+	struct wvs_linger *l = NULL;
 
 	/* lws has sent its close frame (and TLS close_notify) and closed its
-	   descriptor: the FIN is ours to send. */
+	   descriptor: the FIN is ours to send. As many sockets linger as
+	   calls may be up at once, so that clients closed in a stream cannot
+	   hold the server's descriptors. */
 	shutdown(fd, SHUT_WR);
+	if (srv->n_lingering < srv->cfg.max_calls)
+		l = calloc(1, sizeof *l);
 	if (!l) {
 		close(fd);
 		return;
 	}
+	srv->n_lingering++;
 	l->srv = srv;
 	l->fd = fd;
 	ev_io_init(&l->io, linger_readable, fd, EV_READ);

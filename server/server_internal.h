@@ -115,6 +115,7 @@ struct wvs_server {
 
 	struct conn *conns;
 	struct wvs_linger *lingering; /* closed calls' sockets, draining */
+	unsigned n_lingering;
 	struct wvs_server_stats stats;
 	atomic_int stop;
 	int64_t stopping_since;
@@ -175,7 +176,8 @@ int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
 int wvs_linger_hold(struct lws *wsi);
 /* Once lws closed its own descriptor (LWS_CALLBACK_WSI_DESTROY): ends
    the sending side of fd and reads and drops what the client still sends
-   until it closes, 32 MiB or 5 s, then closes fd. */
+   until it closes, 32 MiB or 5 s, then closes fd (at once when max_calls
+   sockets linger already). */
 void wvs_linger_start(struct wvs_server *srv, int fd);
 /* Closes every lingering socket at once (the server's end). */
 void wvs_linger_cleanup(struct wvs_server *srv);

@@ -9,6 +9,7 @@ Run: python3 test_liveness.py [path/to/wvoice]   (or WVOICE_BIN=...)
 """
 
 import json
+import threading
 import time
 
 import harness
@@ -133,6 +134,50 @@ class Liveness(ServeTest):
         c.send_text('{"event":"dtmf","dtmf":"1"}', pieces=20)
         c.send_event(audio_event(SILENCE))
         self.assert_stop_closes(c)
+
+
+
+class LingerCap(ServeTest):
+    """After closing a call the server drains what its client still sends
+    (test_bad_input.py), but no more sockets at once than --max-calls."""
+    server_args = ("--max-calls", "1")
+
+    def test_no_more_sockets_linger_than_calls_may_be_up(self):
+        big = wsclient.Connection.frame(wsclient.OP_TEXT, b"a" * (4 << 20))
+        # The first client sends a third of its message, then waits: its
+        # socket lingers, drained, until it closes it.
+        a, aid = self.open_call("echo")
+        a.send_raw(big[:len(big) // 3])
+        self.assertEqual(self.assert_closes_with(a, 1009, timeout=10),
+                         "message over 65536 bytes")
+        self.server.wait_log(r"call %s end " % aid)
+        # The second, closed the same way while the first lingers, is cut
+        # off at once: its kernel gets a reset, not a FIN.
+        b, bid = self.open_call("echo")
+        failed = []
+
+        def send():
+            try:
+                b.send_raw(big)
+            except OSError as e:
+                failed.append(e)
+
+        th = threading.Thread(target=send, daemon=True)
+        th.start()
+        try:
+            b.wait_close(10 * SLOW)
+        except (wsclient.ConnectionLost, OSError) as e:
+            failed.append(e)
+        if not failed:
+            self.assertFalse(b.wait_eof(5 * SLOW), "B's socket lingered")
+        th.join(10 * SLOW)
+        # Once the first client closes, its socket is the server's again.
+        a.close()
+        c, cid = self.open_call("echo")
+        c.send_raw(big)
+        self.assertEqual(self.assert_closes_with(c, 1009, timeout=10),
+                         "message over 65536 bytes")
+        self.assertTrue(c.wait_eof(10 * SLOW))
 
 
 if __name__ == "__main__":
