@@ -13,6 +13,8 @@
  *                out paced at real time, closed
  *   linger.c     after the server closed a call: what the client still
  *                sends read and dropped, so the close frame is not lost
+ *   tcpinfo.c    what the kernel counted on a call's socket (the bytes of
+ *                the control frames lws answers itself)
  *   trace.c      event logs and recordings of a call
  *   health.c     plain HTTP: where a request goes; GET /healthz, the
  *                counts a supervisor asks for
