@@ -133,16 +133,7 @@ class BadInput(ServeTest):
         for i in range(tries):
             with self.subTest(attempt=i):
                 c, cid = self.open_call("echo")
-                failed = []
-
-                def send():
-                    try:
-                        c.send_raw(data)
-                    except OSError as e:
-                        failed.append(e)
-
-                th = threading.Thread(target=send, daemon=True)
-                th.start()
+                sender = harness.Sender(c, data)
                 try:
                     got, reason, _ = c.wait_close(30 * SLOW)
                 except (wsclient.ConnectionLost, OSError) as e:
@@ -151,11 +142,12 @@ class BadInput(ServeTest):
                     # was lost (RFC 6455 7.1.1: close TCP after the
                     # closing handshake).
                     self.fail("no close frame (%s): expected %d" % (e, code))
-                th.join(30 * SLOW)
-                self.assertFalse(th.is_alive(), "the server stopped reading")
+                sender.join(30 * SLOW)
+                self.assertFalse(sender.is_alive(),
+                                 "the server stopped reading")
                 self.assertEqual(got, code, "close reason %r" % reason)
-                self.assertEqual(failed, [], "the server reset the "
-                                 "connection under the client's message")
+                self.assertIsNone(sender.error, "the server reset the "
+                                  "connection under the client's message")
                 self.assertTrue(c.wait_eof(10 * SLOW), "no FIN after close")
                 self.server.wait_log(r"call %s: .*%s.*; closing with %d" %
                                      (cid, problem, code))
