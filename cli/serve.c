@@ -30,6 +30,9 @@ static const char usage[] =
 	"                        (repeatable; see wvoice(1) for the format)\n"
 	"  --record DIR          write DIR/<id>.wav and DIR/<id>.jsonl per call\n"
 	"  --max-calls N         refuse calls past N at once with 503 (1000)\n"
+	"  --idle-timeout SEC    after start, close a call with 1008 when its\n"
+	"                        client sends no audio, or answers no ping,\n"
+	"                        for SEC seconds (10; pings every SEC/2)\n"
 	"  --allow-origin ORIGIN browser origin allowed to call (repeatable;\n"
 	"                        '*' for any; default: this server's own)\n"
 	"  --web DIR             serve the browser client from DIR at /\n"
@@ -249,7 +252,7 @@ static int serve(const struct wvs_server_config *cfg)
 int cli_serve(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_PORT, O_KEY, O_CERT, O_TLSKEY, O_SCRIPT,
-	       O_RECORD, O_MAX, O_ORIGIN, O_WEB, O_VOICE, O_VERBOSE,
+	       O_RECORD, O_MAX, O_IDLE, O_ORIGIN, O_WEB, O_VOICE, O_VERBOSE,
 	       O_QUIET };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -260,6 +263,7 @@ int cli_serve(int argc, char **argv)
 		{ "script", required_argument, NULL, O_SCRIPT },
 		{ "record", required_argument, NULL, O_RECORD },
 		{ "max-calls", required_argument, NULL, O_MAX },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "allow-origin", required_argument, NULL, O_ORIGIN },
 		{ "web", required_argument, NULL, O_WEB },
 		{ "voice", required_argument, NULL, O_VOICE },
@@ -323,6 +327,15 @@ int cli_serve(int argc, char **argv)
 				goto out;
 			}
 			cfg.max_calls = (unsigned)v;
+			break;
+		case O_IDLE:
+			if (cli_parse_uint(optarg, 1, 86400, &v)) {
+				status = usage_error("--idle-timeout: '%s' is "
+						     "not a number of seconds "
+						     "from 1 to 86400", optarg);
+				goto out;
+			}
+			cfg.idle_timeout_ms = (unsigned)v * 1000;
 			break;
 		case O_ORIGIN:
 			strings_add(&origins, optarg);

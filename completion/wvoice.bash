@@ -13,8 +13,8 @@ _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 	--connect-timeout --ca --insecure --summary --quiet --verbose --help
 	--version"
 _wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
-	--record --max-calls --allow-origin --voice --web --verbose --quiet --help
-	--version"
+	--record --max-calls --idle-timeout --allow-origin --voice --web --verbose
+	--quiet --help --version"
 _wvoice_load_flags="--url --api-key --api-key-file --auth --agent --calls
 	--rate --ramp --duration --script --input --impair --shard --report
 	--csv --html --fail-if --prebuffer-ms --connect-timeout --ca --insecure
@@ -28,7 +28,7 @@ _wvoice_valued="--url --api-key --api-key-file --auth --agent --from
 	--metadata --input --input-device --output --output-device --events
 	--dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
 	--summary --listen --port --tls-cert --tls-key --script --record
-	--max-calls --allow-origin --voice --dir --web --calls --rate --ramp
+	--max-calls --idle-timeout --allow-origin --voice --dir --web --calls --rate --ramp
 	--duration --impair --shard --report --csv --html --fail-if"
 
 # Whether WORD is one of the words after it.

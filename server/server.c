@@ -62,6 +62,7 @@ void wvs_server_config_default(struct wvs_server_config *cfg)
 	cfg->port = WVS_DEFAULT_PORT;
 	cfg->max_calls = WVS_DEFAULT_MAX_CALLS;
 	cfg->lead_ms = 60;
+	cfg->idle_timeout_ms = 10000;
 }
 
 static void begin_shutdown(struct wvs_server *srv)
@@ -91,6 +92,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return c->session ? wvs_conn_receive(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c->session ? wvs_conn_writeable(c, wsi) : -1;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		return c->session ? wvs_conn_pong(c, wsi, len) : -1;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (c)
 			wvs_conn_peer_closing(c, in, len);
@@ -98,6 +101,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 		if (c)
 			wvs_conn_finished(c);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* lws has closed its descriptor: the socket is ours to drain. */
+		if (c && c->linger_fd > 0) {
+			wvs_linger_start(lws_context_user(lws_get_context(wsi)),
+					 c->linger_fd);
+			c->linger_fd = 0;
+		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
 		struct wvs_server *srv = lws_context_user(lws_get_context(wsi));
@@ -332,6 +343,8 @@ int wvs_server_create(struct wvs_server **out,
 	}
 	if (!srv->cfg.lead_ms)
 		srv->cfg.lead_ms = 60;
+	if (!srv->cfg.idle_timeout_ms)
+		srv->cfg.idle_timeout_ms = 10000;
 	rc = wvs_keys_init(srv, err, errlen);
 	if (rc == 0)
 		rc = wvs_agents_init(srv, err, errlen);
@@ -360,8 +373,9 @@ static void grace_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 int wvs_server_run(struct wvs_server *srv)
 {
-	while (!srv->stopping_since || (srv->conns && wvs_now_us() -
-			srv->stopping_since < SHUTDOWN_GRACE_US)) {
+	while (!srv->stopping_since ||
+	       ((srv->conns || srv->lingering) &&
+		wvs_now_us() - srv->stopping_since < SHUTDOWN_GRACE_US)) {
 		if (srv->stopping_since && !ev_is_active(&srv->grace)) {
 			ev_timer_init(&srv->grace, grace_tick, 0.05, 0.05);
 			ev_timer_start(srv->loop, &srv->grace);
@@ -432,6 +446,7 @@ void wvs_server_destroy(struct wvs_server *srv)
 	/* Closes what is left; each close comes back through wvs_conn_finished(). */
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
+	wvs_linger_cleanup(srv);
 	for (size_t i = 0; i < srv->n_stop_signals; i++)
 		ev_signal_stop(srv->loop, &srv->stop_signals[i]);
 	if (srv->loop)

@@ -53,6 +53,10 @@ struct wvs_server_config {
 	int web_optional;
 	unsigned max_calls;
 	unsigned lead_ms;	/* agent audio sent this far ahead: 60 */
+	/* After `start`, a call whose client sends no audio message (it
+	   sends 50 a second) or answers no ping (one every half of it) for
+	   this long is closed with 1008: 10000. */
+	unsigned idle_timeout_ms;
 	const char *voice;	/* espeak-ng voice: "en-us" */
 	int verbose;		/* log every event but audio */
 	int quiet;		/* log refusals and problems only */

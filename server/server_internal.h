@@ -11,6 +11,10 @@
  *   registry.c   the agents callers reach by agent_id: built in, scripted
  *   conn.c       a call on its socket: established, messages in, frames
  *                out paced at real time, closed
+ *   linger.c     after the server closed a call: what the client still
+ *                sends read and dropped, so the close frame is not lost
+ *   tcpinfo.c    what the kernel counted on a call's socket (the bytes of
+ *                the control frames lws answers itself)
  *   trace.c      event logs and recordings of a call
  *   health.c     plain HTTP: where a request goes; GET /healthz, the
  *                counts a supervisor asks for
@@ -43,6 +47,8 @@
 
 #define TX_MAX 16384 /* longest server message (a long mark id) */
 
+struct wvs_linger;
+
 struct agent_entry {
 	const char *id;
 	const struct wvs_agent *agent;
@@ -70,6 +76,13 @@ struct conn {
 	const char *closed_by; /* "server", "client", or NULL: none (lost) */
 	int close_code;
 	char close_reason[124];
+	int linger_fd; /* > 0: the socket, kept for a lingering close */
+	/* Control frames lws answers itself (pings) are counted from the
+	   socket's bytes: those received, less what the messages and pongs
+	   account for. wire: 0 when the kernel does not say, or over TLS. */
+	ev_timer watch;
+	int wire;
+	uint64_t wire_base, wire_seen, frame_len;
 };
 
 struct wvs_server {
@@ -103,6 +116,8 @@ struct wvs_server {
 	size_t n_web_roots;
 
 	struct conn *conns;
+	struct wvs_linger *lingering; /* closed calls' sockets, draining */
+	unsigned n_lingering;
 	struct wvs_server_stats stats;
 	atomic_int stop;
 	int64_t stopping_since;
@@ -147,12 +162,33 @@ void wvs_conn_finished(struct conn *c);
 int wvs_conn_writeable(struct conn *c, struct lws *wsi);
 int wvs_conn_receive(struct conn *c, struct lws *wsi, const char *in,
 		     size_t len);
+/* The client answered a ping (LWS_CALLBACK_RECEIVE_PONG). */
+int wvs_conn_pong(struct conn *c, struct lws *wsi, size_t len);
 /* The client's close frame (code and reason) came first. */
 void wvs_conn_peer_closing(struct conn *c, const unsigned char *in,
 			   size_t len);
 /* Sends what the session has due, arms the pacing timer; writeable says
    whether this is the writeable callback. */
 int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
+
+/* ---- linger.c ---- */
+
+/* A duplicate of the call's socket (>= 3), taken when the server closes
+   it (LWS_CALLBACK_CLOSED), or -1. */
+int wvs_linger_hold(struct lws *wsi);
+/* Once lws closed its own descriptor (LWS_CALLBACK_WSI_DESTROY): ends
+   the sending side of fd and reads and drops what the client still sends
+   until it closes, 32 MiB or 5 s, then closes fd (at once when max_calls
+   sockets linger already). */
+void wvs_linger_start(struct wvs_server *srv, int fd);
+/* Closes every lingering socket at once (the server's end). */
+void wvs_linger_cleanup(struct wvs_server *srv);
+
+/* ---- tcpinfo.c ---- */
+
+/* The bytes received on a TCP socket and read from it (TCP_INFO, less
+   what is still queued), at most. Returns 0 or -1. */
+int wvs_tcp_bytes_read(int fd, uint64_t *out);
 
 /* ---- health.c ---- */
 

@@ -65,6 +65,11 @@ struct wvs_session {
 	int64_t wake_at;
 	int64_t start_deadline;
 
+	/* Liveness after start: the last audio message, the next ping, the
+	   oldest ping unanswered (0: none). */
+	int64_t audio_at, ping_at, ping_sent_at;
+	char idle_reason[48];
+
 	/* Caller audio: 20 ms framing for the VAD, and its recording position. */
 	int16_t in_frame[WVS_FRAME];
 	size_t in_fill;
@@ -87,6 +92,7 @@ const char *wvs_end_name(enum wvs_end end)
 		[WVS_END_CLOSED] = "closed",
 		[WVS_END_PROTOCOL] = "protocol-error",
 		[WVS_END_NO_START] = "no-start",
+		[WVS_END_IDLE] = "idle",
 		[WVS_END_SHUTDOWN] = "shutdown",
 	};
 	return (unsigned)end < sizeof names / sizeof names[0] ? names[end] : "?";
@@ -97,6 +103,7 @@ void wvs_session_config_default(struct wvs_session_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->lead_ms = 60;
 	cfg->start_timeout_ms = 10000;
+	cfg->idle_timeout_ms = 10000;
 	cfg->max_queue_ms = 120000;
 	cfg->max_bad_frames = 100;
 	cfg->max_frames_per_s = 200;
@@ -457,6 +464,24 @@ static int flooding(struct wvs_session *s, size_t samples, int64_t now)
 	return 1;
 }
 
+void wvs_session_piece(struct wvs_session *s, int64_t now)
+{
+	drive(s, now);
+	if (!s->close_code)
+		flooding(s, 0, now);
+}
+
+void wvs_session_control_frames(struct wvs_session *s, uint64_t n,
+				int64_t now)
+{
+	drive(s, now);
+	if (s->close_code || n == 0)
+		return;
+	/* All at once: the bucket goes as far negative as they take it. */
+	s->frame_tokens -= (double)(n - 1);
+	flooding(s, 0, now);
+}
+
 static void caller_frame(struct wvs_session *s, int64_t now)
 {
 	const struct wvs_agent *a = s->cfg.agent;
@@ -523,6 +548,8 @@ static void got_start(struct wvs_session *s, int64_t now)
 		return;
 	}
 	s->started = 1;
+	s->audio_at = now;
+	s->ping_at = now + (int64_t)s->cfg.idle_timeout_ms * 1000 / 2;
 	control_push(s, CTL_START);
 	if (a->create) {
 		s->agent_state = a->create(s, s->cfg.agent_arg);
@@ -577,6 +604,7 @@ static void dispatch(struct wvs_session *s, const struct wv_event *ev,
 		break;
 	case WV_EVENT_AUDIO:
 		s->stats.frames_in++;
+		s->audio_at = now;
 		caller_audio(s, ev->audio, ev->audio_len, now);
 		break;
 	case WV_EVENT_DTMF:
@@ -629,6 +657,53 @@ void wvs_session_receive(struct wvs_session *s, const char *text, size_t len,
 
 /* ---- time ---- */
 
+static int liveness(const struct wvs_session *s)
+{
+	return s->started && s->cfg.idle_timeout_ms;
+}
+
+int wvs_session_ping_due(struct wvs_session *s, int64_t now)
+{
+	drive(s, now);
+	if (!liveness(s) || s->close_code || now < s->ping_at)
+		return 0;
+	s->ping_at = now + (int64_t)s->cfg.idle_timeout_ms * 1000 / 2;
+	if (!s->ping_sent_at)
+		s->ping_sent_at = now;
+	return 1;
+}
+
+void wvs_session_pong(struct wvs_session *s, int64_t now)
+{
+	drive(s, now);
+	s->ping_sent_at = 0;
+	/* Unasked pongs are frames like any other: a flood of them is one. */
+	if (!s->close_code)
+		flooding(s, 0, now);
+}
+
+/* A client that stopped sending audio, or answering pings: gone, or
+   stuck, and holding a call. */
+static int idle(struct wvs_session *s, int64_t now)
+{
+	int64_t limit = (int64_t)s->cfg.idle_timeout_ms * 1000;
+	const char *what;
+
+	if (!liveness(s))
+		return 0;
+	if (now - s->audio_at >= limit)
+		what = "audio";
+	else if (s->ping_sent_at && now - s->ping_sent_at >= limit)
+		what = "pong";
+	else
+		return 0;
+	snprintf(s->idle_reason, sizeof s->idle_reason, "no %s for %g s", what,
+		 s->cfg.idle_timeout_ms / 1000.0);
+	protocol_error(s, 1008, s->idle_reason, s->idle_reason, now);
+	s->end = WVS_END_IDLE;
+	return 1;
+}
+
 void wvs_session_tick(struct wvs_session *s, int64_t now)
 {
 	const struct wvs_agent *a = s->cfg.agent;
@@ -642,6 +717,8 @@ void wvs_session_tick(struct wvs_session *s, int64_t now)
 		s->end = WVS_END_NO_START;
 		return;
 	}
+	if (idle(s, now))
+		return;
 	if (s->wake_at <= now + s->cfg.early_us) {
 		s->wake_at = INT64_MAX;
 		if (a->on_wake)
@@ -660,6 +737,16 @@ int64_t wvs_session_deadline(const struct wvs_session *s)
 		return INT64_MIN;
 	if (!s->started && s->start_deadline < at)
 		at = s->start_deadline;
+	if (liveness(s)) {
+		int64_t limit = (int64_t)s->cfg.idle_timeout_ms * 1000;
+		int64_t hup = s->audio_at + limit;
+		if (s->ping_sent_at && s->ping_sent_at + limit < hup)
+			hup = s->ping_sent_at + limit;
+		if (hup < at)
+			at = hup;
+		if (s->ping_at < at)
+			at = s->ping_at;
+	}
 	if (s->head) {
 		int64_t due = INT64_MIN;
 		if (s->head->kind == ITEM_AUDIO)

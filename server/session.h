@@ -53,6 +53,7 @@ enum wvs_end {
 	WVS_END_CLOSED,	     /* the socket closed without a `stop` */
 	WVS_END_PROTOCOL,    /* the client broke the protocol */
 	WVS_END_NO_START,    /* no `start` in time */
+	WVS_END_IDLE,	     /* no audio, or no pong, for idle_timeout_ms */
 	WVS_END_SHUTDOWN,    /* the server is stopping */
 };
 const char *wvs_end_name(enum wvs_end end);
@@ -74,6 +75,11 @@ struct wvs_session_config {
 	const char *id;			/* communication id (a UUID) */
 	unsigned lead_ms;		/* 60 */
 	unsigned start_timeout_ms;	/* 10000 */
+	/* After `start`: the longest the client may go without an audio
+	   message (it sends 50 a second, silence included), or without
+	   answering a ping, which goes out every half of it: 10000; 0:
+	   no limit and no pings. */
+	unsigned idle_timeout_ms;
 	unsigned max_queue_ms;		/* agent audio queued at most: 120000 */
 	unsigned max_bad_frames;	/* ignored bad frames before 1008: 100 */
 	unsigned max_frames_per_s;	/* flood limit, sustained: 200 */
@@ -107,7 +113,21 @@ void wvs_session_receive(struct wvs_session *s, const char *text, size_t len,
 void wvs_session_reject(struct wvs_session *s, int close_code,
 			const char *problem, int64_t now);
 
-/* Runs timers (start timeout, agent wakes, hangup after audio). */
+/* A piece of a message that is not yet whole (a fragment, an empty
+   continuation), or a pong: counted by the flood limit as a frame. */
+void wvs_session_piece(struct wvs_session *s, int64_t now);
+/* Control frames the transport answered itself (pings), as counted from
+   their bytes: n frames for the flood limit. */
+void wvs_session_control_frames(struct wvs_session *s, uint64_t n,
+				int64_t now);
+/* Nonzero when a ping is due now: the caller sends it, and the session
+   waits for its pong (wvs_session_pong()) at most idle_timeout_ms. */
+int wvs_session_ping_due(struct wvs_session *s, int64_t now);
+/* The client answered a ping. */
+void wvs_session_pong(struct wvs_session *s, int64_t now);
+
+/* Runs timers (start and idle timeouts, pings, agent wakes, hangup after
+   audio). */
 void wvs_session_tick(struct wvs_session *s, int64_t now);
 
 /*
@@ -121,7 +141,8 @@ int wvs_session_next(struct wvs_session *s, int64_t now, char *dst, size_t cap);
 int64_t wvs_session_deadline(const struct wvs_session *s);
 
 /* Nonzero once the call should close, after next() has nothing left:
-   sets the close code (1000, 1003, 1007, 1008, 1009) and reason. */
+   sets the close code (1000, 1003, 1007, 1008, 1009) and reason, which
+   lives as long as the session. */
 int wvs_session_should_close(const struct wvs_session *s, int *code,
 			     const char **reason);
 

@@ -284,6 +284,24 @@ class Pump(threading.Thread):
             self.join(5)
 
 
+class Sender(threading.Thread):
+    """Sends bytes on a connection from a thread of its own, so the test
+    can read at the same time; `error` is the OSError that stopped it."""
+
+    def __init__(self, conn, data):
+        super().__init__(daemon=True)
+        self.conn = conn
+        self.data = data
+        self.error = None
+        self.start()
+
+    def run(self):
+        try:
+            self.conn.send_raw(self.data)
+        except OSError as e:
+            self.error = e
+
+
 class Received:
     """What the agent sent, with arrival times (time.monotonic())."""
 

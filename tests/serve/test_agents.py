@@ -249,6 +249,9 @@ class Agents(ServeTest):
 
     def test_pound_hangs_up_anyway_when_goodbye_is_not_returned(self):
         c, cid = self.open_call("demo")
+        # Silence all along, as a live client sends: a call with no audio
+        # for 10 s is ended (--idle-timeout), with 1008.
+        self.start_pump(c)
         c.send_event({"event": "dtmf", "dtmf": "#"})
         collect(c, is_mark("goodbye"), 25 * SLOW)
         t_mark = time.monotonic()

@@ -126,6 +126,76 @@ class BadInput(ServeTest):
                 self.check_ignored(msg, r"a mark the server never sent",
                                    pieces=pieces)
 
+    def closes_while_sending(self, code, data, problem, tries=3):
+        """Sends data (megabytes the server refuses early) on a thread
+        while reading: every try must end in the close frame with code,
+        all of data taken (drained, not reset), and the server's FIN."""
+        for i in range(tries):
+            with self.subTest(attempt=i):
+                c, cid = self.open_call("echo")
+                sender = harness.Sender(c, data)
+                try:
+                    got, reason, _ = c.wait_close(30 * SLOW)
+                except (wsclient.ConnectionLost, OSError) as e:
+                    # Once seen: the server closed with megabytes unread,
+                    # its kernel answered with a reset and the close frame
+                    # was lost (RFC 6455 7.1.1: close TCP after the
+                    # closing handshake).
+                    self.fail("no close frame (%s): expected %d" % (e, code))
+                sender.join(30 * SLOW)
+                self.assertFalse(sender.is_alive(),
+                                 "the server stopped reading")
+                self.assertEqual(got, code, "close reason %r" % reason)
+                self.assertIsNone(sender.error, "the server reset the "
+                                  "connection under the client's message")
+                self.assertTrue(c.wait_eof(10 * SLOW), "no FIN after close")
+                self.server.wait_log(r"call %s: .*%s.*; closing with %d" %
+                                     (cid, problem, code))
+
+    def test_megabytes_over_the_cap_close_1009_without_a_reset(self):
+        for mib in (4, 16):
+            with self.subTest(mib=mib):
+                data = wsclient.Connection.frame(
+                    wsclient.OP_TEXT, b"a" * (mib << 20))
+                self.closes_while_sending(1009, data, "over 65536")
+
+    def test_binary_fragment_flood_closes_1003_without_a_reset(self):
+        piece = b"\x00" * 4096
+        data = wsclient.Connection.frame(wsclient.OP_BINARY, piece, fin=False)
+        data += wsclient.Connection.frame(wsclient.OP_CONT, piece,
+                                          fin=False) * 4096
+        self.closes_while_sending(1003, data, "binary frame")
+
+    def test_frames_rfc_6455_forbids_close_1002_and_are_named(self):
+        # Once seen: lws closed these calls itself and the log said only
+        # reason=closed.
+        for name, frame, problem in (
+                ("reserved bits", wsclient.Connection.frame(
+                    wsclient.OP_TEXT, '{"event":"stop"}', rsv=4),
+                 "reserved bits set in a frame"),
+                ("opcode 3", wsclient.Connection.frame(3, b"x"),
+                 "unknown opcode"),
+                ("opcode 0xb", wsclient.Connection.frame(0xB, b""),
+                 "unknown opcode"),
+                ("fragmented ping", wsclient.Connection.frame(
+                    wsclient.OP_PING, b"", fin=False),
+                 "fragmented control frame"),
+                ("lone continuation", wsclient.Connection.frame(
+                    wsclient.OP_CONT, b"x"),
+                 "continuation frame out of place")):
+            with self.subTest(name):
+                c, cid = self.open_call("echo")
+                c.send_raw(frame)
+                self.assert_closes_with(c, 1002)
+                # As a client does after the closing handshake: lws 4.1.6
+                # ends a call closed for reserved bits only then (or 5 s
+                # later).
+                c.close()
+                self.server.wait_log(r"call %s: %s \(lws: [a-z ]+\); "
+                                     r"closing with 1002$" % (cid, problem))
+                self.assertRegex(self.server.wait_log(r"call %s end " % cid),
+                                 r" reason=protocol-error ")
+
     def test_events_before_start_close_1008(self):
         for event in (audio_event(SILENCE), {"event": "dtmf", "dtmf": "1"},
                       {"event": "mark", "mark": "x"}):

@@ -533,6 +533,122 @@ static void test_session_no_start_times_out(void **state)
 	assert_int_equal(wvs_session_end(f->s), WVS_END_NO_START);
 }
 
+static const char *const silent_frame =
+	"{\"event\":\"audio\",\"payload\":\"/w==\"}";
+
+/* Audio every 20 ms for ms, answering every ping at once; returns the
+   pings. */
+static int talk_for(struct fixture *f, int ms, int answer)
+{
+	int pings = 0;
+
+	for (int t = 0; t < ms; t += 20) {
+		f->now += 20 * MS;
+		recv_text(f, silent_frame);
+		if (wvs_session_ping_due(f->s, f->now)) {
+			pings++;
+			if (answer)
+				wvs_session_pong(f->s, f->now);
+		}
+	}
+	return pings;
+}
+
+static void test_session_no_audio_for_the_idle_timeout_closes_1008(void **state)
+{
+	struct fixture *f = *state;
+	const char *reason;
+	int code;
+
+	start_call(f);
+	f->now += 9999 * MS;
+	wvs_session_tick(f->s, f->now);
+	assert_false(wvs_session_should_close(f->s, &code, &reason));
+	assert_true(wvs_session_deadline(f->s) <= f->now + 1 * MS);
+	f->now += 1 * MS;
+	wvs_session_tick(f->s, f->now);
+	assert_true(wvs_session_should_close(f->s, &code, &reason));
+	assert_int_equal(code, 1008);
+	assert_string_equal(reason, "no audio for 10 s");
+	assert_int_equal(wvs_session_end(f->s), WVS_END_IDLE);
+	assert_string_equal(f->probe.log[0], "no audio for 10 s; closing with 1008");
+}
+
+static void test_session_pings_every_half_timeout_once_started(void **state)
+{
+	struct fixture *f = *state;
+	const char *reason;
+	int code;
+
+	/* Before start: no ping, the start timeout's business. */
+	f->now += 9000 * MS;
+	assert_false(wvs_session_ping_due(f->s, f->now));
+	start_call(f);
+	assert_int_equal(wvs_session_deadline(f->s), f->now + 5000 * MS);
+	/* 60 s of audio, each ping answered: one ping every 5 s. */
+	assert_int_equal(talk_for(f, 60000, 1), 12);
+	assert_false(wvs_session_should_close(f->s, &code, &reason));
+}
+
+static void test_session_an_unanswered_ping_closes_1008(void **state)
+{
+	struct fixture *f = *state;
+	const char *reason;
+	int code = 0, pings;
+
+	start_call(f);
+	/* Audio goes on; the ping at 5 s is never answered: 10 s later the
+	   call closes, though a second ping went out between. */
+	pings = talk_for(f, 14980, 0);
+	assert_int_equal(pings, 2);
+	assert_false(wvs_session_should_close(f->s, &code, &reason));
+	talk_for(f, 20, 0);
+	assert_true(wvs_session_should_close(f->s, &code, &reason));
+	assert_int_equal(code, 1008);
+	assert_string_equal(reason, "no pong for 10 s");
+	assert_int_equal(wvs_session_end(f->s), WVS_END_IDLE);
+}
+
+static void test_session_message_pieces_count_as_frames(void **state)
+{
+	struct fixture *f = *state;
+	const char *reason;
+	int code = 0, i;
+
+	start_call(f);
+	for (i = 0; i < 999; i++)
+		wvs_session_piece(f->s, f->now);
+	assert_false(wvs_session_should_close(f->s, &code, &reason));
+	for (i = 0; i < 10 && !code; i++) {
+		wvs_session_piece(f->s, f->now);
+		wvs_session_should_close(f->s, &code, &reason);
+	}
+	assert_int_equal(code, 1008);
+	assert_string_equal(reason, "flood");
+}
+
+static void test_session_control_frames_count_as_frames(void **state)
+{
+	struct fixture *f = *state;
+	const char *reason;
+	int code = 0;
+
+	start_call(f);
+	wvs_session_control_frames(f->s, 900, f->now);
+	wvs_session_pong(f->s, f->now);
+	assert_false(wvs_session_should_close(f->s, &code, &reason));
+	/* The burst of 1000 less start, 900 and the pong: 98 left. A
+	   second later 200 more, less an audio frame: 297 are allowed... */
+	f->now += 1000 * MS;
+	recv_text(f, silent_frame);
+	wvs_session_control_frames(f->s, 297, f->now);
+	assert_false(wvs_session_should_close(f->s, &code, &reason));
+	/* ...but not one more. */
+	wvs_session_control_frames(f->s, 1, f->now);
+	assert_true(wvs_session_should_close(f->s, &code, &reason));
+	assert_int_equal(code, 1008);
+}
+
 static void test_session_shutdown_sends_stop_then_1000(void **state)
 {
 	struct fixture *f = *state;
@@ -597,6 +713,11 @@ int main(void)
 		T(test_session_flood_closes_with_1008),
 		T(test_session_audio_faster_than_real_time_is_a_flood),
 		T(test_session_no_start_times_out),
+		T(test_session_no_audio_for_the_idle_timeout_closes_1008),
+		T(test_session_pings_every_half_timeout_once_started),
+		T(test_session_an_unanswered_ping_closes_1008),
+		T(test_session_message_pieces_count_as_frames),
+		T(test_session_control_frames_count_as_frames),
 		T(test_session_shutdown_sends_stop_then_1000),
 		T(test_session_wake_reaches_the_agent_once),
 		T(test_session_late_sends_are_counted),
