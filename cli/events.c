@@ -276,8 +276,12 @@ static int finish_with(struct cli_events *e, json_t *obj)
 int cli_events_write(struct cli_events *e, int64_t t_us,
 		     enum wv_direction dir, const struct wv_event *ev)
 {
-	int rc = begin(e, t_us, dir_name(dir));
+	int rc;
 
+	/* Past the bound nothing but the end is written: not even made. */
+	if (e->truncated && !e->write_errno)
+		return 0;
+	rc = begin(e, t_us, dir_name(dir));
 	if (rc < 0)
 		return rc;
 	/* 50 a second each way: no JSON library, no allocation once the
@@ -320,8 +324,11 @@ int cli_events_write_end(struct cli_events *e, int64_t t_us,
 int cli_events_write_error(struct cli_events *e, int64_t t_us,
 			   const char *detail)
 {
-	int rc = begin(e, t_us, DIR_CALL);
+	int rc;
 
+	if (e->truncated && !e->write_errno)
+		return 0;
+	rc = begin(e, t_us, DIR_CALL);
 	if (rc < 0)
 		return rc;
 	return finish_with(e, json_pack("{s:s,s:o}", "event", "error",
