@@ -18,6 +18,7 @@
 #include "events.h"
 #include "level.h"
 #include "local.h"
+#include "repeats.h"
 #include "report.h"
 #include "schedule.h"
 #include "terminal.h"
@@ -31,6 +32,8 @@
 #define LOOP_SLICE_MS 10
 #define DIGIT_SHOWN_US 1500000 /* a digit sent stays on it this long */
 #define SAMPLE_US 125		 /* at 8 kHz: the script's clock */
+#define EVENTS_MAX_DEFAULT (64ull << 20) /* --events-max */
+#define QUOTE_MAX 80 /* a server's name or id shown on stderr */
 
 static const char usage[] =
 	"usage: wvoice call [options]\n"
@@ -62,6 +65,9 @@ static const char usage[] =
 	"  --output-device N      the speaker to use\n"
 	"  --events FILE.jsonl    one line per event sent or received, and how\n"
 	"                         the call ended (- for standard output)\n"
+	"  --events-max SIZE      bound the event log to SIZE bytes (k, M, G\n"
+	"                         suffixes; at least 8k; 0: no bound): past it\n"
+	"                         a \"truncated\" line, then only the end (64M)\n"
 	"  --dtmf SPEC            digits at seconds after the call is confirmed:\n"
 	"                         \"5@1.5,#@4\"\n"
 	"  --mute SPEC            mute windows in seconds: \"2-3.5,6-7\"\n"
@@ -92,6 +98,7 @@ struct opts {
 	bool json_summary;
 	bool dtmf_given, mute_given; /* --dtmf, --mute: --script's job */
 	const char *input, *output, *events, *ca, *script;
+	uint64_t events_max; /* --events-max, 0 for none */
 	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
 	unsigned long prebuffer_ms;
 	int64_t connect_timeout_ms;
@@ -115,6 +122,7 @@ struct run {
 	char digit;	      /* the last digit sent, and when */
 	int64_t digit_us;
 	struct cli_term term; /* keys and the status line, on a terminal */
+	struct cli_repeats repeats; /* problems said, and those counted */
 	struct cli_callscript *script; /* --script, and its run */
 	struct cli_callscript_run srun;
 	bool script_muted;
@@ -133,6 +141,27 @@ static void on_sigint(int sig)
 
 /* ---- callbacks from the call ---- */
 
+/* --verbose: one line per event but audio. An unknown event's name and a
+   mark id are the server's: escaped, they can neither break the line nor
+   reach the terminal as escapes. */
+static void say_event(struct run *r, enum wv_direction dir,
+		      const struct wv_event *ev)
+{
+	char name[QUOTE_MAX], mark[QUOTE_MAX] = "";
+
+	cli_term_clear(&r->term);
+	if (ev->type == WV_EVENT_DTMF) {
+		fprintf(stderr, "%s dtmf %c\n", dir == WV_DIR_IN ? "<-" : "->",
+			ev->dtmf);
+		return;
+	}
+	wv_escape(name, sizeof name, ev->name, strlen(ev->name));
+	if (ev->mark)
+		wv_escape(mark, sizeof mark, ev->mark, strlen(ev->mark));
+	fprintf(stderr, "%s %s%s%s\n", dir == WV_DIR_IN ? "<-" : "->", name,
+		ev->mark ? " " : "", mark);
+}
+
 static void on_event(void *user, enum wv_direction dir,
 		     const struct wv_event *ev)
 {
@@ -147,16 +176,8 @@ static void on_event(void *user, enum wv_direction dir,
 		r->digit = ev->dtmf;
 		r->digit_us = now;
 	}
-	if (r->o->verbose && ev->type != WV_EVENT_AUDIO) {
-		cli_term_clear(&r->term);
-		if (ev->type == WV_EVENT_DTMF)
-			fprintf(stderr, "%s dtmf %c\n",
-				dir == WV_DIR_IN ? "<-" : "->", ev->dtmf);
-		else
-			fprintf(stderr, "%s %s%s%s\n",
-				dir == WV_DIR_IN ? "<-" : "->", ev->name,
-				ev->mark ? " " : "", ev->mark ? ev->mark : "");
-	}
+	if (r->o->verbose && ev->type != WV_EVENT_AUDIO)
+		say_event(r, dir, ev);
 	/* An answered mark is the playout reaching it: what the script
 	   waits for. */
 	if (r->script && ev->type == WV_EVENT_MARK && dir == WV_DIR_OUT)
@@ -187,11 +208,26 @@ static void on_error(void *user, int code, const char *detail)
 	if (r->events)
 		cli_events_write_error(r->events,
 				       r->opened_us ? now - r->opened_us : 0,
-				       WV_DIR_IN, detail);
-	if (r->o->quiet)
+				       detail);
+	/* Every problem goes to the event log; stderr says a kind once a
+	   second and then how many more there were. */
+	if (r->o->quiet || !cli_repeats_take(&r->repeats, detail, now))
 		return;
 	cli_term_clear(&r->term);
 	fprintf(stderr, "wvoice call: %s\n", detail);
+}
+
+/* The counts of problems not said: those whose second is over, or with
+   all set, every one (at the end of the call). */
+static void say_repeats(struct run *r, bool all)
+{
+	char line[256];
+
+	while (cli_repeats_summary(&r->repeats, cli_mono_us(), all, line,
+				   sizeof line)) {
+		cli_term_clear(&r->term);
+		fprintf(stderr, "wvoice call: %s\n", line);
+	}
 }
 
 /* ---- options ---- */
@@ -227,13 +263,38 @@ static int check_script_options(const struct opts *o)
 	return 0;
 }
 
+/* A size in bytes, with k, M or G for 2^10, 2^20, 2^30: 0, or 8k to
+   1024G. Returns 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "kMG";
+	unsigned long n;
+	char digits[24];
+	size_t len = strlen(s);
+	const char *unit;
+	int shift = 0;
+
+	if (len == 0 || len >= sizeof digits)
+		return -1;
+	memcpy(digits, s, len + 1);
+	unit = strchr(units, digits[len - 1]);
+	if (unit && *unit) {
+		shift = 10 * (int)(unit - units + 1);
+		digits[len - 1] = '\0';
+	}
+	if (cli_parse_uint(digits, 0, 1ul << (40 - shift), &n) < 0)
+		return -1;
+	*out = (uint64_t)n << shift;
+	return *out == 0 || *out >= CLI_EVENTS_MAX_LEAST ? 0 : -1;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_URL = 256, O_KEY, O_AUTH, O_AGENT, O_FROM, O_META, O_SYN,
 	       O_IN, O_OUT, O_EVENTS, O_DTMF, O_MUTE, O_HANGUP, O_PRE, O_CA,
 	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV, O_TIMEOUT,
-	       O_KEY_FILE, O_SUMMARY, O_SCRIPT };
+	       O_KEY_FILE, O_SUMMARY, O_SCRIPT, O_EVENTS_MAX };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
@@ -248,6 +309,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "input-device", required_argument, NULL, O_IN_DEV },
 		{ "output-device", required_argument, NULL, O_OUT_DEV },
 		{ "events", required_argument, NULL, O_EVENTS },
+		{ "events-max", required_argument, NULL, O_EVENTS_MAX },
 		{ "dtmf", required_argument, NULL, O_DTMF },
 		{ "mute", required_argument, NULL, O_MUTE },
 		{ "hangup-after", required_argument, NULL, O_HANGUP },
@@ -267,6 +329,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->prebuffer_ms = 300;
+	o->events_max = EVENTS_MAX_DEFAULT;
 	o->connect_timeout_ms = 10000;
 	o->auth = WV_AUTH_SUBPROTOCOL;
 	opterr = 0;
@@ -284,6 +347,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_SCRIPT: o->script = optarg; break;
 		case O_OUT: o->output = optarg; break;
 		case O_EVENTS: o->events = optarg; break;
+		case O_EVENTS_MAX:
+			if (parse_size(optarg, &o->events_max) < 0)
+				return usage_error("--events-max: '%s' is not 0 or "
+						   "8k to 1024G (a number of "
+						   "bytes, or with k, M or G)",
+						   optarg);
+			break;
 		case O_CA: o->ca = optarg; break;
 		case O_INSECURE: o->insecure = true; break;
 		case O_QUIET: o->quiet = true; break;
@@ -433,9 +503,12 @@ static void explain_close(const struct wv_client *c)
 {
 	const char *reason = NULL;
 	int code = wv_client_close_code(c, &reason);
+	char shown[4 * 124]; /* the server's words, escaped */
 
+	wv_escape(shown, sizeof shown, reason ? reason : "",
+		  reason ? strlen(reason) : 0);
 	fprintf(stderr, "wvoice call: the server closed the call: %d%s%s\n",
-		code, reason && *reason ? " " : "", reason ? reason : "");
+		code, *shown ? " " : "", shown);
 }
 
 /* The event log's last line: how the call ended. */
@@ -640,6 +713,8 @@ static int open_files(struct run *r, char *err, size_t errlen)
 	if (o->events &&
 	    cli_events_open(&r->events, o->events, err, errlen) < 0)
 		return -1;
+	if (r->events)
+		cli_events_set_max(r->events, o->events_max);
 	return 0;
 }
 
@@ -814,9 +889,11 @@ static int run_call(struct opts *o, struct run *r)
 		follow_schedule(r, c);
 		follow_script(r, c);
 		take_keys(r, c);
+		say_repeats(r, false);
 		draw_status(r, c);
 	}
 	cli_term_stop(&r->term);
+	say_repeats(r, true);
 	script_cut_short(r);
 	log_end(r, c);
 	if (wv_client_error(c) && o->quiet)

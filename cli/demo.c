@@ -341,7 +341,7 @@ static void on_error(void *user, int code, const char *detail)
 
 	(void)code;
 	cli_events_write_error(d->events, (int64_t)(since_open(d) * 1e6),
-			       WV_DIR_IN, detail);
+			       detail);
 	fprintf(stderr, "wvoice demo: %s\n", detail);
 }
 

@@ -14,6 +14,15 @@
 
 #include "errbuf.h"
 #include "grow.h"
+#include "utf8text.h"
+
+/* The `dir` of the log's own lines (error, truncated, end): a reader
+   that keeps "in" sees only what the server sent. */
+#define DIR_CALL "call"
+/* Kept back from the bound for the last two lines: "truncated" (under
+   100 bytes) and "end" (under 1 KiB: a close reason is at most 123
+   bytes, each at most 6 in JSON). */
+#define TAIL_RESERVE 2048
 
 int64_t cli_mono_us(void)
 {
@@ -29,6 +38,10 @@ struct cli_events {
 	char *line; /* the line being put together */
 	size_t len, cap;
 	int write_errno; /* of the first failed write, 0 if none */
+	uint64_t max_bytes; /* the bound on the file, 0 for none */
+	uint64_t written;   /* bytes written so far */
+	bool truncated;	    /* the bound was reached: only "end" is left */
+	int64_t t_us;	    /* the time of the line being put together */
 };
 
 int cli_events_open(struct cli_events **out, const char *path, char *err,
@@ -99,16 +112,22 @@ static int append(struct cli_events *e, const char *s, size_t n)
 	return 0;
 }
 
-static int begin(struct cli_events *e, int64_t t_us, enum wv_direction dir)
+static const char *dir_name(enum wv_direction dir)
+{
+	return dir == WV_DIR_OUT ? "out" : "in";
+}
+
+static int begin(struct cli_events *e, int64_t t_us, const char *dir)
 {
 	char head[64];
 	double t = t_us > 0 ? (double)t_us / 1e6 : 0.0;
 	int n = snprintf(head, sizeof head, "{\"t\":%.3f,\"dir\":\"%s\"", t,
-			 dir == WV_DIR_OUT ? "out" : "in");
+			 dir);
 
 	if (e->write_errno)
 		return WV_ERR_INTERNAL;
 	e->len = 0;
+	e->t_us = t_us;
 	return append(e, head, (size_t)n);
 }
 
@@ -125,7 +144,8 @@ static int append_members(struct cli_events *e, const char *obj)
 	return append(e, obj + 1, n - 1);
 }
 
-static int finish(struct cli_events *e)
+/* Writes the line put together, whole, in one write. */
+static int put_line(struct cli_events *e)
 {
 	if (append(e, "\n", 1) < 0)
 		return WV_ERR_NOMEM;
@@ -134,7 +154,38 @@ static int finish(struct cli_events *e)
 		e->write_errno = errno ? errno : EIO;
 		return WV_ERR_INTERNAL;
 	}
+	e->written += e->len;
 	return 0;
+}
+
+/* The bound reached: one line says so, in place of the one that did not
+   fit, and nothing more is written but the end. */
+static int truncate_here(struct cli_events *e)
+{
+	char line[128];
+	double t = e->t_us > 0 ? (double)e->t_us / 1e6 : 0.0;
+	int n = snprintf(line, sizeof line,
+			 "{\"t\":%.3f,\"dir\":\"" DIR_CALL "\",\"event\":"
+			 "\"truncated\",\"max_bytes\":%llu}",
+			 t, (unsigned long long)e->max_bytes);
+
+	e->truncated = true;
+	e->len = 0;
+	if (append(e, line, (size_t)n) < 0)
+		return WV_ERR_NOMEM;
+	return put_line(e);
+}
+
+/* Writes an event's or an error's line, within the bound: past it, the
+   line is left out (after the one "truncated" line), and 0 returned. */
+static int finish(struct cli_events *e)
+{
+	if (e->truncated)
+		return 0;
+	if (e->max_bytes &&
+	    e->written + e->len + 1 > e->max_bytes - TAIL_RESERVE)
+		return truncate_here(e);
+	return put_line(e);
 }
 
 /* ---- The fields of each event ---- */
@@ -158,12 +209,19 @@ static json_t *unknown_fields(const struct wv_event *ev)
 	return obj;
 }
 
-/* jansson takes only UTF-8; an error detail may quote bytes that are not. */
+/* jansson takes only UTF-8; a close reason or an error detail may hold
+   bytes that are not: they are kept, escaped as \xNN. */
 static json_t *str_value(const char *s)
 {
+	size_t len = strlen(s), cap = 4 * len + 1;
+	char *text;
 	json_t *v = json_string(s);
 
-	return v ? v : json_string("(not UTF-8)");
+	if (v || !(text = malloc(cap)))
+		return v;
+	v = json_string(wvs_utf8_copy(text, cap, s, len));
+	free(text);
+	return v;
 }
 
 static json_t *known_fields(const struct wv_event *ev)
@@ -195,8 +253,8 @@ static json_t *event_fields(const struct wv_event *ev)
 	return obj;
 }
 
-/* Writes the line begun with begin(), its members from obj (consumed). */
-static int finish_with(struct cli_events *e, json_t *obj)
+/* Puts the members of obj (consumed) in the line begun with begin(). */
+static int members_of(struct cli_events *e, json_t *obj)
 {
 	char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)
 			 : NULL;
@@ -204,14 +262,26 @@ static int finish_with(struct cli_events *e, json_t *obj)
 
 	json_decref(obj);
 	free(text);
+	return rc;
+}
+
+/* Writes the line begun with begin(), its members from obj (consumed). */
+static int finish_with(struct cli_events *e, json_t *obj)
+{
+	int rc = members_of(e, obj);
+
 	return rc < 0 ? rc : finish(e);
 }
 
 int cli_events_write(struct cli_events *e, int64_t t_us,
 		     enum wv_direction dir, const struct wv_event *ev)
 {
-	int rc = begin(e, t_us, dir);
+	int rc;
 
+	/* Past the bound nothing but the end is written: not even made. */
+	if (e->truncated && !e->write_errno)
+		return 0;
+	rc = begin(e, t_us, dir_name(dir));
 	if (rc < 0)
 		return rc;
 	/* 50 a second each way: no JSON library, no allocation once the
@@ -232,12 +302,12 @@ int cli_events_write_end(struct cli_events *e, int64_t t_us,
 			 const char *reason, int close_code,
 			 const char *close_reason, enum wv_closed_by by)
 {
-	int rc = begin(e, t_us, by == WV_CLOSED_BY_CLIENT ? WV_DIR_OUT
-							   : WV_DIR_IN);
+	int rc = begin(e, t_us, DIR_CALL);
 
 	if (rc < 0)
 		return rc;
-	return finish_with(e, json_pack("{s:s,s:s,s:o,s:o,s:s}",
+	/* Within the bound whatever came before: TAIL_RESERVE kept room. */
+	rc = members_of(e, json_pack("{s:s,s:s,s:o,s:o,s:s}",
 					"event", "end", "reason", reason,
 					"close_code", close_code
 						? json_integer(close_code)
@@ -248,19 +318,27 @@ int cli_events_write_end(struct cli_events *e, int64_t t_us,
 								    : "")
 						: json_null(),
 					"closed_by", wv_closed_by_name(by)));
+	return rc < 0 ? rc : put_line(e);
 }
 
 int cli_events_write_error(struct cli_events *e, int64_t t_us,
-			   enum wv_direction dir, const char *detail)
+			   const char *detail)
 {
-	int rc = begin(e, t_us, dir);
-	json_t *obj;
+	int rc;
 
+	if (e->truncated && !e->write_errno)
+		return 0;
+	rc = begin(e, t_us, DIR_CALL);
 	if (rc < 0)
 		return rc;
-	obj = json_object();
-	if (obj)
-		json_object_set_new(obj, "error",
-				    str_value(detail ? detail : ""));
-	return finish_with(e, obj);
+	return finish_with(e, json_pack("{s:s,s:o}", "event", "error",
+					"error",
+					str_value(detail ? detail : "")));
+}
+
+void cli_events_set_max(struct cli_events *e, uint64_t max_bytes)
+{
+	e->max_bytes = max_bytes && max_bytes < CLI_EVENTS_MAX_LEAST
+			       ? CLI_EVENTS_MAX_LEAST
+			       : max_bytes;
 }

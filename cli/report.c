@@ -2,12 +2,14 @@
 #include "report.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
 #include <wvoice/error.h>
 
 #include "level.h"
+#include "utf8text.h"
 
 void cli_report_text(FILE *f, const struct wv_client *c)
 {
@@ -16,12 +18,17 @@ void cli_report_text(FILE *f, const struct wv_client *c)
 	const char *id = wv_client_communication_id(c);
 	const char *reason = NULL;
 	int code = wv_client_close_code(c, &reason);
-	char mmss[16];
+	char mmss[16], shown_id[4 * WV_ID_MAX + 4], shown_reason[4 * 124];
 
+	/* The id and the reason are the server's: escaped for the terminal. */
+	wv_escape(shown_id, sizeof shown_id, id ? id : "-",
+		  id ? strlen(id) : 1);
+	wv_escape(shown_reason, sizeof shown_reason, reason ? reason : "",
+		  reason ? strlen(reason) : 0);
 	wv_client_stats(c, &st);
 	wv_client_playout_stats(c, &pst);
 	cli_format_mmss(mmss, sizeof mmss, wv_client_elapsed_ms(c));
-	fprintf(f, "communication id: %s\n", id ? id : "-");
+	fprintf(f, "communication id: %s\n", shown_id);
 	fprintf(f, "duration: %s\n", mmss);
 	fprintf(f, "frames sent: %llu\n",
 		(unsigned long long)st.audio_frames_sent);
@@ -32,15 +39,18 @@ void cli_report_text(FILE *f, const struct wv_client *c)
 	fprintf(f, "end reason: %s\n",
 		wv_end_reason_name(wv_client_end_reason(c)));
 	if (code)
-		fprintf(f, "close: %d%s%s\n", code,
-			reason && *reason ? " " : "", reason ? reason : "");
+		fprintf(f, "close: %d%s%s\n", code, *shown_reason ? " " : "",
+			shown_reason);
 }
 
 static json_t *string_or_null(const char *s)
 {
+	char text[4 * 256];
 	json_t *v = s ? json_string(s) : json_null();
 
-	return v ? v : json_string("(not UTF-8)");
+	/* Not UTF-8 (a close reason is any bytes): kept, escaped. */
+	return v ? v : json_string(wvs_utf8_copy(text, sizeof text, s,
+						 strlen(s)));
 }
 
 int cli_report_json(FILE *f, const struct wv_client *c, int exit_status)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <wvoice/protocol.h>
+
 enum field { STATE, TIME, ID, MUTED, DIGIT, IN, OUT, UNDERRUNS, N_FIELDS };
 
 /* Which fields go first when not all fit. */
@@ -16,7 +18,13 @@ static void render(char text[N_FIELDS][48], const struct cli_status *st)
 {
 	snprintf(text[STATE], sizeof text[STATE], "%s", st->state);
 	snprintf(text[TIME], sizeof text[TIME], "%s", st->mmss);
-	snprintf(text[ID], sizeof text[ID], "id %.8s", st->id ? st->id : "-");
+	/* The id is the server's: its first 8 bytes, escaped, so that no
+	   escape of its own reaches the terminal. */
+	char id[40];
+	const char *sid = st->id ? st->id : "-";
+
+	wv_escape(id, sizeof id, sid, strnlen(sid, 8));
+	snprintf(text[ID], sizeof text[ID], "id %s", id);
 	snprintf(text[MUTED], sizeof text[MUTED], "%s",
 		 st->muted ? "MUTED" : "");
 	if (st->digit)

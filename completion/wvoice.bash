@@ -9,9 +9,9 @@
 _wvoice_commands="call demo devices load serve"
 _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 	--metadata --synthetic --input --input-device --output --output-device
-	--script --events --dtmf --mute --hangup-after --prebuffer-ms
-	--connect-timeout --ca --insecure --summary --quiet --verbose --help
-	--version"
+	--script --events --events-max --dtmf --mute --hangup-after
+	--prebuffer-ms --connect-timeout --ca --insecure --summary --quiet
+	--verbose --help --version"
 _wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
 	--record --max-calls --idle-timeout --allow-origin --voice --web --verbose
 	--quiet --help --version"
@@ -26,7 +26,7 @@ _wvoice_devices_flags="--json --help --version"
 # The flags above that take a value: no flag is offered in its place.
 _wvoice_valued="--url --api-key --api-key-file --auth --agent --from
 	--metadata --input --input-device --output --output-device --events
-	--dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
+	--events-max --dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
 	--summary --listen --port --tls-cert --tls-key --script --record
 	--max-calls --idle-timeout --allow-origin --voice --dir --web --calls --rate --ramp
 	--duration --impair --shard --report --csv --html --fail-if"

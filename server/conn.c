@@ -78,9 +78,13 @@ int wvs_conn_established(struct conn *c, struct lws *wsi)
 	srv->stats.calls++;
 	srv->stats.active++;
 	wvs_conn_pump(c, wsi, 0); /* arms the start timeout */
-	if (!srv->cfg.quiet)
+	if (!srv->cfg.quiet) {
+		char from[4 * sizeof c->from]; /* the caller's, escaped */
+
+		wv_escape(from, sizeof from, c->from, strlen(c->from));
 		wvs_logf(srv, "call %s start agent=%s peer=%s%s%s", c->id, c->agent->id,
-			 c->peer, *c->from ? " from=" : "", c->from);
+			 c->peer, *from ? " from=" : "", from);
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <wvoice/url.h>
 
 #include "server_internal.h"
+#include "utf8text.h"
 
 static const struct {
 	const char *name, *phrase;
@@ -78,8 +79,11 @@ static void read_query(struct conn *c, struct lws *wsi)
 	char buf[4096];
 	const char *v;
 
+	/* The caller's name, percent-decoded by lws into any bytes: kept as
+	   valid UTF-8 for the record, cut at a character, so that its
+	   connect line is never refused for a byte or half a character. */
 	v = lws_get_urlarg_by_name(wsi, "from=", buf, sizeof buf);
-	snprintf(c->from, sizeof c->from, "%s", v ? v : "");
+	wvs_utf8_copy(c->from, sizeof c->from, v ? v : "", v ? strlen(v) : 0);
 	v = lws_get_urlarg_by_name(wsi, "synthetic=", buf, sizeof buf);
 	c->synthetic = v && strcmp(v, "true") == 0;
 	v = lws_get_urlarg_by_name(wsi, "metadata=", buf, sizeof buf);

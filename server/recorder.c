@@ -429,6 +429,13 @@ void wvs_record_line(struct wvs_record *r, const char *line, size_t len)
 	}
 }
 
+void wvs_record_lost(struct wvs_record *r)
+{
+	if (r)
+		atomic_fetch_add_explicit(&r->rec->dropped, 1,
+					  memory_order_relaxed);
+}
+
 static bool id_ok(const char *id)
 {
 	size_t len;

@@ -31,7 +31,8 @@ int wvs_recorder_create(struct wvs_recorder **out, const char *dir,
 			size_t backlog_bytes, char *err, size_t errlen);
 /* Closes every record still open, writes everything queued, joins. */
 void wvs_recorder_destroy(struct wvs_recorder *rec);
-/* Blocks dropped because the writer was behind, and write errors seen. */
+/* Blocks dropped because the writer was behind (and lines that could not
+   be made: wvs_record_lost()), and write errors seen. */
 uint64_t wvs_recorder_dropped(const struct wvs_recorder *rec);
 uint64_t wvs_recorder_errors(const struct wvs_recorder *rec);
 
@@ -50,6 +51,10 @@ int wvs_record_open(struct wvs_recorder *rec, const char *id,
    Lines go to the writer with the audio, or alone past 4 KiB pending.
    Here and below, a NULL record is a no-op (recording is off). */
 void wvs_record_line(struct wvs_record *r, const char *line, size_t len);
+
+/* Counts a line the caller could not put together (no memory) with the
+   dropped blocks, so that what is missing from a record is told. */
+void wvs_record_lost(struct wvs_record *r);
 
 /*
  * Places n samples of one side at sample position pos (8 kHz samples since

@@ -27,6 +27,7 @@
 #define WVS_SERVER_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <ev.h>
@@ -69,8 +70,9 @@ struct conn {
 	int64_t opened;
 	struct wv_message *rx; /* the caller's messages, put together */
 	/* Handshake details, read in the wvs_handshake_filter, used once established. */
-	char from[128];
+	char from[128]; /* valid UTF-8, cut at a character (handshake.c) */
 	char *metadata; /* decoded JSON, or NULL */
+	bool record_lost; /* a line of the record was lost: said once */
 	int synthetic;
 	/* The close, as the first side to close gave it. */
 	const char *closed_by; /* "server", "client", or NULL: none (lost) */

@@ -622,9 +622,12 @@ static void dispatch(struct wvs_session *s, const struct wv_event *ev,
 		bad_frame(s, "clear is a server event", now);
 		break;
 	case WV_EVENT_UNKNOWN: {
-		char problem[96];
-		snprintf(problem, sizeof problem, "unknown event \"%.64s\"",
-			 ev->name);
+		/* The name is the client's: escaped, it cannot break the log
+		   line or the record. */
+		char name[72], problem[96];
+
+		wv_escape(name, sizeof name, ev->name, strlen(ev->name));
+		snprintf(problem, sizeof problem, "unknown event \"%s\"", name);
 		bad_frame(s, problem, now);
 		break;
 	}
@@ -645,10 +648,8 @@ void wvs_session_receive(struct wvs_session *s, const char *text, size_t len,
 		     now))
 		return;
 	if (rc < 0) {
-		char problem[320];
-		snprintf(problem, sizeof problem, "%s: %s", wv_strerror(rc),
-			 wv_decoder_error(s->decoder));
-		bad_frame(s, problem, now);
+		/* The decoder's words name the problem: "not JSON: ...". */
+		bad_frame(s, wv_decoder_error(s->decoder), now);
 		return;
 	}
 	trace(s, WVS_IN, &ev, NULL, now);

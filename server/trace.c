@@ -6,6 +6,28 @@
 #include <string.h>
 
 #include "server_internal.h"
+#include "utf8text.h"
+
+/* The record's `dir` for what is no protocol event but the call's own
+   (connect, error, end): a reader that keeps "in" sees only what the
+   client sent. See doc/record.schema.json. */
+#define DIR_CALL "call"
+/* Room for an event name or a mark id quoted in a log line. */
+#define QUOTE_MAX 80
+
+/* A line that could not be put together (no memory, or text jansson
+   refused) is counted with the recorder's dropped blocks and said once
+   per call, never lost silently. */
+static void line_lost(struct conn *c, json_t *obj)
+{
+	const char *event = json_string_value(json_object_get(obj, "event"));
+
+	if (!c->record_lost)
+		wvs_logf(c->srv, "call %s: a %s line of the record was lost "
+			 "(out of memory)", c->id, event ? event : "record");
+	c->record_lost = true;
+	wvs_record_lost(c->rec);
+}
 
 /* One JSONL line: the time (to the millisecond, as jansson would print
    every digit of the double) and direction, then the fields of obj. */
@@ -16,6 +38,8 @@ static void record_line(struct conn *c, double t, const char *dir, json_t *obj)
 	char head[64];
 	int n;
 
+	if (!fields)
+		line_lost(c, obj);
 	json_decref(obj);
 	if (!fields)
 		return;
@@ -28,8 +52,34 @@ static void record_line(struct conn *c, double t, const char *dir, json_t *obj)
 		strcpy(line + n, fields + 1);
 		wvs_record_line(c->rec, line, strlen(line));
 		free(line);
+	} else {
+		line_lost(c, NULL);
 	}
 	free(fields);
+}
+
+/* A string member from text of the peer's: valid UTF-8 whatever it
+   holds, so that jansson takes it (json_string() refuses the rest). */
+static json_t *peer_string(const char *s)
+{
+	char text[WV_ID_MAX * 4 + 1];
+
+	return json_string(wvs_utf8_copy(text, sizeof text, s, strlen(s)));
+}
+
+/* --verbose: one line per event but audio; the names and ids are the
+   client's, escaped. */
+static void log_event(struct conn *c, const char *d, const struct wv_event *ev)
+{
+	char name[QUOTE_MAX], mark[QUOTE_MAX] = "";
+
+	if (ev) {
+		wv_escape(name, sizeof name, ev->name, strlen(ev->name));
+		if (ev->mark)
+			wv_escape(mark, sizeof mark, ev->mark, strlen(ev->mark));
+	}
+	wvs_logf(c->srv, "call %s: %s %s%s%s", c->id, d,
+		 ev ? name : "bad frame", *mark ? " " : "", mark);
 }
 
 void wvs_on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
@@ -41,9 +91,7 @@ void wvs_on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
 	json_t *obj;
 
 	if (c->srv->cfg.verbose && (!ev || ev->type != WV_EVENT_AUDIO))
-		wvs_logf(c->srv, "call %s: %s %s%s%s", c->id, d,
-			 ev ? ev->name : "bad frame", ev && ev->mark ? " " : "",
-			 ev && ev->mark ? ev->mark : "");
+		log_event(c, d, ev);
 	if (!c->rec)
 		return;
 	if (ev && ev->type == WV_EVENT_AUDIO) {
@@ -59,14 +107,18 @@ void wvs_on_trace(void *user, enum wvs_dir dir, const struct wv_event *ev,
 	if (!obj)
 		return;
 	if (!ev) {
-		json_object_set_new(obj, "error", json_string(problem));
+		/* A problem with what came in is the call's line, not one
+		   of the client's events. */
+		json_object_set_new(obj, "event", json_string("error"));
+		json_object_set_new(obj, "error", peer_string(problem));
+		d = DIR_CALL;
 	} else {
-		json_object_set_new(obj, "event", json_string(ev->name));
+		json_object_set_new(obj, "event", peer_string(ev->name));
 		if (ev->communication_id)
 			json_object_set_new(obj, "communication_id",
-					    json_string(ev->communication_id));
+					    peer_string(ev->communication_id));
 		if (ev->type == WV_EVENT_MARK)
-			json_object_set_new(obj, "mark", json_string(ev->mark));
+			json_object_set_new(obj, "mark", peer_string(ev->mark));
 		if (ev->type == WV_EVENT_DTMF)
 			json_object_set_new(obj, "dtmf",
 					    json_stringn(&ev->dtmf, 1));
@@ -99,13 +151,9 @@ void wvs_trace_end(struct conn *c)
 	if (!c->rec)
 		return;
 	code = c->closed_by ? json_integer(c->close_code) : json_null();
-	reason = c->closed_by ? json_string(c->close_reason) : json_null();
-	/* Not UTF-8 (the reason is the client's): said so, as bad frames are. */
-	if (!reason)
-		reason = json_string("(not UTF-8)");
-	record_line(c, t, c->closed_by && strcmp(c->closed_by, "server") == 0
-				  ? "out"
-				  : "in",
+	/* The reason may be the client's, and any bytes. */
+	reason = c->closed_by ? peer_string(c->close_reason) : json_null();
+	record_line(c, t, DIR_CALL,
 		    json_pack("{s:s,s:s,s:o,s:o,s:s}", "event", "end", "reason",
 			      wvs_end_name(wvs_session_end(c->session)),
 			      "close_code", code, "close_reason", reason,
@@ -121,8 +169,9 @@ void wvs_trace_open(struct conn *c)
 		return;
 	if (c->metadata)
 		meta = json_loads(c->metadata, 0, NULL);
+	/* from was made valid UTF-8 when it was read (handshake.c). */
 	obj = json_pack("{s:s,s:s,s:s,s:b,s:o*}", "event", "connect",
 			"agent_id", c->agent->id, "from", c->from, "synthetic",
 			c->synthetic, "metadata", meta);
-	record_line(c, 0.0, "in", obj);
+	record_line(c, 0.0, DIR_CALL, obj);
 }

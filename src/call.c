@@ -18,6 +18,9 @@
 #define CLOSE_NORMAL 1000
 /* Every queue slot starts large enough for one 20 ms audio event. */
 #define SLOT_BYTES (WV_AUDIO_EVENT_LEN(WV_FRAME_SAMPLES) + 1)
+/* Room for a server's id quoted in a message: a hostile one can neither
+   break the line nor crowd out the rest. */
+#define QUOTE_MAX 80
 
 struct wv_call {
 	struct wv_call_config cfg;
@@ -26,7 +29,8 @@ struct wv_call {
 	bool opened;	   /* the socket is open: frames may be queued */
 	bool socket_gone;  /* closed() was called: nothing more can be sent */
 	bool confirmed;	   /* the server's start arrived */
-	bool overflowing;  /* audio is being dropped at the playout cap */
+	bool overflowing;  /* audio is being dropped at the playout cap... */
+	uint64_t overflow_low; /* ... until no more than this is queued */
 	bool stopping;	   /* the server's stop: its last words play out */
 	int64_t stop_by;   /* ... until then at the latest */
 	bool remote;	   /* the playout buffer is elsewhere: cfg.remote */
@@ -345,6 +349,34 @@ static void on_server_start(struct wv_call *c, const struct wv_event *ev,
 		c->cfg.cb.communication_id(c->cfg.user, c->communication_id);
 }
 
+/* Once per episode, not once per frame: a flood would otherwise bury
+   everything else; the playout stats count every sample dropped. */
+static void overflow(struct wv_call *c)
+{
+	struct wv_playout_stats st;
+
+	if (c->overflowing)
+		return;
+	report(c, WV_ERR_FULL, "playout buffer full: the server sends audio "
+	       "faster than it plays; dropping what does not fit");
+	c->overflowing = true;
+	/* The episode lasts until half the buffer has played: under a flood
+	   the buffer dips below its cap by a frame each 20 ms, and each dip
+	   would otherwise start another. */
+	wv_playout_stats(c->playout, &st);
+	c->overflow_low = st.queued_samples / 2;
+}
+
+/* Before a push: whether enough has played since to end the episode. */
+static void overflow_eases(struct wv_call *c)
+{
+	struct wv_playout_stats st;
+
+	wv_playout_stats(c->playout, &st);
+	if (st.queued_samples <= c->overflow_low)
+		c->overflowing = false;
+}
+
 static void on_server_audio(struct wv_call *c, const struct wv_event *ev)
 {
 	size_t accepted;
@@ -355,31 +387,30 @@ static void on_server_audio(struct wv_call *c, const struct wv_event *ev)
 		c->remote_cb.audio(c->remote_cb.user, ev->audio, ev->audio_len);
 		return;
 	}
+	if (c->overflowing)
+		overflow_eases(c);
 	accepted = wv_playout_push_ulaw(c->playout, ev->audio, ev->audio_len);
-	/* Once per overflow, not once per frame: a flood would otherwise
-	   bury everything else; the playout stats count every sample. */
-	if (accepted < ev->audio_len && !c->overflowing)
-		report(c, WV_ERR_FULL,
-		       "playout buffer full: the server sends audio faster "
-		       "than it plays; dropping what does not fit");
-	c->overflowing = accepted < ev->audio_len;
+	if (accepted < ev->audio_len)
+		overflow(c);
 }
 
 static void on_server_mark(struct wv_call *c, const struct wv_event *ev)
 {
 	int rc;
 
+	char id[QUOTE_MAX];
+
 	c->stats.marks_received++;
+	wv_escape(id, sizeof id, ev->mark, strlen(ev->mark));
 	if (!c->confirmed)
-		report(c, WV_ERR_PROTOCOL, "mark \"%s\" before start",
-		       ev->mark);
+		report(c, WV_ERR_PROTOCOL, "mark \"%s\" before start", id);
 	if (c->remote) {
 		c->remote_cb.mark(c->remote_cb.user, ev->mark);
 		return;
 	}
 	rc = wv_playout_mark(c->playout, ev->mark);
 	if (rc < 0)
-		report(c, rc, "mark \"%s\" not placed: %s", ev->mark,
+		report(c, rc, "mark \"%s\" not placed: %s", id,
 		       wv_strerror(rc));
 }
 

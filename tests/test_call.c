@@ -757,8 +757,10 @@ static int count_errors(const struct seen *s, int code)
 	return n;
 }
 
-/* A flood past the cap is one report per overflow, not one per frame;
-   the stats count every sample dropped. */
+/* A flood past the cap is one report per episode, not one per frame nor
+   one each time playing a frame makes room for the next (issue 13, item
+   5): the episode ends when half the buffer has played. The stats count
+   every sample dropped. */
 static void test_call_overflow_is_reported_once_per_episode(void **state)
 {
 	struct seen seen = { 0 };
@@ -767,6 +769,7 @@ static void test_call_overflow_is_reported_once_per_episode(void **state)
 	struct wv_playout_stats st;
 	struct wv_call *c;
 	char *audio = audio_event(4000, 0x10); /* 500 ms */
+	char *frame = audio_event(160, 0x10);  /* 20 ms */
 
 	(void)state;
 	config_for(&cfg, &seen);
@@ -779,17 +782,46 @@ static void test_call_overflow_is_reported_once_per_episode(void **state)
 		receive(c, audio, 2 * SEC);
 	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 1);
 	assert_non_null(strstr(seen.last_detail, "playout buffer full"));
-	/* Room for one more: it fits, and the next overflow is news. */
+	/* A flood at the cap: each frame played makes room for one that
+	   fits, and the next overflows. Still the same episode. */
+	for (int i = 0; i < 20; i++) {
+		play(c, 160);
+		receive(c, frame, 2 * SEC);
+		receive(c, frame, 2 * SEC);
+	}
+	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 1);
+	/* Half the buffer played: the next overflow is news. */
 	play(c, 4000);
 	receive(c, audio, 3 * SEC);
 	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 1);
 	receive(c, audio, 3 * SEC);
-	receive(c, audio, 3 * SEC);
 	assert_int_equal(count_errors(&seen, WV_ERR_FULL), 2);
 	wv_playout_stats(wv_call_playout(c), &st);
-	assert_int_equal(st.overflow_samples, 8 * 4000 + 2 * 4000);
+	assert_int_equal(st.overflow_samples, 8 * 4000 + 20 * 160 + 4000);
 	wv_call_destroy(c);
 	free(audio);
+	free(frame);
+}
+
+/* A mark id from the server reaches an error message escaped: no
+   newline or terminal escape of the server's (issue 13, item 3). */
+static void test_call_mark_ids_in_messages_are_escaped(void **state)
+{
+	struct seen seen = { 0 };
+	struct wv_call_config cfg;
+	struct wv_call *c;
+
+	(void)state;
+	config_for(&cfg, &seen);
+	assert_int_equal(wv_call_create(&c, &cfg), 0);
+	assert_int_equal(wv_call_connect(c, 0), 0);
+	assert_int_equal(wv_call_opened(c, 0), 0);
+	receive(c, "{\"event\":\"mark\",\"mark\":\"x\\n\\u001b[31mFORGED\"}",
+		1);
+	assert_int_equal(count_errors(&seen, WV_ERR_PROTOCOL), 1);
+	assert_string_equal(seen.last_detail,
+			    "mark \"x\\x0A\\x1B[31mFORGED\" before start");
+	wv_call_destroy(c);
 }
 
 static void test_call_mark_before_start_is_reported_and_answered(void **state)
@@ -1043,6 +1075,7 @@ int main(void)
 		cmocka_unit_test(test_call_remote_playout_plays_out_the_last_words),
 		cmocka_unit_test(test_call_remote_playout_calls_are_checked),
 		cmocka_unit_test(test_call_overflow_is_reported_once_per_episode),
+		cmocka_unit_test(test_call_mark_ids_in_messages_are_escaped),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

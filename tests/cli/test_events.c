@@ -227,16 +227,89 @@ static void test_events_error_lines(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(cli_events_write_error(f->log, 2600, WV_DIR_IN,
+	assert_int_equal(cli_events_write_error(f->log, 2600,
 						"field \"payload\": bad base64"),
 			 0);
-	assert_int_equal(
-		cli_events_write_error(f->log, 3600, WV_DIR_IN, "bad \xff"), 0);
+	assert_int_equal(cli_events_write_error(f->log, 3600, "bad \xff"), 0);
 	assert_string_equal(
 		slurp(f->path),
-		"{\"t\":0.003,\"dir\":\"in\",\"error\":\"field \\\"payload\\\": "
-		"bad base64\"}\n"
-		"{\"t\":0.004,\"dir\":\"in\",\"error\":\"(not UTF-8)\"}\n");
+		"{\"t\":0.003,\"dir\":\"call\",\"event\":\"error\","
+		"\"error\":\"field \\\"payload\\\": bad base64\"}\n"
+		"{\"t\":0.004,\"dir\":\"call\",\"event\":\"error\","
+		"\"error\":\"bad \\\\xFF\"}\n");
+}
+
+/* The end is the call's line whoever closed; a reason that is not UTF-8
+   is kept, escaped. */
+static void test_events_end_lines(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(cli_events_write_end(f->log, 5000000, "closed", 4001,
+					      "gone \xc3", WV_CLOSED_BY_SERVER),
+			 0);
+	assert_int_equal(cli_events_write_end(f->log, 0, "error", 0, NULL,
+					      WV_CLOSED_BY_NONE),
+			 0);
+	assert_string_equal(
+		slurp(f->path),
+		"{\"t\":5.000,\"dir\":\"call\",\"event\":\"end\","
+		"\"reason\":\"closed\",\"close_code\":4001,"
+		"\"close_reason\":\"gone \\\\xC3\",\"closed_by\":\"server\"}\n"
+		"{\"t\":0.000,\"dir\":\"call\",\"event\":\"end\","
+		"\"reason\":\"error\",\"close_code\":null,"
+		"\"close_reason\":null,\"closed_by\":\"none\"}\n");
+}
+
+/* Past its bound the log says it was truncated, once, and then only the
+   end is written: the file never passes the bound (issue 13, item 5). */
+static void test_events_bound_truncates_and_keeps_the_end(void **state)
+{
+	struct fx *f = *state;
+	struct wv_event ev = { .type = WV_EVENT_MARK, .name = "mark" };
+	static char id[1025], reason[124];
+	const char *text, *last, *trunc;
+	size_t lines = 0;
+
+	memset(id, 'm', sizeof id - 1);
+	memset(reason, 0x01, sizeof reason - 1); /* 6 bytes each in JSON */
+	ev.mark = id;
+	cli_events_set_max(f->log, 16384);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(cli_events_write(f->log, i * 1000, WV_DIR_IN,
+						  &ev),
+				 0);
+	assert_int_equal(cli_events_write_error(f->log, 200000, "late"), 0);
+	assert_int_equal(cli_events_write_end(f->log, 300000, "closed", 4000,
+					      reason, WV_CLOSED_BY_SERVER),
+			 0);
+	text = slurp(f->path);
+	assert_true(strlen(text) <= 16384);
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		lines++;
+	trunc = strstr(text, "\"event\":\"truncated\",\"max_bytes\":16384}\n");
+	assert_non_null(trunc);
+	assert_null(strstr(trunc + 20, "truncated"));
+	assert_null(strstr(text, "late"));
+	static const char end[] = "{\"t\":0.300,\"dir\":\"call\","
+				  "\"event\":\"end\",";
+	last = strstr(trunc, "\n") + 1;
+	assert_int_equal(strncmp(last, end, sizeof end - 1), 0);
+	/* 13 marks of 1 KiB in 14 KiB, the truncated line and the end. */
+	assert_int_equal(lines, 13 + 2);
+}
+
+static void test_events_bound_has_a_least(void **state)
+{
+	struct fx *f = *state;
+	struct wv_event ev = { .type = WV_EVENT_AUDIO, .name = "audio",
+			       .audio_len = 160 };
+
+	cli_events_set_max(f->log, 10);
+	for (int i = 0; i < 1000; i++)
+		cli_events_write(f->log, i * 20000, WV_DIR_IN, &ev);
+	assert_true(strlen(slurp(f->path)) > 4096);
+	assert_true(strlen(slurp(f->path)) <= CLI_EVENTS_MAX_LEAST);
 }
 
 /* Each line is on disk as soon as it is written: nothing waits for close. */
@@ -271,7 +344,7 @@ static void test_events_write_failure_reported_at_close(void **state)
 			 WV_ERR_INTERNAL);
 	assert_int_equal(cli_events_write(log, 0, WV_DIR_IN, &ev),
 			 WV_ERR_INTERNAL);
-	assert_int_equal(cli_events_write_error(log, 0, WV_DIR_IN, "x"),
+	assert_int_equal(cli_events_write_error(log, 0, "x"),
 			 WV_ERR_INTERNAL);
 	assert_int_equal(cli_events_close(log, err, sizeof err),
 			 WV_ERR_INTERNAL);
@@ -304,6 +377,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_events_long_unknown_event_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_error_lines, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_events_end_lines, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_events_bound_truncates_and_keeps_the_end, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_events_bound_has_a_least, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_events_each_line_on_disk_at_once, setup, teardown),

@@ -19,26 +19,29 @@ import wsclient
 
 # Ignored frames: (test name, message, what the log line says).
 IGNORED = [
-    ("invalid_json", '{"event":', r"not valid JSON"),
-    ("trailing_garbage", '{"event":"stop"} x', r"not valid JSON"),
-    ("empty_message", "", r"not valid JSON"),
+    ("invalid_json", '{"event":', r"not JSON: "),
+    ("trailing_garbage", '{"event":"stop"} x', r"not JSON: "),
+    ("empty_message", "", r"not JSON: "),
     ("array", "[1,2]", r"not an object"),
     ("string", '"start"', r"not an object"),
     ("number", "42", r"not an object"),
     ("missing_event", '{"mark":"x"}', r'no "event" field'),
-    ("event_not_a_string", '{"event":5}', r"wrong field type"),
+    ("event_not_a_string", '{"event":5}',
+     r'field "event" must be a string, not a number'),
     ("unknown_event", '{"event":"hello"}', r'unknown event "hello"'),
     ("bad_base64", '{"event":"audio","payload":"!!!!"}', r"bad base64"),
     ("unpadded_base64", '{"event":"audio","payload":"/w"}', r"bad base64"),
     ("audio_without_payload", '{"event":"audio"}',
-     r"required field missing"),
+     r'audio without "payload"'),
     ("payload_not_a_string", '{"event":"audio","payload":7}',
-     r"wrong field type"),
+     r'field "payload" must be a string'),
     ("bad_dtmf_letter", '{"event":"dtmf","dtmf":"x"}', r"bad DTMF digit"),
     ("bad_dtmf_two_digits", '{"event":"dtmf","dtmf":"12"}',
      r"bad DTMF digit"),
-    ("bad_dtmf_number", '{"event":"dtmf","dtmf":1}', r"wrong field type"),
-    ("mark_not_a_string", '{"event":"mark","mark":[]}', r"wrong field type"),
+    ("bad_dtmf_number", '{"event":"dtmf","dtmf":1}',
+     r'field "dtmf" must be a string'),
+    ("mark_not_a_string", '{"event":"mark","mark":[]}',
+     r'field "mark" must be a string'),
     ("mark_never_sent", '{"event":"mark","mark":"nope"}',
      r"a mark the server never sent"),
     ("second_start", '{"event":"start"}', r"a second start"),
@@ -283,6 +286,37 @@ class BadInput(ServeTest):
         pump.stop()
         self.assertIsNone(pump.error)
         self.assert_stop_closes(c)
+
+    def test_a_problem_is_named_once(self):
+        # Once "not valid JSON: not JSON: ...", "JSON value is not an
+        # object: not an object: an array" (issue 13).
+        for message, words in (
+                ("[1,2]", r"not an object: an array"),
+                ('{"mark":"x"}', r'no "event" field'),
+                ('{"event":', r"not JSON: [^:]* at line 1 column \d+ "
+                 r"\(offset \d+\)")):
+            with self.subTest(message):
+                c, cid = self.open_call("echo")
+                c.send_text(message)
+                line = self.server.wait_log(r"call %s: bad frame: " % cid)
+                self.assertRegex(line, r"call %s: bad frame: %s; ignored$" %
+                                 (cid, words))
+                self.assert_stop_closes(c)
+
+    def test_an_unknown_event_cannot_forge_a_log_line(self):
+        """Its name is the client's: a newline in it once started a line
+        of the client's making in the server's log (issue 13, item 3)."""
+        c, cid = self.open_call("echo")
+        c.send_event({"event": "x\n00:00:00.000 call FORGED\x1b[2J"})
+        line = self.server.wait_log(r"call %s: bad frame: unknown" % cid)
+        self.assertIn(r'unknown event "x\x0A00:00:00.000 call FORGED'
+                      r'\x1B[2J"; ignored', line)
+        self.assert_stop_closes(c)
+        self.server.wait_log(r"call %s end " % cid)
+        forged_lines = [ln for ln in self.server.log().splitlines()
+                        if "FORGED" in ln]
+        self.assertEqual(len(forged_lines), 1, forged_lines)
+        self.assertNotIn("\x1b", self.server.log())
 
     def test_100_bad_frames_are_ignored_the_101st_closes_1008(self):
         c, cid = self.open_call("echo")

@@ -116,8 +116,9 @@ class Call(ServeTest):
         self.assertEqual((end["event"], end["reason"], end["close_code"]),
                          ("end", "hangup", 1000), end)
         # Our close after our stop; or the server's, had the closes crossed.
-        self.assertIn((end["dir"], end["closed_by"], end["close_reason"]),
-                      [("out", "client", ""), ("in", "server", "stop")], end)
+        self.assertEqual(end["dir"], "call", end)
+        self.assertIn((end["closed_by"], end["close_reason"]),
+                      [("client", ""), ("server", "stop")], end)
         self.assertEqual(set(end), {"t", "dir", "event", "reason",
                                     "close_code", "close_reason",
                                     "closed_by"})

@@ -7,8 +7,8 @@ closes and dropped connections.
 
 Each test runs the real command against a scripted server (badserver.py)
 and checks the exit status, what stderr says (and that it never holds the
-key), the summary, the event log (every line JSON with t, dir and event or
-error) and, where the call should go on, that audio sent after the bad
+key), the summary, the event log (every line JSON with t, dir and event)
+and, where the call should go on, that audio sent after the bad
 input is still played into --output.
 """
 
@@ -21,6 +21,7 @@ import time
 
 import badserver as B
 import harness
+import wsclient
 from harness import SLOW, ServeTest, speech
 from test_call import summary
 from test_records import loud_blocks, read_jsonl, read_wav
@@ -149,7 +150,8 @@ class BadServerCall(ServeTest):
 
     def event_log(self):
         """The --events file: each line an object with t (seconds, in
-        order), dir and an event name or an error."""
+        order), dir and event; dir "call" for the log's own lines (error,
+        truncated, end), and only for those."""
         lines = read_jsonl(self.events)
         last = 0.0
         for e in lines:
@@ -157,9 +159,12 @@ class BadServerCall(ServeTest):
             self.assertIsInstance(e.get("t"), (int, float), e)
             self.assertGreaterEqual(e["t"], last, "times out of order")
             last = e["t"]
-            self.assertIn(e.get("dir"), ("in", "out"), e)
-            self.assertTrue(isinstance(e.get("event"), str) or
-                            isinstance(e.get("error"), str), e)
+            self.assertIn(e.get("dir"), ("in", "out", "call"), e)
+            self.assertIsInstance(e.get("event"), str, e)
+            self.assertEqual(e["dir"] == "call",
+                             e["event"] in ("error", "truncated", "end"), e)
+            if e["event"] == "error":
+                self.assertIsInstance(e.get("error"), str, e)
         return lines
 
     def played(self):
@@ -207,11 +212,14 @@ class BadServerCall(ServeTest):
             B.text(""), B.text('{"event":"audio","payload":"/w=="} x'),
             B.audio(B.tone(1.0), realtime=False), B.hold(10)])
         run = self.call(srv, "--hangup-after", "2.5")
-        self.assert_errors(run, r"bad frame from server: .*JSON",
-                           r"bad frame from server: .*object",
-                           r"bad frame from server: .*event",
-                           r"bad frame from server: .*JSON",
-                           r"bad frame from server: .*JSON")
+        # Each kind once a second, then how many more (issue 13, item 5).
+        self.assert_errors(run, r"bad frame from server: not JSON: ",
+                           r"bad frame from server: not an object",
+                           r"bad frame from server: no \"event\" field",
+                           r"\.\.\. and 2 more like it in the last second "
+                           r"\(bad frame from server: not JSON\)")
+        self.assertEqual(len([e for e in self.event_log()
+                              if e["event"] == "error"]), 5)
         self.assert_goes_on(run, srv)
         self.assertEqual(run.summary["frames received"], "50", run)
         self.event_log()
@@ -238,8 +246,14 @@ class BadServerCall(ServeTest):
             B.event("audio", payload=7),
             B.audio(B.tone(1.0), realtime=False), B.hold(10)])
         run = self.call(srv, "--hangup-after", "2.5")
-        self.assert_errors(run, r"bad base64", r"bad base64", r"bad base64",
-                           r"payload")
+        self.assert_errors(run, r"bad base64",
+                           r'field "payload" must be a string',
+                           r"\.\.\. and 2 more like it in the last second "
+                           r"\(bad frame from server: field \"\"\)")
+        errors = [e["error"] for e in self.event_log()
+                  if e["event"] == "error"]
+        self.assertEqual(len(errors), 4, errors)
+        self.assertRegex(errors[-1], r'field "payload" must be a string')
         self.assert_goes_on(run, srv)
         self.assertEqual(run.summary["frames received"], "50", run)
 
@@ -561,8 +575,14 @@ class BadServerCall(ServeTest):
         self.assertGreater(flood.flood_seconds, 120.0)
         self.assertGreaterEqual(int(run.summary["frames received"]),
                                 int(flood.flood_seconds * 10))
-        self.assertLess(run.maxrss_kb - runs["base"].maxrss_kb, 4096,
-                        "memory grew with the flood")
+        # A sanitizer's shadow memory is not the program's: its peak
+        # RSS is no measure of the buffers (once 4,612 KB under TSan).
+        # The program's own bound holds in every build: one report of
+        # the overflow, the drops counted (the summary's frames), and
+        # the output no longer than real time (below).
+        if not harness.SANITIZED:
+            self.assertLess(run.maxrss_kb - runs["base"].maxrss_kb, 4096,
+                            "memory grew with the flood")
         # Played at real time, never faster: no longer than the call.
         samples = self.played()
         self.assertLessEqual(len(samples) / 8000.0, run.wall + 0.1)
@@ -571,17 +591,105 @@ class BadServerCall(ServeTest):
         # and the mark after it was answered before the hang-up.
         self.assertIn("after-flood",
                       [e["mark"] for e in flood.events("out", "mark")])
-        self.assert_errors(run, r"playout buffer full")
+        self.assertEqual(run.err.count("playout buffer full"), 1, run)
 
     def test_audio_flood_is_reported_without_flooding_stderr(self):
-        """Audio past the playout cap is reported once per overflow, not
-        once per frame (a 100x flood for 4 s once printed ~3400 lines)."""
+        """Audio past the playout cap is reported once per episode, not
+        once per frame (a 100x flood for 4 s once printed ~3400 lines),
+        nor each time playing makes room for one more frame."""
         srv = self.bad([B.wait_start(), B.start(),
                            B.flood(20, 4.0, frame_ms=100), B.hold(10)])
         run = self.call(srv, "--hangup-after", "5")
         self.assert_ended_normally(run)
         self.assert_errors(run, r"playout buffer full")
-        self.assertLess(run.err.count("\n"), 20, run)
+        self.assertEqual(run.err.count("playout buffer full"), 1, run)
+        self.assertLess(run.err.count("\n"), 5, run)
+
+    # ---- what a hostile server says, on our terminal (issue 13) ----
+
+    def assert_no_raw_control(self, text):
+        """Nothing of the server's reaches the terminal raw: no escape or
+        other control byte but the line ends."""
+        bad = sorted({c for c in text if (ord(c) < 0x20 and c != "\n") or
+                      0x7f <= ord(c) < 0xa0})
+        self.assertEqual(bad, [], "control characters on the terminal")
+
+    def test_a_mark_id_cannot_reach_the_terminal_raw(self):
+        forged = "x\nwvoice call: FORGED\x1b[2J\x9b31m"
+        srv = self.bad([
+            B.wait_start(), B.mark(forged), B.start(forged),
+            B.event(forged), B.mark(forged), B.sleep(0.5),
+            B.close(4001, "gone\x9b31m")])
+        run = self.call(srv, "--hangup-after", "5", "--verbose")
+        self.assert_no_raw_control(run.err)
+        self.assert_no_raw_control(run.out)
+        forged_lines = [ln for ln in run.err.splitlines() if "FORGED" in ln]
+        self.assertGreaterEqual(len(forged_lines), 4, run)
+        for ln in forged_lines:
+            self.assertTrue(ln.startswith(("wvoice call: mark ", "<- ",
+                                           "-> ")), ln)
+            self.assertIn(r"x\x0Awvoice call: FORGED\x1B[2J\xC2\x9B31m",
+                          ln)
+        self.assert_errors(run, r'mark "x\\x0Awvoice call: FORGED.*" '
+                           r"before start",
+                           r"server closed the call: 4001 gone\\xC2\\x9B31m")
+        self.assertEqual(run.summary["close"], r"4001 gone\xC2\x9B31m", run)
+        self.assertEqual(run.summary["communication id"],
+                         r"x\x0Awvoice call: FORGED\x1B[2J\xC2\x9B31m")
+        # The event log keeps them whole: JSON escapes them itself.
+        marks = [e["mark"] for e in self.event_log()
+                 if e["event"] == "mark" and e["dir"] == "in"]
+        self.assertEqual(marks, [forged, forged])
+
+    def test_a_flood_of_bad_frames_is_summarised_on_stderr(self):
+        """3000 bad frames at once once printed 3000 lines: now the first,
+        then how many more there were, and every one in the event log."""
+        bad = 3000
+        frames = b"".join(wsclient.Connection.frame(
+            wsclient.OP_TEXT, b"{oops%d" % i, mask=False)
+            for i in range(bad))
+        srv = self.bad([B.wait_start(), B.start(), B.raw(frames),
+                        B.audio(B.tone(1.0), realtime=False), B.hold(10)])
+        run = self.call(srv, "--hangup-after", "2.5")
+        self.assert_goes_on(run, srv)
+        lines = run.err.splitlines()
+        self.assertLess(len(lines), 10, run)
+        said = [ln for ln in lines
+                if ln.startswith("wvoice call: bad frame from server: "
+                                 "not JSON: ")]
+        more = [int(m.group(1)) for m in (
+            re.match(r"wvoice call: \.\.\. and (\d+) more like it in the "
+                     r"last second \(bad frame from server: not JSON\)$",
+                     ln) for ln in lines) if m]
+        self.assertGreaterEqual(len(said), 1, run)
+        self.assertGreaterEqual(len(more), 1, run)
+        self.assertEqual(len(said) + sum(more), bad, run)
+        errors = [e for e in self.event_log() if e["event"] == "error"]
+        self.assertEqual(len(errors), bad)
+
+    def test_the_event_log_has_a_bound(self):
+        """2000 marks of 1 KiB ids once made 2 MB of log, and more without
+        end: past --events-max, one "truncated" line, then only the end."""
+        bound = 64 * 1024
+        srv = self.bad([B.wait_start(), B.start()] +
+                       [B.mark("%04d" % i + "m" * 1020)
+                        for i in range(2000)] + [B.hold(10)])
+        run = self.call(srv, "--hangup-after", "2", "--events-max", "64k")
+        self.assert_ended_normally(run)
+        self.assertLessEqual(os.path.getsize(self.events), bound)
+        lines = self.event_log()
+        self.assertEqual([e["event"] for e in lines[-2:]],
+                         ["truncated", "end"])
+        self.assertEqual(lines[-2]["max_bytes"], bound)
+        self.assertEqual([e["event"] for e in lines].count("truncated"), 1)
+        self.assertGreater(len(lines), 40)
+
+    def test_events_max_takes_a_size(self):
+        for bad in ("1k", "8191", "x", "12T", "-1", ""):
+            with self.subTest(bad):
+                run = run_measured(["--events-max", bad])
+                self.assertEqual(run.code, 2, run)
+                self.assertIn("--events-max", run.err)
 
     # ---- handshakes ----
 
@@ -661,14 +769,15 @@ class BadServerCall(ServeTest):
 
     def test_errors_are_written_to_the_event_log(self):
         """A bad frame is an error line in the event log
-        ({"t":..,"dir":"in","error":"field \\"payload\\": bad base64..."}),
-        as well as on stderr."""
+        ({"t":..,"dir":"call","event":"error","error":"bad frame from server:
+        field \\"payload\\": bad base64..."}), as well as on stderr."""
         srv = self.bad([B.wait_start(), B.start(),
                            B.event("audio", payload="!!!!"), B.hold(10)])
         run = self.call(srv, "--hangup-after", "1")
         self.assert_ended_normally(run)
-        errors = [e for e in self.event_log() if "error" in e]
+        errors = [e for e in self.event_log() if e["event"] == "error"]
         self.assertEqual(len(errors), 1, errors)
+        self.assertEqual(errors[0]["dir"], "call")
         self.assertRegex(errors[0]["error"], r"base64")
 
 
@@ -677,7 +786,8 @@ class BadServerCall(ServeTest):
     def end_line(self):
         """The event log's last line, which says how the call ended."""
         end = self.event_log()[-1]
-        self.assertEqual(end.get("event"), "end", end)
+        self.assertEqual((end.get("dir"), end.get("event")), ("call", "end"),
+                         end)
         self.assertEqual(set(end), {"t", "dir", "event", "reason",
                                     "close_code", "close_reason",
                                     "closed_by"}, end)
@@ -689,17 +799,17 @@ class BadServerCall(ServeTest):
         run = self.call(srv, "--hangup-after", "5")
         self.assertEqual(run.code, 1, run)
         end = self.end_line()
-        self.assertEqual((end["dir"], end["reason"], end["close_code"],
+        self.assertEqual((end["reason"], end["close_code"],
                           end["close_reason"], end["closed_by"]),
-                         ("in", "closed", 1011, "agent crashed", "server"))
+                         ("closed", 1011, "agent crashed", "server"))
 
     def test_the_event_log_ends_with_a_lost_connection(self):
         srv = self.bad([B.wait_start(), B.start(), B.sleep(0.3), B.drop()])
         self.call(srv, "--hangup-after", "5")
         end = self.end_line()
-        self.assertEqual((end["dir"], end["reason"], end["close_code"],
+        self.assertEqual((end["reason"], end["close_code"],
                           end["closed_by"]),
-                         ("in", "error", 1006, "none"))
+                         ("error", 1006, "none"))
 
     def test_the_event_log_ends_with_our_close_for_a_message_too_big(self):
         srv = self.bad([B.wait_start(), B.start(),
@@ -707,8 +817,8 @@ class BadServerCall(ServeTest):
                         B.hold(10)])
         self.call(srv, "--hangup-after", "5")
         end = self.end_line()
-        self.assertEqual((end["dir"], end["close_code"], end["closed_by"]),
-                         ("out", 1009, "client"))
+        self.assertEqual((end["close_code"], end["closed_by"]),
+                         (1009, "client"))
 
     def test_the_event_log_ends_even_when_no_call_was_made(self):
         srv = self.bad(status=404)

@@ -15,6 +15,7 @@ import time
 import wave
 
 import harness
+import wsclient
 from harness import SLOW, Received, ServeTest, collect, is_mark, speech
 
 
@@ -155,7 +156,7 @@ class Records(ServeTest):
 
         events = read_jsonl(jl)
         first = events[0]
-        self.assertEqual(first, {"t": 0, "dir": "in", "event": "connect",
+        self.assertEqual(first, {"t": 0, "dir": "call", "event": "connect",
                                  "agent_id": "echo", "from": "alice",
                                  "synthetic": True, "metadata": meta})
         prev = 0.0
@@ -163,8 +164,12 @@ class Records(ServeTest):
             self.assertIsInstance(e.get("t"), (int, float), e)
             self.assertGreaterEqual(e["t"], prev - 0.001, "time went back")
             prev = e["t"]
-            self.assertIn(e.get("dir"), ("in", "out"), e)
-            self.assertTrue("event" in e or "error" in e, e)
+            self.assertIsInstance(e.get("event"), str, e)
+            # The call's own lines are "call"; "in" and "out" are the
+            # protocol's events, each way.
+            self.assertEqual(e.get("dir") == "call",
+                             e["event"] in ("connect", "error", "end"), e)
+            self.assertIn(e.get("dir"), ("in", "out", "call"), e)
             if e.get("event") == "audio":
                 self.assertEqual(set(e), {"t", "dir", "event", "bytes"}, e)
                 self.assertEqual(e["bytes"], 160)
@@ -181,9 +186,9 @@ class Records(ServeTest):
                                   e["dir"] == "in")), 1)
         self.assertEqual(find(lambda e: e.get("event") == "dtmf")[0]["dtmf"],
                          "5")
-        errors = find(lambda e: "error" in e)
+        errors = find(lambda e: e["event"] == "error")
         self.assertEqual(len(errors), 1, errors)
-        self.assertIn("nope", errors[0]["error"])
+        self.assertEqual(errors[0]["error"], 'unknown event "nope"')
         marks = [(e["dir"], e["mark"]) for e in find(
             lambda e: e.get("event") == "mark")]
         self.assertEqual(marks, [("out", "echo-1"), ("in", "echo-1")])
@@ -194,8 +199,8 @@ class Records(ServeTest):
         end = events[-1]
         self.assertEqual((end["event"], end["reason"], end["close_code"]),
                          ("end", "client-stop", 1000), end)
-        self.assertIn((end["dir"], end["closed_by"]),
-                      [("in", "client"), ("out", "server")], end)
+        self.assertEqual(end["dir"], "call", end)
+        self.assertIn(end["closed_by"], ("client", "server"), end)
         audio_in = len(find(lambda e: e.get("event") == "audio" and
                             e["dir"] == "in"))
         audio_out = len(find(lambda e: e.get("event") == "audio" and
@@ -229,7 +234,7 @@ class Records(ServeTest):
         self.assert_stop_closes(c)
         self.wait_complete(cid)
         first = read_jsonl(jl)[0]
-        self.assertEqual(first, {"t": 0, "dir": "in", "event": "connect",
+        self.assertEqual(first, {"t": 0, "dir": "call", "event": "connect",
                                  "agent_id": "silent", "from": "",
                                  "synthetic": False})
 
@@ -258,32 +263,80 @@ class Records(ServeTest):
     def end_of_record(self, cid):
         self.wait_complete(cid)
         end = read_jsonl(self.paths(cid)[1])[-1]
-        self.assertEqual(end.get("event"), "end", end)
-        return (end["dir"], end["reason"], end["close_code"],
-                end["close_reason"], end["closed_by"])
+        self.assertEqual((end.get("dir"), end.get("event")), ("call", "end"),
+                         end)
+        return (end["reason"], end["close_code"], end["close_reason"],
+                end["closed_by"])
 
     def test_the_record_ends_with_the_clients_own_close(self):
         c, cid = self.open_call("echo")
         c.send_close(4000, "caller gone")
         c.wait_close(5 * SLOW)
         self.assertEqual(self.end_of_record(cid),
-                         ("in", "closed", 4000, "caller gone", "client"))
+                         ("closed", 4000, "caller gone", "client"))
 
     def test_the_record_ends_with_the_servers_close(self):
         c, cid = self.open_call("echo")
         c.send_text("not json at all")
         c.send_binary(b"\x00")
         self.assert_closes_with(c, 1003)
-        dir_, reason, code, why, by = self.end_of_record(cid)
-        self.assertEqual((dir_, reason, code, by),
-                         ("out", "protocol-error", 1003, "server"))
+        reason, code, why, by = self.end_of_record(cid)
+        self.assertEqual((reason, code, by),
+                         ("protocol-error", 1003, "server"))
         self.assertTrue(why)
 
     def test_the_record_ends_with_a_lost_connection(self):
         c, cid = self.open_call("echo")
         c.close()
         self.assertEqual(self.end_of_record(cid),
-                         ("in", "closed", None, None, "none"))
+                         ("closed", None, None, "none"))
+
+    def test_a_close_reason_that_is_not_utf8_is_kept_escaped(self):
+        c, cid = self.open_call("echo")
+        c.send_raw(c.frame(wsclient.OP_CLOSE,
+                           struct.pack(">H", 4000) + b"bye \xff\xc3"))
+        try:
+            c.wait_close(5 * SLOW)
+        except (wsclient.ConnectionLost, wsclient.ProtocolError, OSError):
+            pass
+        reason, code, why, by = self.end_of_record(cid)
+        self.assertEqual((code, by), (4000, "client"))
+        self.assertEqual(why, "bye \\xFF\\xC3")
+
+    # ---- the connect line, whatever the caller's name (issue 13, 4) ----
+
+    def connect_line(self, query):
+        c, cid = self.open_call("echo", query=query)
+        self.assert_stop_closes(c)
+        self.wait_complete(cid)
+        events = read_jsonl(self.paths(cid)[1])
+        self.assertEqual((events[0]["dir"], events[0]["event"]),
+                         ("call", "connect"), events[:2])
+        self.assertEqual(events[0]["agent_id"], "echo")
+        return cid, events[0]
+
+    def test_a_long_name_is_cut_at_a_character(self):
+        # 70 x "é" is 140 bytes: once cut at byte 127, inside the 64th,
+        # which made the connect line fail and vanish.
+        cid, first = self.connect_line(
+            "from=" + "%C3%A9" * 70 + "&metadata=" + b64url({"k": 1}))
+        self.assertEqual(first["from"], "\u00e9" * 63)
+        self.assertEqual(first["metadata"], {"k": 1})
+
+    def test_a_name_that_is_not_utf8_is_escaped(self):
+        cid, first = self.connect_line("from=a%FFb%C3%28")
+        self.assertEqual(first["from"], "a\\xFFb\\xC3(")
+        # The log line shows it escaped too: no byte of the caller's.
+        line = self.server.wait_log(r"call %s start " % cid)
+        self.assertIn(r"from=a\\xFFb\\xC3(", line)
+
+    def test_a_name_cannot_reach_the_terminal(self):
+        # (libwebsockets ends a query value at a decoded newline itself.)
+        cid, first = self.connect_line("from=x%1B[2J%7FFORGED")
+        self.assertEqual(first["from"], "x\x1b[2J\x7fFORGED")
+        line = self.server.wait_log(r"call %s start " % cid)
+        self.assertIn(r"from=x\x1B[2J\x7FFORGED", line)
+        self.assertNotIn("\x1b", self.server.log())
 
 
 class Killed(ServeTest):

@@ -454,6 +454,51 @@ static void test_session_bad_frames(void **state)
 	}
 }
 
+/* The problem in a log line and a record is named once, in the
+   decoder's words (once "not valid JSON: not JSON: ..."), and a name the
+   client chose is escaped: it cannot forge a log line (issue 13, item 3). */
+static void test_session_bad_frame_words(void **state)
+{
+	static const struct {
+		const char *text, *log;
+	} rows[] = {
+		{ "[1,2]", "bad frame: not an object: an array; ignored" },
+		{ "{\"mark\":\"x\"}",
+		  "bad frame: no \"event\" field; ignored" },
+		{ "{\"event\":\"audio\"}",
+		  "bad frame: audio without \"payload\"; ignored" },
+		{ "{\"event\":\"x\\n00:00:00.000 call c-1 end FORGED\"}",
+		  "bad frame: unknown event \"x\\x0A00:00:00.000 call c-1 end "
+		  "FORGED\"; ignored" },
+		{ "{\"event\":\"\\u001b[2J\\u00e9\"}",
+		  "bad frame: unknown event \"\\x1B[2J\\xC3\\xA9\"; ignored" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct fixture *f;
+
+		setup((void **)&f);
+		start_call(f);
+		recv_text(f, rows[i].text);
+		assert_int_equal(f->probe.n_log, 1);
+		assert_string_equal(f->probe.log[0], rows[i].log);
+		teardown((void **)&f);
+	}
+	/* "not JSON: " and jansson's words, once. */
+	{
+		struct fixture *f;
+
+		setup((void **)&f);
+		start_call(f);
+		recv_text(f, "{\"event\":");
+		assert_int_equal(strncmp(f->probe.log[0], "bad frame: not JSON: ",
+					 21), 0);
+		assert_null(strstr(f->probe.log[0], "valid JSON"));
+		teardown((void **)&f);
+	}
+}
+
 static void test_session_too_many_bad_frames_close_with_1008(void **state)
 {
 	struct fixture *f = *state;
@@ -709,6 +754,7 @@ int main(void)
 		T(test_session_client_stop_closes_with_1000),
 		T(test_session_dtmf_reaches_the_agent),
 		cmocka_unit_test(test_session_bad_frames),
+		cmocka_unit_test(test_session_bad_frame_words),
 		T(test_session_too_many_bad_frames_close_with_1008),
 		T(test_session_flood_closes_with_1008),
 		T(test_session_audio_faster_than_real_time_is_a_flood),
