@@ -22,7 +22,6 @@ speaks in turns at 50 frames a second and counts what comes back.
 Standard library only; talks only to 127.0.0.1.
 """
 
-import base64
 import collections
 import json
 import os
@@ -553,25 +552,46 @@ class Trial:
     """One attack on a fresh `wvoice serve` (room for 3,000 calls, quiet
     log) with the live call beside it, and what came of it: the attack's
     outcomes, the live call's figures, whether a new call worked and the
-    server's RSS (KiB) before the attack, at its peak and after."""
+    server's RSS (KiB) before the attack, at its peak and after.
 
-    def __init__(self, attack, scale, server_args=(), **kw):
+        t = Trial().run(attacks.ping_flood, attacks.SMALL)
+    """
+
+    def __init__(self, server_args=()):
         raise_fd_limit()
-        self.name = getattr(attack, "__name__", "attack")
         self.srv = harness.Server("--max-calls", "3000", "--quiet",
                                   *server_args)
+        self.pid = self.srv.proc.pid
+        self.rss_samples = []
+
+    def run(self, attack, scale, sample_s=None, **kw):
+        """Runs attack(port, scale, **kw) beside the live call; sample_s:
+        also note the RSS every sample_s seconds during the attack, in
+        rss_samples (KiB). Returns self."""
+        self.name = getattr(attack, "__name__", "attack")
+        attacking = threading.Event()
         try:
-            pid = self.srv.proc.pid
             self.live = LiveCall(self.srv.port)
-            self.rss_before, _ = rss_kb(pid)
-            self.seen = attack(self.srv.port, scale, **kw)
+            self.rss_before, _ = rss_kb(self.pid)
+            if sample_s:
+                threading.Thread(target=self._sample, daemon=True, args=(
+                    self.pid, sample_s, attacking)).start()
+            try:
+                self.seen = attack(self.srv.port, scale, **kw)
+            finally:
+                attacking.set()
             self.up = self.srv.proc.poll() is None
             self.new_call = new_call_works(self.srv.port)
             self.live_fig = self.live.finish()
-            self.rss_after, self.rss_peak = rss_kb(pid)
+            self.rss_after, self.rss_peak = rss_kb(self.pid)
         except BaseException:
             self.kill()
             raise
+        return self
+
+    def _sample(self, pid, every, done):
+        while not done.wait(every):
+            self.rss_samples.append(rss_kb(pid)[0])
 
     def kill(self):
         if self.srv.proc.poll() is None:

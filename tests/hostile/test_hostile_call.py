@@ -16,14 +16,16 @@ Run: python3 test_hostile_call.py [path/to/wvoice] [-k NAME]
 """
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import attacks as A  # noqa: E402
+import attacks  # noqa: E402,F401 (puts tests/serve on the path)
 import badserver as B  # noqa: E402
 import harness  # noqa: E402
 from harness import SANITIZED, speech  # noqa: E402
@@ -89,9 +91,7 @@ class HostileCall(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dir = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                               "wv-hostile-call-%d" % os.getpid())
-        os.makedirs(cls.dir, exist_ok=True)
+        cls.dir = tempfile.mkdtemp(prefix="wv-hostile-call-")
         cls.input = os.path.join(cls.dir, "input.wav")
         write_wav(cls.input, speech(0.5, seed=5))
         # The yardstick: a call that gets 2 s of tone at real time.
@@ -101,9 +101,7 @@ class HostileCall(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for name in os.listdir(cls.dir):
-            os.unlink(os.path.join(cls.dir, name))
-        os.rmdir(cls.dir)
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
     def run_call(cls, srv, name, hangup_after, *extra):

@@ -35,8 +35,9 @@ def attack(test, fn, expect=None, server_args=(), **kw):
     """Runs fn at the small scale on a server of its own, beside the live
     call; fails on any problem, then on outcomes other than `expect` (a
     dict: exactly those; a set: any of those names). Returns the Trial."""
-    t = A.Trial(fn, SMALL, server_args, **kw)
+    t = A.Trial(server_args)
     test.addCleanup(t.kill)
+    t.run(fn, SMALL, **kw)
     harness.figure(t.name, t.figures())
     test.assertEqual(t.problems(RSS_PEAK_KB, RSS_AFTER_KB), [])
     t.srv.stop_clean()
