@@ -338,6 +338,12 @@ def bad_frames(port, scale, frames=None):
     return outcomes(conns, 3 * SLOW)
 
 
+def unmasked_frames(port, scale):
+    """Client frames without a mask, on a tenth of scale.conns calls."""
+    return bad_frames(port, Scale(flooders(scale)[0], 0, 0, 0, 0),
+                      frames=[UNMASKED])
+
+
 def oversized_control_frames(port, scale):
     """Pings with 126 and 65535 bytes of payload (control frames carry at
     most 125, RFC 6455 5.5)."""
@@ -443,8 +449,8 @@ def nested_json(port, scale):
 
 def long_queries(port, scale):
     """Handshakes whose query values run to 4 KiB, 64 KiB and 1 MiB: past
-    what the server takes in a request head. The answer must be an HTTP
-    refusal (414 or 431), never an upgrade."""
+    what the server takes in a request head. Never an upgrade: an HTTP
+    refusal (414 or 431), or the connection dropped."""
     sizes = [4096, 65536, 1 << 20]
     names = ["from", "metadata", "agent_id", "x"]
     seen = collections.Counter()

@@ -80,6 +80,7 @@ ATTACKS = [
     (A.ping_flood, {"close 1008"}),
     (A.bad_frames, {"close 1002"}),
     (A.oversized_control_frames, {"close 1002", "eof"}),
+    (A.unmasked_frames, {"close 1002"}),
     (A.invalid_utf8_fragments, {"close 1007"}),
     (A.nested_json, {"close 1000"}),
     (A.long_queries, {"http 414", "http 431"}),
@@ -137,9 +138,9 @@ def audio_flood(verdict, seconds):
     if len(s) >= 7:
         # From the first minute on, RSS may not climb.
         grew = max(s[6:]) - s[5]
-        print("audio flood RSS every 10 s (KiB): %s; growth after the "
-              "first minute %d KiB" % (" ".join(map(str, s)), grew),
-              flush=True)
+        print("audio flood RSS (KiB): %d at 10 s, %d at 1 min, %d at the "
+              "end, %d at most; growth after the first minute %d KiB" % (
+                  s[0], s[5], s[-1], max(s), grew), flush=True)
         if grew > FLOOD_GROWTH_KB and not harness.SANITIZED:
             verdict.problems.append("audio flood: RSS grew %d KiB after "
                                     "its first minute" % grew)
