@@ -51,7 +51,8 @@ class Scale:
 
     def __init__(self, conns, flood_s, big, frames_per_conn, audio_flood_s):
         self.conns = conns            # connections, calls, disconnects
-        self.flood_s = flood_s        # how long one flood lasts
+        self.flood_s = flood_s        # a flood attack's length, shared by
+                                      # its connections
         self.big = big                # the biggest frame, in bytes
         self.frames_per_conn = frames_per_conn  # bad frames one call sends
         self.audio_flood_s = audio_flood_s  # the 100x audio flood's length
