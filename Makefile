@@ -11,6 +11,11 @@
 #   make test-wasm  its tests under node, and the module's cost per frame
 #   make demo       install, build, run a recorded call to the built-in
 #                   agent (demo-call.wav, demo-call.jsonl)
+#   make soak       build, then the hostile suite at full scale
+#                   (tests/hostile/soak.py): 1,000-connection attacks on
+#                   wvoice serve beside a live call, a 10-minute audio
+#                   flood, floods against wvoice call; prints the figures
+#                   (some 15 minutes)
 #   make bench      build and run the benchmarks; bench_load steps the
 #                   calls of wvoice load and of a Node peer up against
 #                   wvoice serve, one core each (a few minutes)
@@ -33,7 +38,7 @@ CTEST  ?= ctest --output-on-failure -j $(JOBS)
 INSTALL_BUILD ?= build-install
 
 .PHONY: all deps build wasm test test-plain test-asan test-tsan test-wasm bench \
-	demo install uninstall cross-test clean
+	soak demo install uninstall cross-test clean
 
 all: build
 
@@ -89,6 +94,10 @@ bench: build
 	WVOICE_BENCH_CORE=build/bench_core node bench/bench_browser.mjs
 	@scripts/bench-deps.sh
 	python3 bench/bench_load.py --bin build/wvoice
+
+# The plain build: RSS is a figure to bound there, not under a sanitizer.
+soak: build
+	python3 tests/hostile/soak.py --bin build/wvoice
 
 # A whole call to the built-in agent: a synthesized caller talks over the
 # greeting, presses 5 and #. Writes demo-call.wav and demo-call.jsonl here.
