@@ -259,7 +259,9 @@ def oversized(port, scale):
 
 
 def fragment_flood(port, scale):
-    """A text message in one-byte fragments, past 64 KiB: closed 1009."""
+    """A text message in one-byte fragments, heading past 64 KiB: each
+    piece counts as a frame, so the flood limiter closes it (1008)
+    before the size cap would (1009)."""
     frag = Connection.frame(OP_CONT, b"a", fin=False) * 4096
     conns = []
     n, seconds = flooders(scale)

@@ -74,7 +74,7 @@ ATTACKS = [
     (silent_calls, None),
     (abrupt_disconnects, None),
     (A.oversized, {"close 1009"}),
-    (A.fragment_flood, {"close 1009"}),
+    (A.fragment_flood, {"close 1008"}),
     (A.empty_continuation_flood, {"close 1008"}),
     (A.binary_fragment_flood, {"close 1003"}),
     (A.ping_flood, {"close 1008"}),
