@@ -12,6 +12,7 @@ and, where the call should go on, that audio sent after the bad
 input is still played into --output.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -122,14 +123,15 @@ class BadServerCall(ServeTest):
         return srv
 
     def call(self, srv, *extra, url=None, key=KEY, events=True,
-             timeout=60.0):
+             timeout=60.0, caller=None):
         """Runs the call against srv; checks what holds for every call:
         it never crashed, never printed the key, wrote a valid event log.
         Then waits for the server's end and checks it."""
         self.output = self.path("out.wav")
         self.events = self.path("events.jsonl")
         args = ["--url", url or srv.url, "--agent", "a", "--api-key", key,
-                "--input", self.input, "--output", self.output]
+                "--output", self.output]
+        args += ["--script", caller] if caller else ["--input", self.input]
         if events:
             args += ["--events", self.events]
         run = run_measured(args + list(extra), timeout)
@@ -650,7 +652,14 @@ class BadServerCall(ServeTest):
             for i in range(bad))
         srv = self.bad([B.wait_start(), B.start(), B.raw(frames),
                         B.audio(B.tone(1.0), realtime=False), B.hold(10)])
-        run = self.call(srv, "--hangup-after", "2.5")
+        # Hang up once the tone after the bad frames is heard, however long
+        # a slow build takes over them (a sanitizer's can take seconds).
+        caller = self.path("hear-the-tone.json")
+        with open(caller, "w") as f:
+            json.dump([{"wait_agent_speech": True, "timeout_ms": 60000},
+                       {"wait_agent_quiet": 300, "timeout_ms": 60000},
+                       {"hangup": True}], f)
+        run = self.call(srv, "--hangup-after", "120", caller=caller)
         self.assert_goes_on(run, srv)
         lines = run.err.splitlines()
         self.assertLess(len(lines), 10, run)
