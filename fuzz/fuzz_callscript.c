@@ -18,20 +18,6 @@
 #include "callscript.h"
 #include "fuzz.h"
 
-static void check_problems(const char *err)
-{
-	size_t lines = 0;
-
-	FUZZ_CHECK(err[0] != '\0');
-	for (const char *l = err; l; l = strchr(l, '\n')) {
-		if (*l == '\n')
-			l++;
-		FUZZ_CHECK(strncmp(l, "fuzz", 4) == 0);
-		lines++;
-	}
-	FUZZ_CHECK(lines <= CLI_CALLSCRIPT_PROBLEMS_MAX + 1);
-}
-
 /* Ten seconds of a call in 20 ms steps: the caller speaks, hears silence
    and does what the script asks; marks play back as soon as they can. */
 static void run(const struct cli_callscript *s)
@@ -80,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(rc < 0 && wv_error_name(rc));
 		FUZZ_CHECK(!s);
-		check_problems(err);
+		fuzz_check_problems(err, "fuzz", CLI_CALLSCRIPT_PROBLEMS_MAX);
 	}
 	cli_callscript_destroy(s);
 	return 0;

@@ -15,20 +15,6 @@
 #include "fuzz.h"
 #include "script.h"
 
-static void check_problems(const char *err)
-{
-	size_t lines = 0;
-
-	FUZZ_CHECK(err[0] != '\0');
-	for (const char *l = err; l; l = strchr(l, '\n')) {
-		if (*l == '\n')
-			l++;
-		FUZZ_CHECK(strncmp(l, "fuzz", 4) == 0);
-		lines++;
-	}
-	FUZZ_CHECK(lines <= WVS_SCRIPT_PROBLEMS_MAX + 1);
-}
-
 static void check_steps(const struct wvs_script *s)
 {
 	for (size_t i = 0; i < s->n_steps; i++) {
@@ -64,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(rc < 0 && wv_error_name(rc));
 		FUZZ_CHECK(!s.steps && !s.n_steps && !s.name);
-		check_problems(err);
+		fuzz_check_problems(err, "fuzz", WVS_SCRIPT_PROBLEMS_MAX);
 	}
 	wvs_script_cleanup(&s);
 	return 0;
