@@ -30,6 +30,8 @@ for name in "$@"; do
 	      -print_final_stats=1
 	      -artifact_prefix="$build/fuzz/artifacts/$name-")
 	[ -f "$src/$name.dict" ] && opts+=(-dict="$src/$name.dict")
+	# fuzz/NAME.options: libFuzzer flags of the target's own, one a line.
+	[ -f "$src/$name.options" ] && mapfile -t -O ${#opts[@]} opts < "$src/$name.options"
 	# FUZZ_RUNS: stop after so many executions, if that comes first.
 	[ -n "${FUZZ_RUNS:-}" ] && opts+=(-runs="$FUZZ_RUNS")
 	dirs=("$corpus" "$src/corpus/$name")
