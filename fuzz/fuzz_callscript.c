@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(rc < 0 && wv_error_name(rc));
 		FUZZ_CHECK(!s);
-		fuzz_check_problems(err, "fuzz", CLI_CALLSCRIPT_PROBLEMS_MAX);
+		fuzz_check_problems(err, sizeof err, "fuzz",
+				    CLI_CALLSCRIPT_PROBLEMS_MAX);
 	}
 	cli_callscript_destroy(s);
 	return 0;

@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(rc < 0 && wv_error_name(rc));
 		FUZZ_CHECK(!s.steps && !s.n_steps && !s.name);
-		fuzz_check_problems(err, "fuzz", WVS_SCRIPT_PROBLEMS_MAX);
+		fuzz_check_problems(err, sizeof err, "fuzz",
+				    WVS_SCRIPT_PROBLEMS_MAX);
 	}
 	wvs_script_cleanup(&s);
 	return 0;
