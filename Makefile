@@ -2,13 +2,20 @@
 #
 #   make            build (build/), and the browser's module (make wasm)
 #   make test       install missing packages, build, run the WebAssembly
-#                   build's tests (test-wasm), then every test, then the
-#                   same suites under ASan+UBSan (build-asan/) and TSan
+#                   build's tests (test-wasm), each fuzz target for a few
+#                   seconds (test-fuzz), then every test, then the same
+#                   suites under ASan+UBSan (build-asan/) and TSan
 #                   (build-tsan/)
 #   make wasm       the core and the browser's module built with Emscripten
 #                   (build-wasm/web/wvoice-core.wasm: what the page at / of
 #                   wvoice serve runs)
 #   make test-wasm  its tests under node, and the module's cost per frame
+#   make fuzz       the libFuzzer targets of fuzz/ built with clang
+#                   (build-fuzz/), each run for FUZZ_S seconds (60),
+#                   printing its executions and coverage; what they find
+#                   is kept in build-fuzz/fuzz/corpus/, never in the tree
+#   make test-fuzz  each fuzz target a few seconds from its seeds and
+#                   regressions (ctest in build-fuzz/)
 #   make demo       install, build, run a recorded call to the built-in
 #                   agent (demo-call.wav, demo-call.jsonl)
 #   make soak       build, then the hostile suite at full scale
@@ -38,7 +45,7 @@ CTEST  ?= ctest --output-on-failure -j $(JOBS)
 INSTALL_BUILD ?= build-install
 
 .PHONY: all deps build wasm test test-plain test-asan test-tsan test-wasm bench \
-	soak demo install uninstall cross-test clean
+	soak demo install uninstall cross-test clean fuzz fuzz-build test-fuzz
 
 all: build
 
@@ -52,7 +59,7 @@ build: deps wasm
 	$(CMAKE) --build build -j $(JOBS)
 
 # The browser tests need the module: the WebAssembly build goes first.
-test: test-wasm test-plain test-asan test-tsan
+test: test-wasm test-fuzz test-plain test-asan test-tsan
 
 test-plain: build
 	cd build && $(CTEST)
@@ -86,6 +93,21 @@ test-wasm: wasm
 	cd $(WASM_BUILD) && $(CTEST)
 	WVOICE_WASM=$(WASM_BUILD)/web/wvoice-core.wasm \
 		node tests/wasm/bench_web_api.mjs --quick
+
+# fuzz/'s targets, compiled by clang with libFuzzer, ASan and UBSan
+# (-DWV_FUZZ=ON: the libraries they link, and only those, instrumented).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_S ?= 60
+fuzz-build: deps
+	@scripts/fuzz-deps.sh
+	CC=clang $(CMAKE) -S . -B $(FUZZ_BUILD) -DWV_FUZZ=ON >/dev/null
+	$(CMAKE) --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_S)
+
+test-fuzz: fuzz-build
+	cd $(FUZZ_BUILD) && $(CTEST)
 
 bench: build
 	build/bench_core
@@ -128,4 +150,4 @@ cross-test: deps
 
 clean:
 	rm -rf build build-asan build-tsan build-core build-cross-* build-install \
-		$(WASM_BUILD)
+		$(WASM_BUILD) $(FUZZ_BUILD)

@@ -64,6 +64,7 @@ struct cli_callscript {
 struct parse {
 	struct wvs_check c;
 	size_t hangup; /* the step that hangs up (1-based), or 0 */
+	bool unrendered; /* leave speech unrendered (cli_callscript_check) */
 };
 
 typedef int (*check_fn)(struct parse *p, size_t n, const char *key,
@@ -329,7 +330,9 @@ static int build(struct parse *p, struct cli_callscript *s, json_t *root)
 	/* Every step, in order; only running out of memory stops it. */
 	for (size_t i = 0; i < n && p->c.code != WV_ERR_NOMEM; i++)
 		parse_step(p, i + 1, json_array_get(steps, i), &s->steps[i]);
-	return p->c.code < 0 ? p->c.code : render(p, s);
+	if (p->c.code < 0 || p->unrendered)
+		return p->c.code;
+	return render(p, s);
 }
 
 static int parse_text(struct parse *p, struct cli_callscript **out,
@@ -372,6 +375,17 @@ int cli_callscript_parse(struct cli_callscript **out, const char *name,
 			 char *err, size_t errlen)
 {
 	struct parse p = {0};
+	int rc = start(&p, out, name, json || !len, err, errlen);
+
+	p.c.dir = dir;
+	return rc < 0 ? rc : parse_text(&p, out, json ? json : "", len);
+}
+
+int cli_callscript_check(struct cli_callscript **out, const char *name,
+			 const char *json, size_t len, const char *dir,
+			 char *err, size_t errlen)
+{
+	struct parse p = { .unrendered = true };
 	int rc = start(&p, out, name, json || !len, err, errlen);
 
 	p.c.dir = dir;

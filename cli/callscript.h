@@ -88,6 +88,13 @@ int cli_callscript_load(struct cli_callscript **out, const char *path,
 int cli_callscript_parse(struct cli_callscript **out, const char *name,
 			 const char *json, size_t len, const char *dir,
 			 char *err, size_t errlen);
+/* Same as cli_callscript_parse(), but speech is left unrendered (its
+   clips empty): the whole check, and its `say` files loaded, without the
+   speech engine's tens of milliseconds a sentence. For the parser's fuzz
+   target (fuzz/fuzz_callscript.c), which checks a script per input. */
+int cli_callscript_check(struct cli_callscript **out, const char *name,
+			 const char *json, size_t len, const char *dir,
+			 char *err, size_t errlen);
 /* A script of one step: speak this WAV file (`--input FILE.wav`); err
    names the file when it cannot be read. */
 int cli_callscript_from_wav(struct cli_callscript **out, const char *path,

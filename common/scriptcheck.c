@@ -46,9 +46,28 @@ static void append(struct wvs_check *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A problem stays on its line whatever it quotes (a file name, jansson's
+   view of text that is not JSON): control characters are written \xNN. */
+static void append_line(struct wvs_check *c, const char *s)
+{
+	while (*s) {
+		size_t n = 0;
+
+		while (s[n] && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+			n++;
+		if (n)
+			append(c, "%.*s", (int)n, s);
+		if (!s[n])
+			break;
+		append(c, "\\x%02X", (unsigned)(unsigned char)s[n]);
+		s += n + 1;
+	}
+}
+
 int wvs_check_fail(struct wvs_check *c, size_t step, int code,
 		   const char *fmt, ...)
 {
+	char problem[1024];
 	va_list ap;
 
 	if (!c->code || code == WV_ERR_NOMEM)
@@ -62,8 +81,9 @@ int wvs_check_fail(struct wvs_check *c, size_t step, int code,
 	else
 		append(c, "%s: ", c->who);
 	va_start(ap, fmt);
-	vappend(c, fmt, ap);
+	vsnprintf(problem, sizeof problem, fmt, ap);
 	va_end(ap);
+	append_line(c, problem);
 	return code;
 }
 

@@ -769,8 +769,6 @@ static int send_control(struct wvs_session *s, char *dst, size_t cap,
 	enum control c = s->controls[0];
 	int n;
 
-	memmove(s->controls, s->controls + 1,
-		--s->n_controls * sizeof s->controls[0]);
 	switch (c) {
 	case CTL_START:
 		ev.type = WV_EVENT_START;
@@ -781,14 +779,19 @@ static int send_control(struct wvs_session *s, char *dst, size_t cap,
 		break;
 	case CTL_STOP:
 		ev.type = WV_EVENT_STOP;
-		end_call(s, s->end == WVS_END_NONE ? WVS_END_AGENT_STOP : s->end,
-			 1000, "stop");
 		break;
 	}
 	ev.name = wv_event_name(ev.type);
 	n = wv_encode_event(dst, cap, &ev);
-	if (n >= 0)
-		trace(s, WVS_OUT, &ev, NULL, now);
+	/* Too little room: the control stays first, for the next call. */
+	if (n < 0)
+		return n;
+	memmove(s->controls, s->controls + 1,
+		--s->n_controls * sizeof s->controls[0]);
+	if (c == CTL_STOP)
+		end_call(s, s->end == WVS_END_NONE ? WVS_END_AGENT_STOP : s->end,
+			 1000, "stop");
+	trace(s, WVS_OUT, &ev, NULL, now);
 	return n;
 }
 
@@ -836,17 +839,19 @@ static int send_audio(struct wvs_session *s, char *dst, size_t cap,
 
 static int send_mark(struct wvs_session *s, char *dst, size_t cap, int64_t now)
 {
-	struct item *it = queue_pop(s);
+	struct item *it = s->head;
 	struct wv_event ev = { .type = WV_EVENT_MARK, .name = "mark" };
 	int n;
 
 	ev.mark = it->mark;
 	n = wv_encode_event(dst, cap, &ev);
-	if (n >= 0) {
-		trace(s, WVS_OUT, &ev, NULL, now);
-		marks_push(&s->pending, it->mark);
-		it->mark = NULL;
-	}
+	/* Too little room: the mark stays queued, for the next call. */
+	if (n < 0)
+		return n;
+	queue_pop(s);
+	trace(s, WVS_OUT, &ev, NULL, now);
+	marks_push(&s->pending, it->mark);
+	it->mark = NULL;
 	item_free(it);
 	return n;
 }

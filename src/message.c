@@ -54,7 +54,8 @@ static bool keep(struct wv_message *m, const char *piece, size_t len)
 		m->buf = grown;
 		m->cap = cap;
 	}
-	memcpy(m->buf + m->len, piece, len);
+	if (len) /* an empty piece may come before anything is kept */
+		memcpy(m->buf + m->len, piece, len);
 	m->len = need;
 	return true;
 }
@@ -88,7 +89,7 @@ enum wv_message_result wv_message_feed(struct wv_message *m, const char *piece,
 			return refuse(m, WV_MESSAGE_NOMEM);
 		if (!last)
 			return WV_MESSAGE_PARTIAL;
-		piece = m->buf;
+		piece = m->buf ? m->buf : ""; /* empty pieces, all of them */
 		len = m->len;
 		m->len = 0;
 	}

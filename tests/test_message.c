@@ -154,6 +154,28 @@ static void test_message_text_that_is_not_utf8_is_refused(void **state)
 	wv_message_destroy(m);
 }
 
+/* Found by fuzz/fuzz_message.c: a message of empty fragments copied
+   nothing into no buffer (undefined behaviour) and was handed back as a
+   NULL text. */
+static void test_message_of_empty_fragments_is_empty_text(void **state)
+{
+	struct wv_message *m;
+	const char *text = NULL;
+	size_t len = 1;
+
+	(void)state;
+	assert_int_equal(wv_message_create(&m, 0), 0);
+	assert_int_equal(wv_message_feed(m, "", 0, true, false, false, &text,
+					 &len),
+			 WV_MESSAGE_PARTIAL);
+	assert_int_equal(wv_message_feed(m, "", 0, false, true, false, &text,
+					 &len),
+			 WV_MESSAGE_TEXT);
+	assert_non_null(text);
+	assert_int_equal(len, 0);
+	wv_message_destroy(m);
+}
+
 static void test_message_close_codes_are_rfc6455s(void **state)
 {
 	(void)state;
@@ -174,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_message_cap_is_inclusive_and_the_rest_skipped),
 		cmocka_unit_test(test_message_binary_is_refused_whole),
 		cmocka_unit_test(test_message_text_that_is_not_utf8_is_refused),
+		cmocka_unit_test(test_message_of_empty_fragments_is_empty_text),
 		cmocka_unit_test(test_message_close_codes_are_rfc6455s),
 	};
 

@@ -242,6 +242,61 @@ static void test_callscript_refuses_each_problem_by_name(void **state)
 	}
 }
 
+/* What a run of s says in its first 20 ms: whether any of it is loud. */
+static bool first_frame_speaks(const struct cli_callscript *s)
+{
+	struct cli_callscript_run r;
+	float out[160];
+	bool loud = false;
+
+	cli_callscript_run_init(&r, s, NULL, T0);
+	cli_callscript_speak(&r, out, 160, T0);
+	for (size_t i = 0; i < 160; i++)
+		loud |= out[i] != 0.0f;
+	return loud;
+}
+
+/* cli_callscript_check(): the same answers as parse, WAV files loaded,
+   speech left silent. */
+static void test_callscript_check_is_parse_without_speech(void **state)
+{
+	static const char *const good[] = {
+		"[{\"say\": \"hello there\"}]",
+		"[{\"say\": \"beep.wav\"}]",
+	};
+	struct cli_callscript *p, *c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+		const char *json = bad_cases[i].json;
+		char perr[2048], cerr[2048];
+		int prc = cli_callscript_parse(&p, "t.json", json, strlen(json),
+					       dir, perr, sizeof perr);
+		int crc = cli_callscript_check(&c, "t.json", json, strlen(json),
+					       dir, cerr, sizeof cerr);
+
+		assert_int_equal(crc, prc);
+		assert_string_equal(cerr, perr);
+		assert_null(c);
+		cli_callscript_destroy(p);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		char err[256];
+
+		p = parse_ok(good[i]);
+		assert_int_equal(cli_callscript_check(&c, "t.json", good[i],
+						      strlen(good[i]), dir, err,
+						      sizeof err),
+				 0);
+		assert_int_equal(cli_callscript_steps(c), 1);
+		assert_true(first_frame_speaks(p));
+		/* Text is not rendered; a file is loaded all the same. */
+		assert_int_equal(first_frame_speaks(c), i == 1);
+		cli_callscript_destroy(c);
+		cli_callscript_destroy(p);
+	}
+}
+
 static void test_callscript_a_missing_wav_is_named_with_its_path(void **state)
 {
 	struct cli_callscript *s;
@@ -812,6 +867,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_callscript_parses_every_kind_of_step),
 		cmocka_unit_test(test_callscript_refuses_each_problem_by_name),
+		cmocka_unit_test(test_callscript_check_is_parse_without_speech),
 		cmocka_unit_test(
 			test_callscript_a_missing_wav_is_named_with_its_path),
 		cmocka_unit_test(

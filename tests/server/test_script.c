@@ -408,6 +408,31 @@ static void test_script_message_quotes_hostile_values(void **state)
 		assert_true(*c >= 0x20 && *c < 0x7f);
 }
 
+/* Found by fuzz/fuzz_script.c: a file name with a line break in it, and
+   jansson's words on text that is not JSON (which quote the text), broke
+   a problem over two lines. */
+static void test_script_problem_quoting_a_line_break_keeps_one_line(
+	void **state)
+{
+	static const char *const scripts[] = {
+		"[{\"play\": \"no\\nsuch.wav\"}]",
+		"[{\"say\": \"a\nb\"}]",
+	};
+	char err[512];
+	struct wvs_script s;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof scripts / sizeof *scripts; i++) {
+		assert_true(parse(&s, scripts[i], NULL, NULL, err,
+				  sizeof err) < 0);
+		assert_true(err[0] != '\0');
+		assert_null(strchr(err, '\n'));
+		for (const char *c = err; *c; c++)
+			assert_true(*c >= 0x20 && *c < 0x7f);
+	}
+	assert_non_null(strstr(err, "t.json: "));
+}
+
 /* Every problem, a line each in step order, however many a step has. */
 static void test_script_reports_every_problem_in_step_order(void **state)
 {
@@ -761,6 +786,8 @@ int main(void)
 		cmocka_unit_test(test_script_parses_every_step_type),
 		cmocka_unit_test(test_script_mark_name_limit_is_the_protocols),
 		cmocka_unit_test(test_script_message_quotes_hostile_values),
+		cmocka_unit_test(
+			test_script_problem_quoting_a_line_break_keeps_one_line),
 		cmocka_unit_test(
 			test_script_reports_every_problem_in_step_order),
 		cmocka_unit_test(test_script_unknown_key_alone_is_one_problem),

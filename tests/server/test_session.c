@@ -1,6 +1,7 @@
 /* The server side of a call, sans-I/O: a fake clock and a test agent. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include <wvoice/base64.h>
 #include <wvoice/codec.h>
+#include <wvoice/error.h>
 
 #include "session.h"
 
@@ -226,6 +228,43 @@ static void test_session_start_is_answered_with_the_id(void **state)
 	json_decref(j);
 	assert_null(next_event(f));
 	assert_true(wvs_session_started(f->s));
+}
+
+/* Found by fuzz/fuzz_session.c: a `start`, `stop` or `clear` (and a mark)
+   that did not fit the buffer was dropped, not kept for the next call,
+   so the caller never had its call confirmed. */
+static void test_session_message_too_big_for_the_buffer_waits(void **state)
+{
+	struct fixture *f = *state;
+	char small[16];
+	bool mark = false;
+	json_t *j;
+
+	f->probe.on_start_play = 1;
+	recv_text(f, "{\"event\":\"start\"}");
+	assert_int_equal(wvs_session_next(f->s, f->now, small, sizeof small),
+			 WV_ERR_NOSPACE);
+	expect_event(f, "start");
+	/* The mark after 1 s of audio, too: each message of its last 200 ms
+	   tried first in too little room, then sent. */
+	run_for(f, 900, NULL);
+	for (int i = 0; i < 200 && !mark; i++) {
+		f->now += MS;
+		wvs_session_tick(f->s, f->now);
+		while (wvs_session_next(f->s, f->now, small, sizeof small) ==
+		       WV_ERR_NOSPACE) {
+			j = next_event(f);
+			assert_non_null(j);
+			mark = !strcmp(event_name(j), "mark");
+			json_decref(j);
+		}
+	}
+	assert_true(mark);
+	/* And the stop of a shutdown. */
+	wvs_session_shutdown(f->s, f->now);
+	assert_int_equal(wvs_session_next(f->s, f->now, small, 8),
+			 WV_ERR_NOSPACE);
+	expect_event(f, "stop");
 }
 
 static void test_session_audio_is_paced_at_real_time(void **state)
@@ -744,6 +783,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(test_session_start_is_answered_with_the_id),
+		T(test_session_message_too_big_for_the_buffer_waits),
 		T(test_session_audio_is_paced_at_real_time),
 		T(test_session_mark_follows_its_audio),
 		T(test_session_returned_mark_reaches_the_agent),
