@@ -54,7 +54,7 @@ static bool resolve(struct condition *c, const char *name)
 
 		if (strncmp(name, fig, len) != 0 || name[len] != '_')
 			continue;
-		for (size_t m = 0; m < CLI_M_COUNT; m++)
+		for (enum cli_metric m = 0; m < CLI_M_COUNT; m++)
 			if (strcmp(name + len + 1, cli_metric_name(m)) == 0) {
 				c->is_metric = true;
 				c->index = m;

@@ -319,7 +319,7 @@ static void page_histograms(FILE *f, const struct cli_load_report *r)
 	      "buckets, 32 to each power of two (within 3.2 % of the value)."
 	      "</p>\n<div class=\"grid\">\n",
 	      f);
-	for (size_t m = 0; m < CLI_M_COUNT; m++) {
+	for (enum cli_metric m = 0; m < CLI_M_COUNT; m++) {
 		const struct cli_histo *h = &r->metrics[m];
 		const char *name = cli_metric_name(m);
 		char label[200];
@@ -357,7 +357,7 @@ static void page_figures(FILE *f, const struct cli_load_report *r)
 			figs[i] == CLI_F_P999 ? "p99.9"
 					      : cli_figure_name(figs[i]));
 	fputs("</tr></thead>\n<tbody>\n", f);
-	for (size_t m = 0; m < CLI_M_COUNT; m++) {
+	for (enum cli_metric m = 0; m < CLI_M_COUNT; m++) {
 		const struct cli_histo *h = &r->metrics[m];
 
 		fprintf(f, "<tr><th scope=\"row\">%s</th><td>%llu</td>",

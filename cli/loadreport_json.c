@@ -125,7 +125,7 @@ static json_t *metrics_json(const struct cli_load_report *r)
 {
 	json_t *o = json_object();
 
-	for (size_t m = 0; o && m < CLI_M_COUNT; m++)
+	for (enum cli_metric m = 0; o && m < CLI_M_COUNT; m++)
 		if (!put(o, cli_metric_name(m), histo_json(&r->metrics[m]))) {
 			json_decref(o);
 			return NULL;
@@ -591,7 +591,7 @@ static int read_metrics(const struct reader *rd, json_t *doc,
 
 	if (!(o = get_obj(rd, doc, "metrics", &rc)))
 		return rc;
-	for (size_t m = 0; m < CLI_M_COUNT; m++) {
+	for (enum cli_metric m = 0; m < CLI_M_COUNT; m++) {
 		char at[64];
 
 		snprintf(at, sizeof at, "metrics.%s", cli_metric_name(m));

@@ -51,7 +51,7 @@ static void table_metrics(FILE *f, const struct cli_load_report *r)
 				? "p99.9"
 				: cli_figure_name(table_figures[i]));
 	fputc('\n', f);
-	for (size_t m = 0; m < CLI_M_COUNT; m++) {
+	for (enum cli_metric m = 0; m < CLI_M_COUNT; m++) {
 		const struct cli_histo *h = &r->metrics[m];
 
 		fprintf(f, "%-18s %9llu", cli_metric_name(m),
