@@ -155,7 +155,7 @@ void wvs_conn_finished(struct conn *c)
 	lws_closed(c, now);
 	/* The client may still be sending: keep its socket to drain it. */
 	if (c->closed_by && strcmp(c->closed_by, "server") == 0) {
-		int fd = wvs_linger_hold(c->wsi);
+		int fd = wvs_linger_hold(srv, c->wsi);
 		c->linger_fd = fd > 0 ? fd : 0;
 	}
 	wvs_session_closed(c->session, now);

@@ -13,9 +13,12 @@
  * lws closes its own, which neither resets nor frees the connection while
  * the duplicate is open, and the drain below closes the duplicate.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,7 +36,13 @@ struct wvs_linger {
 	ev_timer budget;
 	int fd;
 	size_t drained;
+	int64_t quiet_since; /* when it last read anything, or began */
 };
+
+/* At the server's end, a socket quiet this long is closed without waiting
+   for the client's: it has nothing unread, and a client that has not
+   closed by then may not (waiting for a FIN it has, say). */
+#define LINGER_QUIET_AT_END_US 200000
 
 static void linger_end(struct wvs_linger *l)
 {
@@ -63,8 +72,10 @@ static void linger_readable(struct ev_loop *loop, ev_io *w, int revents)
 	n = recv(l->fd, buf, sizeof buf, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	if (n > 0)
+	if (n > 0) {
 		l->drained += (size_t)n;
+		l->quiet_since = wvs_now_us();
+	}
 	/* The client's end (0), its reset (< 0), or past the budget: a reset
 	   from us now costs the client nothing it has not had time to read. */
 	if (n <= 0 || l->drained >= LINGER_MAX_BYTES)
@@ -78,12 +89,78 @@ static void linger_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	linger_end(w->data);
 }
 
-int wvs_linger_hold(struct lws *wsi)
+/*
+ * The duplicate has a cost on libev's epoll set: epoll forgets a
+ * descriptor when its socket closes, not when the descriptor does, and
+ * libev never removes one itself (it counts on the close). With the
+ * socket kept open, the set would go on reporting it under the closed
+ * descriptor's number, which libev answers by rebuilding the whole set,
+ * and which another thread (the recorder opening a file) may have taken
+ * by then. So the socket leaves the set here, while lws still owns the
+ * descriptor and before it closes it (both in one call of lws's, with no
+ * turn of the loop between). libev answers a later ADD of the number for
+ * another socket as usual.
+ */
+int wvs_linger_hold(struct wvs_server *srv, struct lws *wsi)
 {
 	lws_sockfd_type fd = lws_get_socket_fd(wsi);
+	struct epoll_event none = { 0 };
+	int dup;
 
+	if (fd < 0)
+		return -1;
 	/* At least 3: 0 in a conn means none. */
-	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup >= 0 && srv->epoll_fd >= 0)
+		epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, fd, &none);
+	return dup;
+}
+
+/* The descriptors of epoll sets open now, in fds (at most max); how many. */
+static size_t epoll_sets(int *fds, size_t max)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)) && n < max) {
+		char target[64];
+		ssize_t len = readlinkat(dirfd(dir), e->d_name, target,
+					 sizeof target - 1);
+
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "anon_inode:[eventpoll]") == 0)
+			fds[n++] = atoi(e->d_name);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* libev does not say which descriptor is its epoll set: the one that
+   making the loop added. */
+struct ev_loop *wvs_linger_loop_new(int *epoll_fd)
+{
+	int before[16], after[16];
+	size_t nb = epoll_sets(before, 16), na;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+
+	*epoll_fd = -1;
+	if (!loop || ev_backend(loop) != EVBACKEND_EPOLL)
+		return loop;
+	na = epoll_sets(after, 16);
+	for (size_t i = 0; i < na && *epoll_fd < 0; i++) {
+		size_t j = 0;
+
+		while (j < nb && before[j] != after[i])
+			j++;
+		if (j == nb)
+			*epoll_fd = after[i];
+	}
+	return loop;
 }
 
 void wvs_linger_start(struct wvs_server *srv, int fd)
@@ -104,6 +181,7 @@ void wvs_linger_start(struct wvs_server *srv, int fd)
 	srv->n_lingering++;
 	l->srv = srv;
 	l->fd = fd;
+	l->quiet_since = wvs_now_us();
 	ev_io_init(&l->io, linger_readable, fd, EV_READ);
 	ev_timer_init(&l->budget, linger_timeout, LINGER_MAX_S, 0);
 	l->io.data = l->budget.data = l;
@@ -119,4 +197,15 @@ void wvs_linger_cleanup(struct wvs_server *srv)
 {
 	while (srv->lingering)
 		linger_end(srv->lingering);
+}
+
+void wvs_linger_sweep_quiet(struct wvs_server *srv, int64_t now)
+{
+	struct wvs_linger *l = srv->lingering, *next;
+
+	for (; l; l = next) {
+		next = l->next;
+		if (now - l->quiet_since >= LINGER_QUIET_AT_END_US)
+			linger_end(l);
+	}
 }

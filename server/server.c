@@ -288,7 +288,7 @@ static int start_lws(struct wvs_server *srv, char *err, size_t errlen)
 		info.alpn = "http/1.1";
 	}
 	raise_fd_limit();
-	srv->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	srv->loop = wvs_linger_loop_new(&srv->epoll_fd);
 	if (!srv->loop) {
 		snprintf(err, errlen, "cannot make an event loop");
 		return WV_ERR_INTERNAL;
@@ -364,11 +364,13 @@ int wvs_server_create(struct wvs_server **out,
 	return 0;
 }
 
+/* While the server ends: its calls close on their own; sockets that
+   linger quietly are let go. */
 static void grace_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
-	(void)w;
 	(void)revents;
+	wvs_linger_sweep_quiet(w->data, wvs_now_us());
 }
 
 int wvs_server_run(struct wvs_server *srv)
@@ -378,6 +380,7 @@ int wvs_server_run(struct wvs_server *srv)
 		wvs_now_us() - srv->stopping_since < SHUTDOWN_GRACE_US)) {
 		if (srv->stopping_since && !ev_is_active(&srv->grace)) {
 			ev_timer_init(&srv->grace, grace_tick, 0.05, 0.05);
+			srv->grace.data = srv;
 			ev_timer_start(srv->loop, &srv->grace);
 		}
 		ev_run(srv->loop, EVRUN_ONCE);

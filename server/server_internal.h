@@ -93,6 +93,7 @@ struct wvs_server {
 	   every socket on each wake-up and spins through the sub-millisecond
 	   rest of every timer, which costs most of a core at 500 calls. */
 	struct ev_loop *loop;
+	int epoll_fd; /* the loop's epoll set, or -1 (see linger.c) */
 	ev_timer grace; /* wakes the loop while calls close at shutdown */
 	ev_signal stop_signals[WVS_STOP_SIGNALS];
 	size_t n_stop_signals;
@@ -175,14 +176,20 @@ int wvs_conn_pump(struct conn *c, struct lws *wsi, int writeable);
 
 /* ---- linger.c ---- */
 
+/* The server's event loop, and the descriptor of its epoll set in
+   *epoll_fd (-1 where it has none, or it is not found). */
+struct ev_loop *wvs_linger_loop_new(int *epoll_fd);
 /* A duplicate of the call's socket (>= 3), taken when the server closes
-   it (LWS_CALLBACK_CLOSED), or -1. */
-int wvs_linger_hold(struct lws *wsi);
+   it (LWS_CALLBACK_CLOSED), or -1; the socket leaves the epoll set. */
+int wvs_linger_hold(struct wvs_server *srv, struct lws *wsi);
 /* Once lws closed its own descriptor (LWS_CALLBACK_WSI_DESTROY): ends
    the sending side of fd and reads and drops what the client still sends
    until it closes, 32 MiB or 5 s, then closes fd (at once when max_calls
    sockets linger already). */
 void wvs_linger_start(struct wvs_server *srv, int fd);
+/* At the server's end: closes the lingering sockets that have read
+   nothing for a while (see linger.c). */
+void wvs_linger_sweep_quiet(struct wvs_server *srv, int64_t now);
 /* Closes every lingering socket at once (the server's end). */
 void wvs_linger_cleanup(struct wvs_server *srv);
 
