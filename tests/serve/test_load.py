@@ -133,10 +133,13 @@ class LoadTest(ServeTest):
         self.assertGreaterEqual(m["lateness_ms"]["min"], 150)
 
     def test_stalls_show_as_gaps_and_underruns(self):
-        # The agent's answer runs over 4 s, so two 600 ms stalls 2 s
-        # apart fall inside it wherever the period starts: if the first
-        # holds back the answer's start (a later start, not an underrun),
-        # the second empties a playout buffer that holds less than 600 ms.
+        # The agent's answer runs over 6 s: three 600 ms stalls, 2 s
+        # apart, fall inside it. One that empties a playout buffer holding
+        # less than 600 ms is an underrun; but a stall that holds back the
+        # answer's very start (within about 60 ms of it) only starts the
+        # playout later with more queued, so the later ones are absorbed.
+        # Each call's stalls have a phase of their own (the seed salted
+        # by the call): of four calls, one at least meets an underrun.
         script = os.path.join(self.dir, "long.json")
         with open(script, "w") as f:
             json.dump([{"say": "One two three four five six seven eight "
@@ -145,7 +148,7 @@ class LoadTest(ServeTest):
                        {"wait_agent_quiet": 1500, "timeout_ms": 15000},
                        {"hangup": True}], f)
         status, rep, err, _ = self.load(
-            "--calls", 1, "--duration", 40, "--script", script,
+            "--calls", 4, "--duration", 40, "--script", script,
             "--impair", "stall=600@2000,seed=5")
         self.assertEqual(status, 0, err)
         k = rep["counts"]
