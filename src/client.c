@@ -202,6 +202,7 @@ static const struct wv_client_config defaults = {
 	.ping_s = 20,
 	.last_words_ms = 2000,
 	.playout_max_ms = 60000,
+	.playout_policy = WV_PLAYOUT_ADAPTIVE,
 };
 
 void wv_client_config_default_sized(struct wv_client_config *cfg,
@@ -399,6 +400,12 @@ static int check(const struct wv_client_config *cfg, char *err, size_t cap)
 			   "playout_max_ms %u: from prebuffer_ms (%u) to %u",
 			   cfg->playout_max_ms, cfg->prebuffer_ms,
 			   PLAYOUT_MAX_MS);
+	if (cfg->playout_policy != WV_PLAYOUT_FIXED &&
+	    cfg->playout_policy != WV_PLAYOUT_ADAPTIVE)
+		return say(err, cap, WV_ERR_INVALID,
+			   "playout_policy %d: WV_PLAYOUT_FIXED or "
+			   "WV_PLAYOUT_ADAPTIVE",
+			   (int)cfg->playout_policy);
 	return cfg->impair ? wv__impair_check(cfg->impair, err, cap) : 0;
 }
 
@@ -489,6 +496,7 @@ static int make_call(struct wv_client *c)
 
 	wv_playout_config_default(&pc);
 	pc.prebuffer_ms = c->cfg.prebuffer_ms;
+	pc.policy = c->cfg.playout_policy;
 	pc.max_ms = c->cfg.playout_max_ms;
 	/* A mark a frame of the cap is more than any agent places; a small
 	   cap (many calls in one process) keeps its marks' table small. */

@@ -127,7 +127,7 @@ static size_t ring_run(const struct wv_playout *p, uint64_t pos, size_t n)
 
 /* wv_playout_config as first published with its size: when fields are
    added, offsetof() the first of them. */
-#define CONFIG_FIRST_SIZE sizeof(struct wv_playout_config)
+#define CONFIG_FIRST_SIZE offsetof(struct wv_playout_config, policy)
 
 static const struct wv_playout_config defaults = {
 	.size = sizeof defaults,
@@ -136,6 +136,10 @@ static const struct wv_playout_config defaults = {
 	.burst_gap_ms = 100,
 	.max_marks = 1024,
 	.answer_marks_on_clear = false,
+	.policy = WV_PLAYOUT_FIXED,
+	.min_delay_ms = 40,
+	.max_delay_ms = 500,
+	.delay_quantile = 95,
 };
 
 void wv_playout_config_default_sized(struct wv_playout_config *cfg,

@@ -70,6 +70,12 @@
 extern "C" {
 #endif
 
+/* How much audio to hold before playing: see "Adaptive playout" above. */
+enum wv_playout_policy {
+	WV_PLAYOUT_FIXED = 0,	 /* the target is prebuffer_ms */
+	WV_PLAYOUT_ADAPTIVE = 1, /* the target follows the arrivals */
+};
+
 /* Sized by the program's header: see "Structs and the ABI" in version.h. */
 struct wv_playout_config {
 	size_t size;		    /* set by wv_playout_config_default() */
@@ -78,6 +84,14 @@ struct wv_playout_config {
 	unsigned burst_gap_ms;	    /* end-of-burst detection; default 100 */
 	unsigned max_marks;	    /* marks waiting at once; default 1024 */
 	bool answer_marks_on_clear; /* report pending marks on clear; off */
+	/* Since 0.5: the policy (WV_PLAYOUT_FIXED), and the adaptive
+	   policy's floor (40), ceiling (500, at most max_ms) and the
+	   quantile of the arrival delays it covers, in percent (95, from
+	   50 to 99). prebuffer_ms is the fixed policy's target only. */
+	enum wv_playout_policy policy;
+	unsigned min_delay_ms;
+	unsigned max_delay_ms;
+	unsigned delay_quantile;
 };
 
 struct wv_playout_stats {
@@ -93,6 +107,14 @@ struct wv_playout_stats {
 	uint64_t marks_reported;   /* marks reported by poll_marks, ever */
 	uint64_t marks_refused;	   /* marks refused at max_marks */
 	bool playing;		   /* consumer state: PLAYING (else BUFFERING) */
+	/* Since 0.5, NetEq's figures (see "Statistics" above). */
+	unsigned target_ms;	    /* the delay the policy aims at now */
+	unsigned delay_ms;	    /* the delay it plays at now */
+	unsigned jitter_ms;	    /* RFC 3550 interarrival jitter */
+	uint64_t concealed_samples; /* silence handed out in underruns */
+	uint64_t inserted_samples;  /* silence inserted to grow the delay */
+	uint64_t dropped_samples;   /* silence dropped to shrink it */
+	uint64_t late_arrivals;	    /* pushes made while concealing */
 };
 
 /* Reports one reached mark, in order; id is only valid during the call. */

@@ -139,6 +139,11 @@ struct wv_client_config {
 	   process want less. Marks waiting at once: one per 20 ms of it,
 	   from 64 to 1024. */
 	unsigned playout_max_ms;
+	/* Since 0.5: the playout policy (see "Adaptive playout" in
+	   <wvoice/playout.h>): WV_PLAYOUT_ADAPTIVE, which holds as little
+	   as the arrivals need (40 to 500 ms); WV_PLAYOUT_FIXED holds
+	   prebuffer_ms before each utterance, as the guide. */
+	enum wv_playout_policy playout_policy;
 };
 
 /*
