@@ -1,0 +1,150 @@
+/*
+ * bench_playout: each playout policy on exactly the same arrivals (issue
+ * 14). The traces and the measures are tests/support/playout_sim.h's: per
+ * trace, one row per policy, the delay it adds to the agent's frames (mean,
+ * p95), its underrun events and the silence it handed out inside speech
+ * (concealed), the silence it inserted or dropped on purpose, and the
+ * frames that arrived after their time. "gap+" is the timeline's own count
+ * of silence inside utterances (concealed + inserted, measured on what was
+ * handed out, wv_playout only).
+ *
+ * speexdsp's jitter buffer is given RTP-like timestamps from the sender's
+ * media clock, which the telephony protocol does not carry: it knows more
+ * than wv_playout can. Its underruns are runs of missing frames inside an
+ * utterance, and dropped the frames it never played.
+ *
+ * Then the issue's goals, PASS or FAIL. A fake clock: runs in seconds, and
+ * the figures are the same on any machine. Always exits 0.
+ *
+ * Usage: bench_playout
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "playout_sim.h"
+
+struct row {
+	const char *trace;
+	unsigned longest_stall_ms;
+	struct sim_result r[SIM_POLICIES];
+};
+
+static void print_header(void)
+{
+	printf("%-10s %-10s %8s %8s %6s %9s %9s %9s %6s %9s\n", "trace",
+	       "policy", "mean ms", "p95 ms", "under", "conceal", "insert",
+	       "drop", "late", "gap+ ms");
+}
+
+static void print_row(const char *trace, enum sim_policy pol,
+		      const struct sim_result *r)
+{
+	printf("%-10s %-10s %8.1f %8.1f %6llu %9.1f %9.1f %9.1f %6llu ", trace,
+	       sim_policy_name(pol), r->mean_ms, r->p95_ms,
+	       (unsigned long long)r->underruns, r->concealed_ms,
+	       r->inserted_ms, r->dropped_ms, (unsigned long long)r->late);
+	if (pol == SIM_SPEEX)
+		printf("%9s\n", "-");
+	else
+		printf("%9.1f\n", r->gap_pos_ms);
+}
+
+static int run_trace(const struct sim_spec *spec, struct row *row)
+{
+	struct sim_trace t;
+
+	if (sim_trace_make(&t, spec) < 0)
+		return -1;
+	row->trace = spec->name;
+	row->longest_stall_ms = t.longest_stall_ms;
+	for (int pol = 0; pol < SIM_POLICIES; pol++) {
+		if (sim_replay(&t, (enum sim_policy)pol, &row->r[pol]) < 0) {
+			sim_trace_free(&t);
+			return -1;
+		}
+		print_row(spec->name, (enum sim_policy)pol, &row->r[pol]);
+	}
+	sim_trace_free(&t);
+	return 0;
+}
+
+static void verdict(bool ok, const char *what)
+{
+	printf("%s  %s\n", ok ? "PASS" : "FAIL", what);
+}
+
+static const struct row *find(const struct row *rows, size_t n,
+			      const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].trace && strcmp(rows[i].trace, name) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+static void print_goals(const struct row *rows, size_t n)
+{
+	const struct row *lo = find(rows, n, "loopback");
+	const struct row *j40 = find(rows, n, "jitter40");
+	char what[160];
+
+	printf("\n");
+	if (lo) {
+		const struct sim_result *a = &lo->r[SIM_ADAPTIVE];
+
+		snprintf(what, sizeof(what),
+			 "loopback: adaptive adds <= 60 ms (%.1f) with 0 "
+			 "underruns (%llu)",
+			 a->mean_ms, (unsigned long long)a->underruns);
+		verdict(a->mean_ms <= 60 && a->underruns == 0, what);
+	}
+	if (j40) {
+		const struct sim_result *a = &j40->r[SIM_ADAPTIVE];
+		const struct sim_result *f = &j40->r[SIM_FIXED300];
+
+		snprintf(what, sizeof(what),
+			 "jitter40: adaptive underruns %llu < fixed 300's %llu, "
+			 "mean %.1f ms < half of %.1f",
+			 (unsigned long long)a->underruns,
+			 (unsigned long long)f->underruns, a->mean_ms,
+			 f->mean_ms);
+		verdict(a->underruns < f->underruns &&
+				a->mean_ms < f->mean_ms / 2,
+			what);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sim_result *a = &rows[i].r[SIM_ADAPTIVE];
+		const struct sim_result *f = &rows[i].r[SIM_FIXED300];
+
+		if (!rows[i].trace || rows[i].longest_stall_ms > 300)
+			continue;
+		snprintf(what, sizeof(what),
+			 "%s: adaptive underruns %llu <= fixed 300's %llu",
+			 rows[i].trace, (unsigned long long)a->underruns,
+			 (unsigned long long)f->underruns);
+		verdict(a->underruns <= f->underruns, what);
+	}
+}
+
+int main(void)
+{
+	size_t n;
+	const struct sim_spec *specs = sim_standard_specs(&n);
+	struct row *rows = calloc(n, sizeof(*rows));
+
+	if (!rows)
+		return 0;
+	printf("bench_playout: %zu traces of %u s, 20 ms reads on a fake "
+	       "clock\n(speexdsp is given the sender's timestamps, which the "
+	       "protocol does not carry)\n\n",
+	       n, specs[0].seconds);
+	print_header();
+	for (size_t i = 0; i < n; i++)
+		if (run_trace(&specs[i], &rows[i]) < 0)
+			printf("%s: out of memory\n", specs[i].name);
+	print_goals(rows, n);
+	free(rows);
+	return 0;
+}
