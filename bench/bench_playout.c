@@ -51,23 +51,21 @@ static void print_row(const char *trace, enum sim_policy pol,
 		printf("%9.1f\n", r->gap_pos_ms);
 }
 
-static int run_trace(const struct sim_spec *spec, struct row *row)
+/* Replays t through every policy and frees it. */
+static int run_trace(struct sim_trace *t, struct row *row)
 {
-	struct sim_trace t;
+	int rc = 0;
 
-	if (sim_trace_make(&t, spec) < 0)
-		return -1;
-	row->trace = spec->name;
-	row->longest_stall_ms = t.longest_stall_ms;
-	for (int pol = 0; pol < SIM_POLICIES; pol++) {
-		if (sim_replay(&t, (enum sim_policy)pol, &row->r[pol]) < 0) {
-			sim_trace_free(&t);
-			return -1;
-		}
-		print_row(spec->name, (enum sim_policy)pol, &row->r[pol]);
+	row->trace = t->spec.name;
+	row->longest_stall_ms = t->longest_stall_ms;
+	for (int pol = 0; pol < SIM_POLICIES && rc == 0; pol++) {
+		rc = sim_replay(t, (enum sim_policy)pol, &row->r[pol]);
+		if (rc == 0)
+			print_row(t->spec.name, (enum sim_policy)pol,
+				  &row->r[pol]);
 	}
-	sim_trace_free(&t);
-	return 0;
+	sim_trace_free(t);
+	return rc;
 }
 
 static void verdict(bool ok, const char *what)
@@ -132,19 +130,23 @@ int main(void)
 {
 	size_t n;
 	const struct sim_spec *specs = sim_standard_specs(&n);
-	struct row *rows = calloc(n, sizeof(*rows));
+	struct row *rows = calloc(n + 1, sizeof(*rows));
+	struct sim_trace t;
 
 	if (!rows)
 		return 0;
-	printf("bench_playout: %zu traces of %u s, 20 ms reads on a fake "
-	       "clock\n(speexdsp is given the sender's timestamps, which the "
-	       "protocol does not carry)\n\n",
+	printf("bench_playout: %zu generated traces of %u s and one recorded, "
+	       "20 ms reads on a fake clock\n(speexdsp is given the sender's "
+	       "timestamps, which the protocol does not carry)\n\n",
 	       n, specs[0].seconds);
 	print_header();
 	for (size_t i = 0; i < n; i++)
-		if (run_trace(&specs[i], &rows[i]) < 0)
+		if (sim_trace_make(&t, &specs[i]) < 0 ||
+		    run_trace(&t, &rows[i]) < 0)
 			printf("%s: out of memory\n", specs[i].name);
-	print_goals(rows, n);
+	if (sim_trace_recorded(&t) < 0 || run_trace(&t, &rows[n]) < 0)
+		printf("recorded: cannot read %s\n", SIM_RECORDED);
+	print_goals(rows, n + 1);
 	free(rows);
 	return 0;
 }

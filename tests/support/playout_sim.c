@@ -143,12 +143,10 @@ static size_t ms_samples(int64_t ms)
 	return (size_t)ms * (SIM_RATE / 1000);
 }
 
-/* One utterance: words and gaps over 1-6 s, starting and ending with a
- * word. */
-static int pcm_utterance(struct pcm *p, uint64_t *rng)
+/* One utterance of target samples: words and gaps, starting and ending
+ * with a word. */
+static int pcm_utterance(struct pcm *p, uint64_t *rng, size_t target)
 {
-	size_t target = ms_samples(rng_range(rng, 1000, 6000));
-
 	p->n = 0;
 	for (;;) {
 		size_t word = ms_samples(rng_range(rng, 150, 600));
@@ -313,7 +311,9 @@ int sim_trace_make(struct sim_trace *t, const struct sim_spec *spec)
 	if (spec->stall_min_ms)
 		net_next_stall(&net, 0);
 	while (start < (int64_t)spec->seconds * 1000 * MS) {
-		if (t->nutts == ucap || pcm_utterance(&p, &rng) < 0 ||
+		size_t len = ms_samples(rng_range(&rng, 1000, 6000));
+
+		if (t->nutts == ucap || pcm_utterance(&p, &rng, len) < 0 ||
 		    add_utterance(t, &net, &p, start, &rng, &cap) < 0)
 			goto out;
 		start += (int64_t)(p.n / SIM_FRAME) * SIM_FRAME_US +
@@ -323,6 +323,140 @@ int sim_trace_make(struct sim_trace *t, const struct sim_spec *spec)
 	rc = 0;
 out:
 	free(p.v);
+	if (rc < 0)
+		sim_trace_free(t);
+	return rc;
+}
+
+/* ---- the recorded trace ------------------------------------------------ */
+
+/* Its arrivals, as read from the file: frames, and where marks follow. */
+struct rec {
+	int64_t *at;	   /* each frame's arrival */
+	bool *mark_after;
+	size_t n, cap;
+};
+
+static int rec_add(struct rec *r, int64_t at)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 1024;
+		int64_t *a = realloc(r->at, cap * sizeof(*a));
+		bool *m;
+
+		if (!a)
+			return -1;
+		r->at = a;
+		m = realloc(r->mark_after, cap * sizeof(*m));
+		if (!m)
+			return -1;
+		r->mark_after = m;
+		r->cap = cap;
+	}
+	r->at[r->n] = at;
+	r->mark_after[r->n++] = false;
+	return 0;
+}
+
+static int rec_read(struct rec *r, FILE *f)
+{
+	char line[256];
+	long long ms;
+
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "a %lld", &ms) == 1) {
+			if (rec_add(r, START_US + ms * MS) < 0)
+				return -1;
+		} else if (sscanf(line, "m %lld", &ms) == 1 && r->n > 0) {
+			r->mark_after[r->n - 1] = true;
+		} else if (line[0] != '#' && line[0] != '\n') {
+			return -1;
+		}
+	}
+	return r->n > 0 && !ferror(f) ? 0 : -1;
+}
+
+/* One utterance of the recording, frames [first, end), with the seed's
+ * speech in it. Send times are not in the log: the arrivals stand in for
+ * them (loopback), and the media clock runs from the first. */
+static int rec_utterance(struct sim_trace *t, const struct rec *r,
+			 size_t first, size_t end, struct pcm *p,
+			 uint64_t *rng)
+{
+	struct sim_utterance *u = &t->utts[t->nutts];
+	int64_t media = r->at[first];
+
+	/* On the previous utterance's 20 ms grid, after it, as a paced
+	 * sender's clock would be (and speexdsp asks for whole frames). */
+	if (t->nframes > 0) {
+		int64_t next = t->frames[t->nframes - 1].media_us + SIM_FRAME_US;
+		int64_t gap = media > next ? media - next : 0;
+
+		media = next + (gap + SIM_FRAME_US - 1) / SIM_FRAME_US *
+				       SIM_FRAME_US;
+	}
+	if (pcm_utterance(p, rng, (end - first) * SIM_FRAME) < 0)
+		return -1;
+	u->first = t->nframes;
+	u->frames = end - first;
+	u->ideal_us = r->at[first];
+	for (size_t i = first; i < end; i++) {
+		struct sim_frame *f = &t->frames[t->nframes++];
+
+		f->utterance = (uint32_t)t->nutts;
+		f->offset = (uint32_t)(i - first);
+		f->send_us = r->at[i];
+		f->arrive_us = r->at[i];
+		f->media_us = media + (int64_t)(i - first) * SIM_FRAME_US;
+		f->mark_after = r->mark_after[i];
+		encode_frame(f->ulaw, p->v + (i - first) * SIM_FRAME);
+	}
+	t->nutts++;
+	return 0;
+}
+
+static int rec_build(struct sim_trace *t, const struct rec *r, uint64_t *rng)
+{
+	struct pcm p = { 0 };
+	size_t first = 0;
+	int rc = -1;
+
+	t->frames = calloc(r->n, sizeof(*t->frames));
+	t->utts = calloc(r->n, sizeof(*t->utts));
+	if (!t->frames || !t->utts)
+		goto out;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!r->mark_after[i] && i + 1 < r->n)
+			continue;
+		if (rec_utterance(t, r, first, i + 1, &p, rng) < 0)
+			goto out;
+		first = i + 1;
+	}
+	rc = 0;
+out:
+	free(p.v);
+	return rc;
+}
+
+int sim_trace_recorded(struct sim_trace *t)
+{
+	static const struct sim_spec spec = {
+		.name = "recorded", .seed = 12, .marks = true,
+	};
+	uint64_t rng = spec.seed * 0x2545f4914f6cdd1du + 1;
+	FILE *f = fopen(SIM_RECORDED, "r");
+	struct rec r = { 0 };
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->spec = spec;
+	t->phase_us = rng_range(&rng, 0, SIM_FRAME_US - 1);
+	if (f && rec_read(&r, f) == 0)
+		rc = rec_build(t, &r, &rng);
+	if (f)
+		fclose(f);
+	free(r.at);
+	free(r.mark_after);
 	if (rc < 0)
 		sim_trace_free(t);
 	return rc;

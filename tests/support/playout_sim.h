@@ -60,6 +60,9 @@
 #define SIM_FRAME 160	  /* samples in a frame and in a consumer read */
 #define SIM_FRAME_US 20000
 #define SIM_SAMPLE_US 125 /* one sample at 8 kHz */
+#ifndef SIM_RECORDED
+#define SIM_RECORDED "tests/data/playout_demo_loopback.txt"
+#endif
 
 struct sim_frame {
 	uint32_t utterance; /* 0, 1, ... */
@@ -114,6 +117,18 @@ const struct sim_spec *sim_standard_specs(size_t *n);
 /* Builds the trace spec describes. Returns 0, or -1 (out of memory). */
 int sim_trace_make(struct sim_trace *t, const struct sim_spec *spec);
 void sim_trace_free(struct sim_trace *t);
+
+/*
+ * The recorded trace, "recorded": the arrivals of the agent's audio in a
+ * real call, `wvoice call --events` against its built-in `wvoice serve`
+ * (demo agent) over loopback, checked in as SIM_RECORDED (how it was made
+ * is at its top). The log has no send times and no audio: the arrivals
+ * stand in for the send times (base delay 0), each utterance (up to a
+ * mark) is filled with the generator's speech, and the media clock runs
+ * from an utterance's first arrival. Returns 0, or -1 (the file cannot be
+ * read or is not of that form, out of memory).
+ */
+int sim_trace_recorded(struct sim_trace *t);
 
 /* Voiced samples in the trace (samples that do not decode to 0). */
 uint64_t sim_trace_voiced(const struct sim_trace *t);
