@@ -4,9 +4,10 @@
  * trace, one row per policy, the delay it adds to the agent's frames (mean,
  * p95), its underrun events and the silence it handed out inside speech
  * (concealed), the silence it inserted or dropped on purpose, and the
- * frames that arrived after their time. "gap+" is the timeline's own count
- * of silence inside utterances (concealed + inserted, measured on what was
- * handed out, wv_playout only).
+ * frames that arrived after their time. "gap+" and "gap-" are the
+ * timeline's own view, wv_playout only: silence added inside utterances
+ * (concealed + inserted) and taken out (dropped), measured on what was
+ * handed out, netted between two loud samples.
  *
  * speexdsp's jitter buffer is given RTP-like timestamps from the sender's
  * media clock, which the telephony protocol does not carry: it knows more
@@ -33,22 +34,22 @@ struct row {
 
 static void print_header(void)
 {
-	printf("%-10s %-10s %8s %8s %6s %9s %9s %9s %6s %9s\n", "trace",
-	       "policy", "mean ms", "p95 ms", "under", "conceal", "insert",
-	       "drop", "late", "gap+ ms");
+	printf("%-10s %-9s %7s %7s %5s %8s %7s %7s %5s | %7s %7s\n",
+	       "trace", "policy", "mean ms", "p95 ms", "under", "conc ms",
+	       "ins ms", "drop ms", "late", "gap+ ms", "gap- ms");
 }
 
 static void print_row(const char *trace, enum sim_policy pol,
 		      const struct sim_result *r)
 {
-	printf("%-10s %-10s %8.1f %8.1f %6llu %9.1f %9.1f %9.1f %6llu ", trace,
-	       sim_policy_name(pol), r->mean_ms, r->p95_ms,
+	printf("%-10s %-9s %7.1f %7.1f %5llu %8.1f %7.1f %7.1f %5llu | ",
+	       trace, sim_policy_name(pol), r->mean_ms, r->p95_ms,
 	       (unsigned long long)r->underruns, r->concealed_ms,
 	       r->inserted_ms, r->dropped_ms, (unsigned long long)r->late);
 	if (pol == SIM_SPEEX)
-		printf("%9s\n", "-");
+		printf("%7s %7s\n", "-", "-");
 	else
-		printf("%9.1f\n", r->gap_pos_ms);
+		printf("%7.1f %7.1f\n", r->gap_pos_ms, r->gap_neg_ms);
 }
 
 /* Replays t through every policy and frees it. */

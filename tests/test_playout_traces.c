@@ -4,7 +4,7 @@
  * trace in the same run, and the issue's goals hold as ratios and counts
  * between them, never as wall-clock times (the clock is fake). On every
  * trace and for both: the policy's own counters agree with the gaps seen in
- * what it handed out, every voiced sample is handed out unaltered and in
+ * what it handed out, every loud sample (voice) is handed out unaltered and in
  * order, and every mark is reported in order, once the audio before it is
  * out and no later than that read.
  */
@@ -74,13 +74,12 @@ static long long samples(double ms)
 	return llround(ms * 8);
 }
 
-static void print_result(const char *trace, const char *policy,
-			 const struct sim_result *r)
+static void print_result(const char *trace, const struct sim_result *r)
 {
-	print_message("%-10s %-9s mean %6.1f p95 %6.1f ms, %llu underruns, "
+	print_message("%-10s mean %6.1f p95 %6.1f ms, %llu underruns, "
 		      "concealed %.1f inserted %.1f dropped %.1f ms, gaps "
 		      "+%.1f -%.1f ms\n",
-		      trace, policy, r->mean_ms, r->p95_ms,
+		      trace, r->mean_ms, r->p95_ms,
 		      (unsigned long long)r->underruns, r->concealed_ms,
 		      r->inserted_ms, r->dropped_ms, r->gap_pos_ms,
 		      r->gap_neg_ms);
@@ -192,9 +191,9 @@ static void test_traces_measure_a_fixed_buffer_as_its_prebuffer(void **state)
 
 static void check_voice(const struct sim_result *r)
 {
-	assert_true(r->voiced_in > 0);
-	assert_int_equal(r->voiced_out, r->voiced_in);
-	assert_int_equal(r->voiced_altered, 0);
+	assert_true(r->loud_in > 0);
+	assert_int_equal(r->loud_out, r->loud_in);
+	assert_int_equal(r->loud_altered, 0);
 }
 
 static void check_marks(const struct sim_trace *t, const struct sim_result *r)
@@ -206,16 +205,32 @@ static void check_marks(const struct sim_trace *t, const struct sim_result *r)
 	assert_int_equal(r->marks_late, 0);
 }
 
-/* Silence inside utterances, as seen in the output, is what the counters
- * say was concealed or inserted; what went missing was dropped. */
-static void check_counters(const struct sim_result *r)
+/*
+ * Silence inside utterances, as seen in the output, is what the counters
+ * say was concealed or inserted, less what they say was dropped. The
+ * timeline sees one net gap between two loud samples, so a drop in the
+ * silence after an underrun nets against it: the identity holds for the
+ * sums, and each side alone is a bound. Without marks the buffer cannot
+ * tell an utterance's end from an underrun (playout.h says so), and the
+ * pause after it counts as concealed: there only the bounds hold.
+ */
+static void check_counters(const struct sim_trace *t,
+			   const struct sim_result *r)
 {
-	assert_int_equal(samples(r->gap_pos_ms),
-			 samples(r->concealed_ms) + samples(r->inserted_ms));
-	assert_int_equal(samples(r->gap_neg_ms), samples(r->dropped_ms));
-	assert_true(r->gap_events >= r->underruns);
-	if (r->gap_pos_ms > r->inserted_ms)
-		assert_true(r->underruns > 0);
+	long long pos = samples(r->gap_pos_ms), neg = samples(r->gap_neg_ms);
+	long long conc = samples(r->concealed_ms);
+	long long ins = samples(r->inserted_ms), drop = samples(r->dropped_ms);
+
+	print_result(t->spec.name, r);
+	assert_true(pos <= conc + ins);
+	assert_true(neg <= drop);
+	if (t->spec.marks) {
+		assert_int_equal(pos - neg, conc + ins - drop);
+		if (conc > 0 || pos > ins)
+			assert_true(r->underruns > 0);
+	} else {
+		assert_true(r->underruns + 1 >= t->nutts);
+	}
 }
 
 static void test_traces_voice_is_handed_out_whole_and_in_order(void **state)
@@ -239,20 +254,15 @@ static void test_traces_marks_are_in_order_and_on_time(void **state)
 static void test_traces_fixed_counters_match_the_timeline(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < nruns; i++) {
-		print_result(runs[i].t.spec.name, "fixed 300", &runs[i].fixed);
-		check_counters(&runs[i].fixed);
-	}
+	for (size_t i = 0; i < nruns; i++)
+		check_counters(&runs[i].t, &runs[i].fixed);
 }
 
 static void test_traces_adaptive_counters_match_the_timeline(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < nruns; i++) {
-		print_result(runs[i].t.spec.name, "adaptive",
-			     &runs[i].adaptive);
-		check_counters(&runs[i].adaptive);
-	}
+	for (size_t i = 0; i < nruns; i++)
+		check_counters(&runs[i].t, &runs[i].adaptive);
 }
 
 /* ---- the goals ----------------------------------------------- */

@@ -106,8 +106,7 @@ static int pcm_reserve(struct pcm *p, size_t more)
 	return 0;
 }
 
-/* Voiced: a fundamental and two harmonics, faded in and out, never a sample
- * that mu-law turns into silence (the encoding below keeps that). */
+/* Voiced: a fundamental and two harmonics, faded in and out. */
 static int pcm_word(struct pcm *p, uint64_t *rng, size_t n)
 {
 	double f0 = (double)rng_range(rng, 100, 250);
@@ -158,24 +157,25 @@ static int pcm_utterance(struct pcm *p, uint64_t *rng, size_t target)
 		if (p->n + word + gap + ms_samples(150) > target) {
 			last = target - p->n;
 			last += (SIM_FRAME - target % SIM_FRAME) % SIM_FRAME;
-			return pcm_word(p, rng, last);
+			if (pcm_word(p, rng, last) < 0)
+				return -1;
+			/* Loud to the last sample, so that the read handing out
+			 * the utterance's end is seen. */
+			p->v[p->n - 1] = 2 * SIM_LOUD;
+			return 0;
 		}
 		if (pcm_word(p, rng, word) < 0 || pcm_silence(p, gap) < 0)
 			return -1;
 	}
 }
 
-/* Mu-law, where voiced samples never encode to a code that decodes to 0
- * (0xFF, 0x7F): those become the smallest code of their sign. */
+/* Mu-law; digital silence is 0xFF. */
 static void encode_frame(uint8_t *dst, const int16_t *src)
 {
 	wv_ulaw_encode(dst, src, SIM_FRAME);
-	for (size_t i = 0; i < SIM_FRAME; i++) {
+	for (size_t i = 0; i < SIM_FRAME; i++)
 		if (src[i] == 0)
 			dst[i] = 0xFF;
-		else if (dst[i] == 0xFF || dst[i] == 0x7F)
-			dst[i] = src[i] > 0 ? 0xFE : 0x7E;
-	}
 }
 
 /* ---- the network ------------------------------------------------------ */
@@ -473,6 +473,16 @@ void sim_trace_free(struct sim_trace *t)
 
 static int16_t decoded[256];
 
+static bool loud(int16_t v)
+{
+	return v >= SIM_LOUD || v <= -SIM_LOUD;
+}
+
+static bool loud_code(uint8_t u)
+{
+	return loud(decoded[u]);
+}
+
 static void decode_table(void)
 {
 	uint8_t all[256];
@@ -482,14 +492,14 @@ static void decode_table(void)
 	wv_ulaw_decode(decoded, all, 256);
 }
 
-uint64_t sim_trace_voiced(const struct sim_trace *t)
+uint64_t sim_trace_loud(const struct sim_trace *t)
 {
 	uint64_t n = 0;
 
 	decode_table();
 	for (size_t f = 0; f < t->nframes; f++)
 		for (size_t i = 0; i < SIM_FRAME; i++)
-			n += decoded[t->frames[f].ulaw[i]] != 0;
+			n += loud_code(t->frames[f].ulaw[i]);
 	return n;
 }
 
@@ -548,10 +558,10 @@ static void delay_figures(struct sim_result *r, double *d, size_t n)
 	r->max_ms = d[n - 1];
 }
 
-static bool frame_voiced(const struct sim_frame *f, size_t *first)
+static bool frame_loud(const struct sim_frame *f, size_t *first)
 {
 	for (size_t i = 0; i < SIM_FRAME; i++) {
-		if (decoded[f->ulaw[i]] != 0) {
+		if (loud_code(f->ulaw[i])) {
 			*first = i;
 			return true;
 		}
@@ -561,10 +571,10 @@ static bool frame_voiced(const struct sim_frame *f, size_t *first)
 
 /* ---- replay through wv_playout ------------------------------------------ */
 
-/* Where the next voiced sample handed out must come from, and what was
- * seen of the one before. */
+/* Where the next loud sample handed out must come from, and what was seen
+ * of the one before. */
 struct cursor {
-	size_t frame, sample; /* the next voiced sample on the stream */
+	size_t frame, sample; /* the next loud sample on the stream */
 	bool have_prev;
 	uint32_t prev_utt;
 	uint64_t prev_stream, prev_out;
@@ -585,7 +595,7 @@ struct wv_replay {
 static void cursor_skip_silence(const struct sim_trace *t, struct cursor *c)
 {
 	while (c->frame < t->nframes &&
-	       decoded[t->frames[c->frame].ulaw[c->sample]] == 0) {
+	       !loud_code(t->frames[c->frame].ulaw[c->sample])) {
 		if (++c->sample == SIM_FRAME) {
 			c->sample = 0;
 			c->frame++;
@@ -602,9 +612,9 @@ static void cursor_advance(const struct sim_trace *t, struct cursor *c)
 	cursor_skip_silence(t, c);
 }
 
-/* A voiced sample handed out at output position out (samples since the
+/* A loud sample handed out at output position out (samples since the
  * first read). */
-static void wv_voiced(struct wv_replay *w, int16_t v, uint64_t out)
+static void wv_loud(struct wv_replay *w, int16_t v, uint64_t out)
 {
 	const struct sim_trace *t = w->t;
 	struct cursor *c = &w->c;
@@ -613,15 +623,15 @@ static void wv_voiced(struct wv_replay *w, int16_t v, uint64_t out)
 	size_t first;
 
 	if (c->frame >= t->nframes) {
-		w->r->voiced_altered++; /* more voice than was sent */
+		w->r->loud_altered++; /* more than was sent */
 		return;
 	}
 	f = &t->frames[c->frame];
 	stream = (uint64_t)c->frame * SIM_FRAME + c->sample;
-	w->r->voiced_out++;
+	w->r->loud_out++;
 	if (decoded[f->ulaw[c->sample]] != v)
-		w->r->voiced_altered++;
-	if (frame_voiced(f, &first) && first == c->sample) {
+		w->r->loud_altered++;
+	if (frame_loud(f, &first) && first == c->sample) {
 		int64_t heard = read_time(t, 0) +
 				(int64_t)(out - c->sample) * SIM_SAMPLE_US;
 
@@ -659,8 +669,8 @@ static void wv_mark_reported(void *user, const char *id)
 		return;
 	}
 	w->next_mark++;
-	/* Its utterance's last sample is voiced: it must be out by now,
-	 * and by this very read. */
+	/* Its utterance's last sample is loud: it must be out by now, and
+	 * by this very read. */
 	if (w->last_read[u] < 0 || w->t->utts[u].frames == 0 ||
 	    w->c.frame <= w->t->utts[u].first + w->t->utts[u].frames - 1)
 		r->marks_early++;
@@ -732,12 +742,12 @@ static int replay_wv(const struct sim_trace *t, enum sim_policy pol,
 			goto out;
 		wv_playout_read(w.p, out, SIM_FRAME);
 		for (size_t j = 0; j < SIM_FRAME; j++)
-			if (out[j] != 0)
-				wv_voiced(&w, out[j],
+			if (loud(out[j]))
+				wv_loud(&w, out[j],
 					  w.read * SIM_FRAME + j);
 		wv_playout_poll_marks(w.p, wv_mark_reported, &w);
 	}
-	r->voiced_in = sim_trace_voiced(t);
+	r->loud_in = sim_trace_loud(t);
 	wv_figures(&w);
 	rc = 0;
 out:
@@ -854,7 +864,7 @@ static void speex_figures(struct speex_replay *s)
 	for (size_t i = 0; i < t->nframes; i++) {
 		const struct sim_frame *f = &t->frames[i];
 
-		if (s->played[i] < 0 || !frame_voiced(f, &first))
+		if (s->played[i] < 0 || !frame_loud(f, &first))
 			continue;
 		d[n++] = (double)(read_time(t, (uint64_t)s->played[i]) -
 				  frame_ideal(t, f)) / MS;
@@ -884,7 +894,7 @@ static int replay_speex(const struct sim_trace *t, struct sim_result *r)
 			speex_put(&s, next++);
 		speex_get(&s, k);
 	}
-	r->voiced_in = sim_trace_voiced(t);
+	r->loud_in = sim_trace_loud(t);
 	speex_figures(&s);
 	rc = 0;
 out:

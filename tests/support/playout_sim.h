@@ -13,9 +13,12 @@
  * utterance is speech-like: "words" of 150-600 ms of voiced audio (a
  * fundamental of 100-250 Hz and two harmonics, about -20 dBFS, faded in
  * and out over 10 ms) separated by 80-300 ms of digital silence (mu-law
- * 0xFF); it starts and ends with a word. No voiced sample decodes to 0, so
- * in what the consumer is handed, 0 is silence and anything else is a
- * voiced sample of the agent's, which the driver places on the stream.
+ * 0xFF); it starts and ends with a word, its last sample loud. The driver
+ * follows the loud samples (SIM_LOUD or more in magnitude, -36 dBFS): a
+ * policy may drop or stretch silence, and may take a word's quiet edge for
+ * silence (wv_playout's threshold is far lower), but it never drops, adds
+ * or moves a loud sample but by silence, so the k-th loud sample handed
+ * out is the k-th of the stream.
  *
  * The sender. Real-time paced: frame i of an utterance leaves at the
  * utterance's start + i * 20 ms of the sender's clock. In a burst (an LLM/TTS
@@ -60,6 +63,7 @@
 #define SIM_FRAME 160	  /* samples in a frame and in a consumer read */
 #define SIM_FRAME_US 20000
 #define SIM_SAMPLE_US 125 /* one sample at 8 kHz */
+#define SIM_LOUD 512	  /* a sample this loud is voice, never silence */
 #ifndef SIM_RECORDED
 #define SIM_RECORDED "tests/data/playout_demo_loopback.txt"
 #endif
@@ -130,8 +134,8 @@ void sim_trace_free(struct sim_trace *t);
  */
 int sim_trace_recorded(struct sim_trace *t);
 
-/* Voiced samples in the trace (samples that do not decode to 0). */
-uint64_t sim_trace_voiced(const struct sim_trace *t);
+/* Loud samples in the trace. */
+uint64_t sim_trace_loud(const struct sim_trace *t);
 
 enum sim_policy {
 	SIM_FIXED300,	/* wv_playout, WV_PLAYOUT_FIXED, prebuffer 300 ms */
@@ -146,7 +150,7 @@ const char *sim_policy_name(enum sim_policy pol);
 /*
  * What a replay measured. Delays are over the frames that hold voice (a
  * frame of digital silence has no time of its own once a policy may drop
- * or stretch silence): from its first voiced sample's time back to its
+ * or stretch silence): from its first loud sample's time back to its
  * first sample's.
  *
  * The policy's own figures: for wv_playout its stats (underruns,
@@ -156,8 +160,8 @@ const char *sim_policy_name(enum sim_policy pol);
  * dropped the frames of utterances it never played, late the frames put
  * after their time had passed.
  *
- * The timeline's figures, wv_playout only: each voiced sample handed out is
- * matched to its place on the stream; between two voiced samples of one
+ * The timeline's figures, wv_playout only: each loud sample handed out is
+ * matched to its place on the stream; between two loud samples of one
  * utterance, the output holds more samples than the stream (a positive gap:
  * silence inserted or concealed) or fewer (negative: silence dropped).
  */
@@ -170,8 +174,8 @@ struct sim_result {
 	/* timeline (wv_playout) */
 	double gap_pos_ms, gap_neg_ms;	/* within utterances */
 	uint64_t gap_events;		/* positive gaps */
-	uint64_t voiced_in, voiced_out; /* pushed, handed out */
-	uint64_t voiced_altered;	/* handed out with another value */
+	uint64_t loud_in, loud_out;   /* pushed, handed out */
+	uint64_t loud_altered;	    /* handed out with another value */
 	/* marks (wv_playout; speexdsp has none) */
 	size_t marks_sent, marks_reported;
 	size_t marks_out_of_order; /* reported with an id not the next */
