@@ -81,6 +81,22 @@ const struct sim_spec *sim_standard_specs(size_t *n)
 	return standard;
 }
 
+/* An array v of *cap elements of size bytes, grown to hold need: the
+ * array (moved, maybe), or NULL with v untouched (out of memory). */
+static void *grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 1024;
+
+	if (need <= *cap)
+		return v;
+	while (c < need)
+		c *= 2;
+	v = realloc(v, c * size);
+	if (v)
+		*cap = c;
+	return v;
+}
+
 /* ---- the agent's speech ----------------------------------------------- */
 
 /* A growing run of samples: one utterance's audio. */
@@ -91,18 +107,11 @@ struct pcm {
 
 static int pcm_reserve(struct pcm *p, size_t more)
 {
-	size_t cap = p->cap ? p->cap : 8192;
-	int16_t *v;
+	int16_t *v = grow(p->v, &p->cap, p->n + more, sizeof(*v));
 
-	if (p->n + more <= p->cap)
-		return 0;
-	while (cap < p->n + more)
-		cap *= 2;
-	v = realloc(p->v, cap * sizeof(*v));
 	if (!v)
 		return -1;
 	p->v = v;
-	p->cap = cap;
 	return 0;
 }
 
@@ -239,18 +248,12 @@ static int64_t net_arrival(struct net *n, int64_t send)
 
 static int trace_grow(struct sim_trace *t, size_t frames, size_t *cap)
 {
-	size_t c = *cap ? *cap : 1024;
-	struct sim_frame *f;
+	struct sim_frame *f = grow(t->frames, cap, t->nframes + frames,
+				   sizeof(*f));
 
-	if (t->nframes + frames <= *cap)
-		return 0;
-	while (c < t->nframes + frames)
-		c *= 2;
-	f = realloc(t->frames, c * sizeof(*f));
 	if (!f)
 		return -1;
 	t->frames = f;
-	*cap = c;
 	return 0;
 }
 
@@ -332,27 +335,23 @@ out:
 
 /* Its arrivals, as read from the file: frames, and where marks follow. */
 struct rec {
-	int64_t *at;	   /* each frame's arrival */
+	int64_t *at; /* each frame's arrival */
 	bool *mark_after;
-	size_t n, cap;
+	size_t n, cap_at, cap_mark;
 };
 
 static int rec_add(struct rec *r, int64_t at)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 1024;
-		int64_t *a = realloc(r->at, cap * sizeof(*a));
-		bool *m;
+	int64_t *a = grow(r->at, &r->cap_at, r->n + 1, sizeof(*a));
+	bool *m;
 
-		if (!a)
-			return -1;
-		r->at = a;
-		m = realloc(r->mark_after, cap * sizeof(*m));
-		if (!m)
-			return -1;
-		r->mark_after = m;
-		r->cap = cap;
-	}
+	if (!a)
+		return -1;
+	r->at = a;
+	m = grow(r->mark_after, &r->cap_mark, r->n + 1, sizeof(*m));
+	if (!m)
+		return -1;
+	r->mark_after = m;
 	r->at[r->n] = at;
 	r->mark_after[r->n++] = false;
 	return 0;
