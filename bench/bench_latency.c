@@ -999,8 +999,9 @@ static void usage(FILE *to)
 		"usage: bench_latency [--seconds S]\n"
 		"  Measures the latency the client adds, both ways, over five "
 		"calls to a peer on\n"
-		"  127.0.0.1 (source 48 and 8 kHz, fixed pre-buffer 300 and 0 ms;"
-		"\n  48 kHz with the adaptive playout, the client's default).\n"
+		"  127.0.0.1 (source 48 and 8 kHz, fixed pre-buffer 300 and 0 "
+		"ms;\n  48 kHz with the adaptive playout, the client's "
+		"default).\n"
 		"  --seconds S  talking time per call, 1-%d (default %d)\n"
 		"  --help       this text\n",
 		MAX_SECONDS, DEFAULT_SECONDS);

@@ -104,8 +104,8 @@ static void print_goals(const struct row *rows, size_t n)
 		const struct sim_result *f = &j40->r[SIM_FIXED300];
 
 		snprintf(what, sizeof(what),
-			 "jitter40: adaptive underruns %llu < fixed 300's %llu, "
-			 "mean %.1f ms < half of %.1f",
+			 "jitter40: adaptive underruns %llu < fixed 300's "
+			 "%llu, mean %.1f ms < half of %.1f",
 			 (unsigned long long)a->underruns,
 			 (unsigned long long)f->underruns, a->mean_ms,
 			 f->mean_ms);

@@ -70,7 +70,8 @@ static const struct sim_spec standard[] = {
 	{ .name = "drift+200", .seed = 9, .seconds = SECONDS, .base_us = WAN,
 	  .net = SIM_NET_WAN, .jitter_ms = 3, .drift_ppm = 200, .marks = true },
 	{ .name = "drift-200", .seed = 10, .seconds = SECONDS, .base_us = WAN,
-	  .net = SIM_NET_WAN, .jitter_ms = 3, .drift_ppm = -200, .marks = true },
+	  .net = SIM_NET_WAN, .jitter_ms = 3, .drift_ppm = -200,
+	  .marks = true },
 	{ .name = "nomarks", .seed = 11, .seconds = SECONDS, .base_us = WAN,
 	  .net = SIM_NET_WAN, .jitter_ms = 3, .marks = false },
 };
@@ -388,8 +389,11 @@ static int rec_utterance(struct sim_trace *t, const struct rec *r,
 	/* On the previous utterance's 20 ms grid, after it, as a paced
 	 * sender's clock would be (and speexdsp asks for whole frames). */
 	if (t->nframes > 0) {
-		int64_t next = t->frames[t->nframes - 1].media_us + SIM_FRAME_US;
-		int64_t gap = media > next ? media - next : 0;
+		int64_t next = t->frames[t->nframes - 1].media_us;
+		int64_t gap;
+
+		next += SIM_FRAME_US;
+		gap = media > next ? media - next : 0;
 
 		media = next + (gap + SIM_FRAME_US - 1) / SIM_FRAME_US *
 				       SIM_FRAME_US;
@@ -756,7 +760,7 @@ out:
 	return rc;
 }
 
-/* ---- replay through speexdsp's jitter buffer ------------------------------ */
+/* ---- replay through speexdsp's jitter buffer ------------------------- */
 
 /* What each read handed out. */
 enum slot { SLOT_FRAME, SLOT_MISSING, SLOT_INSERTED };
@@ -781,6 +785,7 @@ struct speex_replay {
 static void speex_put(struct speex_replay *s, size_t i)
 {
 	const struct sim_frame *f = &s->t->frames[i];
+	int now = jitter_buffer_get_pointer_timestamp(s->jb);
 	JitterBufferPacket pkt = {
 		.data = (char *)f->ulaw,
 		.len = SIM_FRAME,
@@ -791,8 +796,7 @@ static void speex_put(struct speex_replay *s, size_t i)
 	};
 
 	if (s->started && s->missing_run <= SPEEX_RESYNC &&
-	    (int32_t)(pkt.timestamp -
-		      (spx_uint32_t)jitter_buffer_get_pointer_timestamp(s->jb)) < 0)
+	    (int32_t)(pkt.timestamp - (spx_uint32_t)now) < 0)
 		s->r->late++;
 	jitter_buffer_put(s->jb, &pkt);
 }
