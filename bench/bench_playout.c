@@ -4,7 +4,8 @@
  * trace, one row per policy, the delay it adds to the agent's frames (mean,
  * p95), its underrun events and the silence it handed out inside speech
  * (concealed), the silence it inserted or dropped on purpose, and the
- * frames that arrived after their time. "gap+" and "gap-" are the
+ * frames that arrived late (while it concealed; speexdsp: after their
+ * time). "gap+" and "gap-" are the
  * timeline's own view, wv_playout only: silence added inside utterances
  * (concealed + inserted) and taken out (dropped), measured on what was
  * handed out, netted between two loud samples.
@@ -12,7 +13,10 @@
  * speexdsp's jitter buffer is given RTP-like timestamps from the sender's
  * media clock, which the telephony protocol does not carry: it knows more
  * than wv_playout can. Its underruns are runs of missing frames inside an
- * utterance, and dropped the frames it never played.
+ * utterance, and dropped the frames it never played. It holds at most 200
+ * packets (4 s) and skips ahead when its delay looks too long, so on the
+ * burst trace it drops audio, and frames after a skip play before their
+ * ideal time (a negative delay).
  *
  * Then the issue's goals, PASS or FAIL. A fake clock: runs in seconds, and
  * the figures are the same on any machine. Always exits 0.
@@ -67,6 +71,20 @@ static int run_trace(struct sim_trace *t, struct row *row)
 	}
 	sim_trace_free(t);
 	return rc;
+}
+
+static void print_legend(void)
+{
+	puts("\nmean, p95: delay added to a frame: its first sample handed "
+	     "out, minus its utterance's\n  first send + the network's least "
+	     "delay + its offset in the utterance (frames with voice)\n"
+	     "under: underrun events; conc: silence handed out inside speech "
+	     "that the policy did not\n  insert on purpose; ins, drop: silence "
+	     "inserted or dropped on purpose (speexdsp: drop is\n  the frames "
+	     "it never played); late: frames that arrived while it concealed"
+	     "\n  (speexdsp: after their time)\n"
+	     "gap+, gap-: the same seen in what wv_playout handed out, net "
+	     "between two loud samples");
 }
 
 static void verdict(bool ok, const char *what)
@@ -147,6 +165,7 @@ int main(void)
 			printf("%s: out of memory\n", specs[i].name);
 	if (sim_trace_recorded(&t) < 0 || run_trace(&t, &rows[n]) < 0)
 		printf("recorded: cannot read %s\n", SIM_RECORDED);
+	print_legend();
 	print_goals(rows, n + 1);
 	free(rows);
 	return 0;
