@@ -5,10 +5,10 @@
  * p95), its underrun events and the silence it handed out inside speech
  * (concealed), the silence it inserted or dropped on purpose, and the
  * frames that arrived late (while it concealed; speexdsp: after their
- * time). "gap+" and "gap-" are the
- * timeline's own view, wv_playout only: silence added inside utterances
- * (concealed + inserted) and taken out (dropped), measured on what was
- * handed out, netted between two loud samples.
+ * time). "gap+" and "gap-" are the timeline's own view, wv_playout only:
+ * silence added inside utterances (concealed + inserted) and taken out
+ * (dropped), measured on what was handed out, netted between two loud
+ * samples.
  *
  * speexdsp's jitter buffer is given RTP-like timestamps from the sender's
  * media clock, which the telephony protocol does not carry: it knows more
