@@ -33,11 +33,12 @@
  *   loopback  0.1 ms, constant; real-time sender.
  *   wan       30 ms + uniform 0-3 ms; real-time sender.
  *   burst     loopback's network, the burst sender.
- *   jitterJ   30 ms + an exponential draw of mean J ms (20, 40, 80): its
- *             mean absolute difference between two frames, which is what
- *             RFC 3550's interarrival jitter estimates, is J; a heavy
- *             enough tail (p99 4.6 J) that lumps of head-of-line blocking
- *             form. Real-time sender.
+ *   jitterJ   30 ms + an exponential draw of mean J ms (20, 40, 80), whose
+ *             mean absolute difference between two draws (what RFC 3550's
+ *             interarrival jitter estimates) is J; its tail (p99 4.6 J)
+ *             makes lumps of head-of-line blocking, and in-order delivery
+ *             evens arrivals out, so the client's RFC 3550 estimate reads
+ *             less: about 16, 24 and 32 ms. Real-time sender.
  *   stalls    wan, plus a stall every 3-8 s (start to start) lasting 200-600 ms
  *             (stalls300: 200-300 ms): frames sent during a stall arrive
  *             together when it ends, then the wan delay resumes.
