@@ -16,9 +16,13 @@
  * 0xFF); it starts and ends with a word, its last sample loud. The driver
  * follows the loud samples (SIM_LOUD or more in magnitude, -36 dBFS): a
  * policy may drop or stretch silence, and may take a word's quiet edge for
- * silence (wv_playout's threshold is far lower), but it never drops, adds
- * or moves a loud sample but by silence, so the k-th loud sample handed
- * out is the k-th of the stream.
+ * silence (wv_playout's threshold is far lower), but it must never drop or
+ * alter a loud sample, only move it by the silence it adds or takes out
+ * before it, so the k-th loud sample handed out is the k-th of the stream.
+ *
+ * The standard traces (sim_standard_specs()) are 180 s of the sender's
+ * time each, from fixed seeds; the consumer reads every 20 ms from a phase
+ * of its own (0-20 ms, from the seed).
  *
  * The sender. Real-time paced: frame i of an utterance leaves at the
  * utterance's start + i * 20 ms of the sender's clock. In a burst (an LLM/TTS
