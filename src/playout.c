@@ -94,7 +94,6 @@ struct consumer {
 
 /* The arrival statistics: only the producer touches them. */
 struct estimator {
-	bool in_segment;       /* a reference exists for this segment */
 	bool new_segment;      /* the next push starts one */
 	int64_t last_arrival;  /* clock at the last push */
 	int64_t last_end;      /* write_pos after it */
@@ -346,15 +345,7 @@ void wv_playout_destroy(struct wv_playout *p)
 	wv_free(p);
 }
 
-/* ---- producer --------------------------------------------------------- */
-
-/* Relaxed: only the producer stores write_pos, and this is the producer. */
-static uint64_t producer_pos(const struct wv_playout *p)
-{
-	return atomic_load_explicit(&p->write_pos, memory_order_relaxed);
-}
-
-/* ---- producer: the arrival statistics ----------------------------------- */
+/* ---- producer: the arrival statistics -------------------------------- */
 
 static int64_t epoch_of(int64_t clock)
 {
@@ -366,7 +357,6 @@ static void start_segment(struct estimator *e, int64_t transit)
 	for (size_t i = 0; i < WINDOW_BUCKETS; i++)
 		e->bucket[i].epoch = INT64_MIN / 2;
 	e->first_transit = transit;
-	e->in_segment = true;
 	e->new_segment = false;
 }
 
@@ -555,6 +545,14 @@ static void measure_arrival(struct wv_playout *p, uint64_t end, size_t n)
 			      memory_order_relaxed);
 	if (atomic_load_explicit(&p->concealing, memory_order_relaxed))
 		counter_add(&p->late, 1);
+}
+
+/* ---- producer --------------------------------------------------------- */
+
+/* Relaxed: only the producer stores write_pos, and this is the producer. */
+static uint64_t producer_pos(const struct wv_playout *p)
+{
+	return atomic_load_explicit(&p->write_pos, memory_order_relaxed);
 }
 
 /* Copies n samples, starting at element from of src, into dst. */
