@@ -8,7 +8,12 @@
  * time). "gap+" and "gap-" are the timeline's own view, wv_playout only:
  * silence added inside utterances (concealed + inserted) and taken out
  * (dropped), measured on what was handed out, netted between two loud
- * samples.
+ * samples; "cuts" are the positive gaps inside a word, what a listener
+ * hears, counted the same way for every wv_playout policy (the fixed
+ * policy's counters miss the gaps after its end-of-burst rule starts an
+ * utterance early; the adaptive policy's stretch pauses, which are not
+ * cuts). "foresight" is the bound no buffer can pass: each utterance
+ * played as late as its latest frame, so never underrunning.
  *
  * speexdsp's jitter buffer is given RTP-like timestamps from the sender's
  * media clock, which the telephony protocol does not carry: it knows more
@@ -38,22 +43,31 @@ struct row {
 
 static void print_header(void)
 {
-	printf("%-10s %-9s %7s %7s %5s %8s %7s %7s %5s | %7s %7s\n",
+	printf("%-10s %-9s %7s %7s %5s %8s %7s %7s %5s | %7s %7s %4s %7s\n",
 	       "trace", "policy", "mean ms", "p95 ms", "under", "conc ms",
-	       "ins ms", "drop ms", "late", "gap+ ms", "gap- ms");
+	       "ins ms", "drop ms", "late", "gap+ ms", "gap- ms", "cuts",
+	       "cut ms");
 }
 
 static void print_row(const char *trace, enum sim_policy pol,
 		      const struct sim_result *r)
 {
-	printf("%-10s %-9s %7.1f %7.1f %5llu %8.1f %7.1f %7.1f %5llu | ",
-	       trace, sim_policy_name(pol), r->mean_ms, r->p95_ms,
+	printf("%-10s %-9s %7.1f %7.1f ", trace, sim_policy_name(pol),
+	       r->mean_ms, r->p95_ms);
+	if (pol == SIM_FORESIGHT) {
+		printf("%5d %8s %7s %7s %5s | %7s %7s %4s %7s\n", 0, "-", "-",
+		       "-", "-", "-", "-", "-", "-");
+		return;
+	}
+	printf("%5llu %8.1f %7.1f %7.1f %5llu | ",
 	       (unsigned long long)r->underruns, r->concealed_ms,
 	       r->inserted_ms, r->dropped_ms, (unsigned long long)r->late);
 	if (pol == SIM_SPEEX)
-		printf("%7s %7s\n", "-", "-");
+		printf("%7s %7s %4s %7s\n", "-", "-", "-", "-");
 	else
-		printf("%7.1f %7.1f\n", r->gap_pos_ms, r->gap_neg_ms);
+		printf("%7.1f %7.1f %4llu %7.1f\n", r->gap_pos_ms,
+		       r->gap_neg_ms, (unsigned long long)r->cut_events,
+		       r->cut_ms);
 }
 
 /* Replays t through every policy and frees it. */
@@ -84,7 +98,10 @@ static void print_legend(void)
 	     "it never played); late: frames that arrived while it concealed"
 	     "\n  (speexdsp: after their time)\n"
 	     "gap+, gap-: the same seen in what wv_playout handed out, net "
-	     "between two loud samples");
+	     "between two loud samples;\n  cuts: the gaps inside a word "
+	     "(what is heard), the same measure for every wv_playout policy"
+	     "\nforesight: each utterance played from its worst lateness: "
+	     "the least delay with no underrun");
 }
 
 static void verdict(bool ok, const char *what)
@@ -130,6 +147,10 @@ static void print_goals(const struct row *rows, size_t n)
 		verdict(a->underruns < f->underruns &&
 				a->mean_ms < f->mean_ms / 2,
 			what);
+		printf("      (foresight, never underrunning, adds %.1f ms: "
+		       "half of fixed 300's delay is out of any buffer's "
+		       "reach here)\n",
+		       j40->r[SIM_FORESIGHT].mean_ms);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct sim_result *a = &rows[i].r[SIM_ADAPTIVE];

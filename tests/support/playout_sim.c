@@ -513,6 +513,7 @@ const char *sim_policy_name(enum sim_policy pol)
 		[SIM_FIXED80] = "fixed 80",
 		[SIM_SPEEX] = "speexdsp",
 		[SIM_ADAPTIVE] = "adaptive",
+		[SIM_FORESIGHT] = "foresight",
 	};
 
 	return pol < SIM_POLICIES ? names[pol] : "?";
@@ -560,6 +561,10 @@ static void delay_figures(struct sim_result *r, double *d, size_t n)
 	r->p95_ms = d[(size_t)ceil(0.95 * (double)n) - 1];
 	r->max_ms = d[n - 1];
 }
+
+/* Loud samples closer than this on the stream are of one word: pauses
+   between words are 80 ms or more. */
+#define IN_WORD 40
 
 static bool frame_loud(const struct sim_frame *f, size_t *first)
 {
@@ -648,6 +653,10 @@ static void wv_loud(struct wv_replay *w, int16_t v, uint64_t out)
 		if (gap > 0) {
 			w->r->gap_pos_ms += (double)gap / 8.0;
 			w->r->gap_events++;
+			if (stream - c->prev_stream < IN_WORD) {
+				w->r->cut_ms += (double)gap / 8.0;
+				w->r->cut_events++;
+			}
 		} else if (gap < 0) {
 			w->r->gap_neg_ms += (double)-gap / 8.0;
 		}
@@ -908,6 +917,37 @@ out:
 	return rc;
 }
 
+/* ---- the bound: foresight ---------------------------------------------- */
+
+/* Each utterance played from its ideal time plus its worst lateness: the
+ * delay of its frames that hold voice, as the others measure it. */
+static int replay_foresight(const struct sim_trace *t, struct sim_result *r)
+{
+	double *delays = malloc(t->nframes * sizeof(*delays));
+	size_t n = 0, first;
+
+	if (!delays)
+		return -1;
+	for (size_t u = 0; u < t->nutts; u++) {
+		const struct sim_utterance *ut = &t->utts[u];
+		int64_t worst = 0;
+
+		for (size_t i = ut->first; i < ut->first + ut->frames; i++) {
+			int64_t late = t->frames[i].arrive_us -
+				       frame_ideal(t, &t->frames[i]);
+
+			if (late > worst)
+				worst = late;
+		}
+		for (size_t i = ut->first; i < ut->first + ut->frames; i++)
+			if (frame_loud(&t->frames[i], &first))
+				delays[n++] = (double)worst / MS;
+	}
+	delay_figures(r, delays, n);
+	free(delays);
+	return 0;
+}
+
 int sim_replay(const struct sim_trace *t, enum sim_policy pol,
 	       struct sim_result *r)
 {
@@ -917,5 +957,7 @@ int sim_replay(const struct sim_trace *t, enum sim_policy pol,
 	decode_table();
 	if (pol == SIM_SPEEX)
 		return replay_speex(t, r);
+	if (pol == SIM_FORESIGHT)
+		return replay_foresight(t, r);
 	return replay_wv(t, pol, r);
 }

@@ -147,6 +147,7 @@ enum sim_policy {
 	SIM_FIXED80,	/* the same at 80 ms */
 	SIM_SPEEX,	/* speexdsp's jitter buffer, given sender timestamps */
 	SIM_ADAPTIVE,	/* wv_playout, WV_PLAYOUT_ADAPTIVE, its defaults */
+	SIM_FORESIGHT,	/* no buffer: a bound, see below */
 	SIM_POLICIES
 };
 
@@ -170,6 +171,12 @@ const char *sim_policy_name(enum sim_policy pol);
  * utterance, the output holds more samples than the stream (a positive gap:
  * silence inserted or concealed) or fewer (negative: silence dropped).
  */
+/*
+ * SIM_FORESIGHT is no policy anyone can build: it knows each utterance's
+ * worst lateness before it starts, and plays all of it that late, so it
+ * never underruns. Its delay is the least any buffer that never underruns
+ * and never stretches speech could have on that trace.
+ */
 struct sim_result {
 	size_t frames_timed;
 	double mean_ms, p95_ms, max_ms; /* delay added */
@@ -179,6 +186,10 @@ struct sim_result {
 	/* timeline (wv_playout) */
 	double gap_pos_ms, gap_neg_ms;	/* within utterances */
 	uint64_t gap_events;		/* positive gaps */
+	/* the positive gaps inside a word (between loud samples less than
+	   5 ms apart on the stream): what a listener hears as a cut */
+	double cut_ms;
+	uint64_t cut_events;
 	uint64_t loud_in, loud_out;   /* pushed, handed out */
 	uint64_t loud_altered;	    /* handed out with another value */
 	/* marks (wv_playout; speexdsp has none) */
