@@ -28,6 +28,7 @@
 #include "loadcall.h"
 #include "loadreport.h"
 #include "localproc.h"
+#include "playoutopt.h"
 #include "schedule.h"
 
 #define EXIT_FAILED 1
@@ -86,7 +87,11 @@ static const char usage[] =
 	"  --html FILE.html       one page with plots, readable offline\n"
 	"  --fail-if SPEC         exit 1 when a threshold is crossed:\n"
 	"                         \"p99_turn_ms>1500,errors>0\"\n"
-	"  --prebuffer-ms N       each call's playout pre-buffer (300)\n"
+	"  --playout adaptive|fixed\n"
+	"                         each call's playout policy, as wvoice call's\n"
+	"                         (adaptive)\n"
+	"  --prebuffer-ms N       the fixed policy's pre-buffer (300); given\n"
+	"                         alone, it means --playout fixed\n"
 	"  --connect-timeout SEC  give up connecting after SEC seconds (10)\n"
 	"  --ca FILE | --insecure certificates for wss://, as wvoice call\n"
 	"  --quiet                no progress line\n"
@@ -113,6 +118,8 @@ struct load_opts {
 	enum wv_auth auth;
 	bool insecure, quiet, impaired;
 	unsigned long calls, prebuffer_ms;
+	bool prebuffer_given, playout_given;
+	enum wv_playout_policy playout;
 	double rate, ramp_s;
 	int64_t duration_ms, connect_timeout_ms;
 	unsigned shard_i, shard_n;
@@ -228,7 +235,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 	enum { O_URL = 256, O_KEY, O_KEY_FILE, O_AUTH, O_AGENT, O_CALLS,
 	       O_RATE, O_RAMP, O_DURATION, O_SCRIPT, O_INPUT, O_IMPAIR,
 	       O_SHARD, O_REPORT, O_CSV, O_HTML, O_FAIL_IF, O_PRE,
-	       O_TIMEOUT, O_CA, O_INSECURE, O_QUIET };
+	       O_TIMEOUT, O_CA, O_INSECURE, O_QUIET, O_PLAYOUT };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
@@ -248,6 +255,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 		{ "html", required_argument, NULL, O_HTML },
 		{ "fail-if", required_argument, NULL, O_FAIL_IF },
 		{ "prebuffer-ms", required_argument, NULL, O_PRE },
+		{ "playout", required_argument, NULL, O_PLAYOUT },
 		{ "connect-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "ca", required_argument, NULL, O_CA },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -262,6 +270,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 	o->rate = 20;
 	o->duration_ms = 30000;
 	o->prebuffer_ms = 300;
+	o->playout = WV_PLAYOUT_ADAPTIVE;
 	o->connect_timeout_ms = 10000;
 	o->shard_n = 1;
 	opterr = 0;
@@ -344,6 +353,14 @@ static int parse(int argc, char **argv, struct load_opts *o)
 				return usage_error("--prebuffer-ms: '%s' is not "
 						   "0 to 1000",
 						   optarg);
+			o->prebuffer_given = true;
+			break;
+		case O_PLAYOUT:
+			if (cli_playout_parse(optarg, &o->playout) < 0)
+				return usage_error("--playout: '%s' is not "
+						   "adaptive or fixed",
+						   optarg);
+			o->playout_given = true;
 			break;
 		case O_TIMEOUT:
 			if (cli_parse_seconds(optarg, strlen(optarg),
@@ -368,6 +385,10 @@ static int parse(int argc, char **argv, struct load_opts *o)
 		return usage_error("%s", "--calls N is required");
 	if (o->script && o->input)
 		return usage_error("%s", "--script and --input conflict");
+	if (cli_playout_resolve(&o->playout, o->playout_given,
+				o->prebuffer_given) < 0)
+		return usage_error("%s", "--prebuffer-ms is the fixed policy's: "
+					 "it conflicts with --playout adaptive");
 	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
 				o->key_buf, sizeof o->key_buf, "wvoice load") < 0)
 		return EXIT_USAGE;
@@ -468,6 +489,7 @@ static void make_call(struct load *L, uint64_t k)
 	cfg.metadata = L->metadata;
 	cfg.synthetic = true;
 	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
+	cfg.playout_policy = o->playout;
 	cfg.playout_max_ms = PLAYOUT_MAX_MS;
 	cfg.ca_file = o->ca;
 	cfg.insecure = o->insecure;

@@ -1,0 +1,45 @@
+/*
+ * The playout policy as the command line names it (--playout of `wvoice
+ * call` and `wvoice load`, with --prebuffer-ms), and its figures as the
+ * summaries, the event log and the load report give them (see PLAYOUT in
+ * wvoice(1)).
+ *
+ * Thread: any; nothing here keeps state.
+ */
+#ifndef CLI_PLAYOUTOPT_H
+#define CLI_PLAYOUTOPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <wvoice/playout.h>
+
+/* "adaptive" or "fixed" into *out; 0, or -1 for any other word. */
+int cli_playout_parse(const char *s, enum wv_playout_policy *out);
+/* "adaptive", "fixed". */
+const char *cli_playout_name(enum wv_playout_policy p);
+
+/*
+ * The policy the flags mean: --prebuffer-ms alone is the fixed policy at
+ * that pre-buffer (as before --playout existed); --playout alone, or
+ * neither (the default, *p as set), is what it says. --prebuffer-ms with
+ * --playout adaptive says two things: -1, for a usage error.
+ */
+int cli_playout_resolve(enum wv_playout_policy *p, bool playout_given,
+			bool prebuffer_given);
+
+/* Samples at 8 kHz as whole milliseconds, rounded to the nearest. */
+uint64_t cli_samples_ms(uint64_t samples);
+
+/*
+ * The figures as JSON members, for the summary and the event log's end
+ * line: {"playout": "adaptive", "playout_target_ms", "playout_delay_ms",
+ * "jitter_ms", "concealed_ms", "silence_inserted_ms",
+ * "silence_dropped_ms", "late_arrivals"}. New (json_decref() it), or
+ * NULL: no memory.
+ */
+struct json_t;
+struct json_t *cli_playout_json(enum wv_playout_policy p,
+				const struct wv_playout_stats *st);
+
+#endif
