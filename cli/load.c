@@ -573,6 +573,7 @@ static void take_row(struct load *L, int64_t now, bool last)
 		.failed = L->rep.counts.calls_failed,
 		.completed = L->rep.counts.calls_completed,
 		.frames_sent = L->run.frames_now,
+		.concealed_ms = L->run.concealed_now,
 	};
 	struct rusage ru;
 
@@ -587,11 +588,13 @@ static void take_row(struct load *L, int64_t now, bool last)
 		L->rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;
 	if (take_histo(&L->run.late_now, &row.lateness) < 0 ||
 	    take_histo(&L->run.turn_now, &row.turn) < 0 ||
+	    take_histo(&L->run.delay_now, &row.playout_delay) < 0 ||
 	    cli_load_report_add_row(&L->rep, &row) < 0) {
 		fputs("wvoice load: out of memory\n", stderr);
 		exit(EXIT_FAILED);
 	}
 	L->run.frames_now = 0;
+	L->run.concealed_now = 0;
 	L->row_unix_ms += CLI_LOAD_PERIOD_S * 1000;
 	L->next_row_us += CLI_LOAD_PERIOD_S * 1000000;
 }
@@ -701,6 +704,9 @@ static void describe(struct load *L)
 	r->agent = dup_or_null(o->agent);
 	r->script = dup_or_null(o->script ? o->script : o->input);
 	r->impair = dup_or_null(o->impair_spec);
+	r->playout = strdup(cli_playout_name(o->playout));
+	r->prebuffer_ms =
+		o->playout == WV_PLAYOUT_FIXED ? (long)o->prebuffer_ms : -1;
 	r->calls = o->calls;
 	r->rate_cps = o->rate;
 	r->ramp_s = o->ramp_s;
@@ -813,13 +819,16 @@ static int run_load(struct load_opts *o)
 	L.calls = calloc(L.n ? L.n : 1, sizeof *L.calls);
 	L.run.late_now = calloc(1, sizeof *L.run.late_now);
 	L.run.turn_now = calloc(1, sizeof *L.run.turn_now);
+	L.run.delay_now = calloc(1, sizeof *L.run.delay_now);
 	if (!L.calls || !L.run.late_now || !L.run.turn_now ||
+	    !L.run.delay_now ||
 	    wv_loop_create(&L.loop) < 0) {
 		fputs("wvoice load: out of memory\n", stderr);
 		goto out;
 	}
 	cli_histo_init(L.run.late_now);
 	cli_histo_init(L.run.turn_now);
+	cli_histo_init(L.run.delay_now);
 	L.run.script = L.script;
 	L.run.duration_us = o->duration_ms * 1000;
 	L.run.rep = &L.rep;
@@ -853,6 +862,7 @@ out:
 	free(L.calls);
 	free(L.run.late_now);
 	free(L.run.turn_now);
+	free(L.run.delay_now);
 	cli_callscript_destroy(L.script);
 	cli_load_report_cleanup(&L.rep);
 	return status;

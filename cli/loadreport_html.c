@@ -287,6 +287,12 @@ static void page_head(FILE *f, const struct cli_load_report *r)
 		fputs(", impaired ", f);
 		html_text(f, r->impair);
 	}
+	if (r->playout) {
+		fputs(", playout ", f);
+		html_text(f, r->playout);
+	}
+	if (r->prebuffer_ms >= 0)
+		fprintf(f, " %ld ms", r->prebuffer_ms);
 	if (r->shards_merged > 1)
 		fprintf(f, "; %u of %u shards merged", r->shards_merged,
 			r->shard_count);
