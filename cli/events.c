@@ -332,12 +332,14 @@ int cli_events_write_own(struct cli_events *e, int64_t t_us,
 			 const char *event, json_t *members)
 {
 	json_t *obj;
-	int rc;
+	int rc = 0;
 
-	if ((e->truncated && !e->write_errno) ||
-	    (rc = begin(e, t_us, DIR_CALL)) < 0) {
+	/* Past the bound nothing but the end is written. */
+	if (!(e->truncated && !e->write_errno))
+		rc = begin(e, t_us, DIR_CALL);
+	if (rc < 0 || e->truncated) {
 		json_decref(members);
-		return e->truncated && !e->write_errno ? 0 : rc;
+		return rc;
 	}
 	obj = json_pack("{s:s}", "event", event);
 	if (obj && members && json_object_update(obj, members)) {
