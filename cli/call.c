@@ -110,8 +110,7 @@ struct opts {
 	uint64_t events_max; /* --events-max, 0 for none */
 	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
 	unsigned long prebuffer_ms;
-	bool prebuffer_given, playout_given;
-	enum wv_playout_policy playout;
+	struct cli_playout playout;
 	int64_t connect_timeout_ms;
 	struct cli_schedule sched;
 };
@@ -347,7 +346,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->prebuffer_ms = 300;
-	o->playout = WV_PLAYOUT_ADAPTIVE;
+	o->playout.policy = WV_PLAYOUT_ADAPTIVE;
 	o->events_max = EVENTS_MAX_DEFAULT;
 	o->connect_timeout_ms = 10000;
 	o->auth = WV_AUTH_SUBPROTOCOL;
@@ -416,14 +415,11 @@ static int parse(int argc, char **argv, struct opts *o)
 				return usage_error("--prebuffer-ms: '%s' is not "
 						   "0 to 60000",
 						   optarg);
-			o->prebuffer_given = true;
+			o->playout.prebuffer_given = true;
 			break;
 		case O_PLAYOUT:
-			if (cli_playout_parse(optarg, &o->playout) < 0)
-				return usage_error("--playout: '%s' is not "
-						   "adaptive or fixed",
-						   optarg);
-			o->playout_given = true;
+			if (cli_playout_take(&o->playout, optarg) < 0)
+				return usage_error(CLI_PLAYOUT_BAD, optarg);
 			break;
 		case O_TIMEOUT:
 			if (cli_parse_seconds(optarg, strlen(optarg),
@@ -462,10 +458,8 @@ static int parse(int argc, char **argv, struct opts *o)
 					 "conflict");
 	if (o->script && check_script_options(o) < 0)
 		return EXIT_USAGE;
-	if (cli_playout_resolve(&o->playout, o->playout_given,
-				o->prebuffer_given) < 0)
-		return usage_error("%s", "--prebuffer-ms is the fixed policy's: "
-					 "it conflicts with --playout adaptive");
+	if (cli_playout_resolve(&o->playout) < 0)
+		return usage_error("%s", CLI_PLAYOUT_CONFLICT);
 	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
 				o->key_buf, sizeof o->key_buf, "wvoice call") < 0)
 		return EXIT_USAGE;
@@ -557,7 +551,7 @@ static void log_end(struct run *r, const struct wv_client *c)
 			     r->opened_us ? cli_mono_us() - r->opened_us : 0,
 			     wv_end_reason_name(wv_client_end_reason(c)), code,
 			     reason, wv_client_closed_by(c),
-			     cli_playout_json(r->o->playout, &pst));
+			     cli_playout_json(r->o->playout.policy, &pst));
 }
 
 /* A "playout" line when the target has moved since the last one (the
@@ -593,8 +587,8 @@ static void summary(const struct opts *o, const struct wv_client *c,
 	FILE *f = o->events && !strcmp(o->events, "-") ? stderr : stdout;
 
 	if (!o->json_summary)
-		cli_report_text(f, c, o->playout);
-	else if (cli_report_json(f, c, status, o->playout) < 0)
+		cli_report_text(f, c, o->playout.policy);
+	else if (cli_report_json(f, c, status, o->playout.policy) < 0)
 		fputs("wvoice call: no memory for the summary\n", stderr);
 }
 
@@ -904,7 +898,7 @@ static int run_call(struct opts *o, struct run *r)
 	cfg.metadata = o->metadata;
 	cfg.synthetic = o->synthetic;
 	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
-	cfg.playout_policy = o->playout;
+	cfg.playout_policy = o->playout.policy;
 	cfg.ca_file = o->ca;
 	cfg.insecure = o->insecure;
 	cfg.connect_timeout_ms = (unsigned)o->connect_timeout_ms;

@@ -118,8 +118,7 @@ struct load_opts {
 	enum wv_auth auth;
 	bool insecure, quiet, impaired;
 	unsigned long calls, prebuffer_ms;
-	bool prebuffer_given, playout_given;
-	enum wv_playout_policy playout;
+	struct cli_playout playout;
 	double rate, ramp_s;
 	int64_t duration_ms, connect_timeout_ms;
 	unsigned shard_i, shard_n;
@@ -270,7 +269,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 	o->rate = 20;
 	o->duration_ms = 30000;
 	o->prebuffer_ms = 300;
-	o->playout = WV_PLAYOUT_ADAPTIVE;
+	o->playout.policy = WV_PLAYOUT_ADAPTIVE;
 	o->connect_timeout_ms = 10000;
 	o->shard_n = 1;
 	opterr = 0;
@@ -353,14 +352,11 @@ static int parse(int argc, char **argv, struct load_opts *o)
 				return usage_error("--prebuffer-ms: '%s' is not "
 						   "0 to 1000",
 						   optarg);
-			o->prebuffer_given = true;
+			o->playout.prebuffer_given = true;
 			break;
 		case O_PLAYOUT:
-			if (cli_playout_parse(optarg, &o->playout) < 0)
-				return usage_error("--playout: '%s' is not "
-						   "adaptive or fixed",
-						   optarg);
-			o->playout_given = true;
+			if (cli_playout_take(&o->playout, optarg) < 0)
+				return usage_error(CLI_PLAYOUT_BAD, optarg);
 			break;
 		case O_TIMEOUT:
 			if (cli_parse_seconds(optarg, strlen(optarg),
@@ -385,10 +381,8 @@ static int parse(int argc, char **argv, struct load_opts *o)
 		return usage_error("%s", "--calls N is required");
 	if (o->script && o->input)
 		return usage_error("%s", "--script and --input conflict");
-	if (cli_playout_resolve(&o->playout, o->playout_given,
-				o->prebuffer_given) < 0)
-		return usage_error("%s", "--prebuffer-ms is the fixed policy's: "
-					 "it conflicts with --playout adaptive");
+	if (cli_playout_resolve(&o->playout) < 0)
+		return usage_error("%s", CLI_PLAYOUT_CONFLICT);
 	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
 				o->key_buf, sizeof o->key_buf, "wvoice load") < 0)
 		return EXIT_USAGE;
@@ -489,7 +483,7 @@ static void make_call(struct load *L, uint64_t k)
 	cfg.metadata = L->metadata;
 	cfg.synthetic = true;
 	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
-	cfg.playout_policy = o->playout;
+	cfg.playout_policy = o->playout.policy;
 	cfg.playout_max_ms = PLAYOUT_MAX_MS;
 	cfg.ca_file = o->ca;
 	cfg.insecure = o->insecure;
@@ -704,9 +698,10 @@ static void describe(struct load *L)
 	r->agent = dup_or_null(o->agent);
 	r->script = dup_or_null(o->script ? o->script : o->input);
 	r->impair = dup_or_null(o->impair_spec);
-	r->playout = strdup(cli_playout_name(o->playout));
-	r->prebuffer_ms =
-		o->playout == WV_PLAYOUT_FIXED ? (long)o->prebuffer_ms : -1;
+	r->playout = strdup(cli_playout_name(o->playout.policy));
+	r->prebuffer_ms = o->playout.policy == WV_PLAYOUT_FIXED
+				  ? (long)o->prebuffer_ms
+				  : -1;
 	r->calls = o->calls;
 	r->rate_cps = o->rate;
 	r->ramp_s = o->ramp_s;

@@ -5,14 +5,15 @@
 
 #include <jansson.h>
 
-int cli_playout_parse(const char *s, enum wv_playout_policy *out)
+int cli_playout_take(struct cli_playout *p, const char *arg)
 {
-	if (!strcmp(s, "adaptive"))
-		*out = WV_PLAYOUT_ADAPTIVE;
-	else if (!strcmp(s, "fixed"))
-		*out = WV_PLAYOUT_FIXED;
+	if (!strcmp(arg, "adaptive"))
+		p->policy = WV_PLAYOUT_ADAPTIVE;
+	else if (!strcmp(arg, "fixed"))
+		p->policy = WV_PLAYOUT_FIXED;
 	else
 		return -1;
+	p->given = true;
 	return 0;
 }
 
@@ -21,17 +22,16 @@ const char *cli_playout_name(enum wv_playout_policy p)
 	return p == WV_PLAYOUT_FIXED ? "fixed" : "adaptive";
 }
 
-int cli_playout_resolve(enum wv_playout_policy *p, bool playout_given,
-			bool prebuffer_given)
+int cli_playout_resolve(struct cli_playout *p)
 {
-	if (!prebuffer_given)
+	if (!p->prebuffer_given)
 		return 0;
 	/* Scripts written before --playout meant a fixed pre-buffer. */
-	if (!playout_given) {
-		*p = WV_PLAYOUT_FIXED;
+	if (!p->given) {
+		p->policy = WV_PLAYOUT_FIXED;
 		return 0;
 	}
-	return *p == WV_PLAYOUT_FIXED ? 0 : -1;
+	return p->policy == WV_PLAYOUT_FIXED ? 0 : -1;
 }
 
 uint64_t cli_samples_ms(uint64_t samples)

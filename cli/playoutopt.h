@@ -14,19 +14,33 @@
 
 #include <wvoice/playout.h>
 
-/* "adaptive" or "fixed" into *out; 0, or -1 for any other word. */
-int cli_playout_parse(const char *s, enum wv_playout_policy *out);
+/* The flags of a command that places calls: --playout, and whether
+   --prebuffer-ms was given. */
+struct cli_playout {
+	enum wv_playout_policy policy; /* WV_PLAYOUT_ADAPTIVE unless said */
+	bool given;		       /* --playout */
+	bool prebuffer_given;	       /* --prebuffer-ms */
+};
+
+/* The usage errors' words: CLI_PLAYOUT_BAD takes the argument. */
+#define CLI_PLAYOUT_BAD "--playout: '%s' is not adaptive or fixed"
+#define CLI_PLAYOUT_CONFLICT                                                   \
+	"--prebuffer-ms is the fixed policy's: it conflicts with --playout "   \
+	"adaptive"
+
+/* --playout's argument, "adaptive" or "fixed": 0, or -1 for any other
+   word (say CLI_PLAYOUT_BAD). */
+int cli_playout_take(struct cli_playout *p, const char *arg);
 /* "adaptive", "fixed". */
 const char *cli_playout_name(enum wv_playout_policy p);
 
 /*
- * The policy the flags mean: --prebuffer-ms alone is the fixed policy at
- * that pre-buffer (as before --playout existed); --playout alone, or
- * neither (the default, *p as set), is what it says. --prebuffer-ms with
- * --playout adaptive says two things: -1, for a usage error.
+ * The policy the flags mean, into p->policy: --prebuffer-ms alone is the
+ * fixed policy at that pre-buffer (as before --playout existed);
+ * --playout alone, or neither (adaptive), is what it says. --prebuffer-ms
+ * with --playout adaptive says two things: -1 (say CLI_PLAYOUT_CONFLICT).
  */
-int cli_playout_resolve(enum wv_playout_policy *p, bool playout_given,
-			bool prebuffer_given);
+int cli_playout_resolve(struct cli_playout *p);
 
 /* Samples at 8 kHz as whole milliseconds, rounded to the nearest. */
 uint64_t cli_samples_ms(uint64_t samples);

@@ -16,11 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include <wvoice/call.h>
 #include <wvoice/error.h>
 #include <wvoice/protocol.h>
-
-#include <jansson.h>
 
 #include "events.h"
 #include "scratch.h"
