@@ -124,8 +124,9 @@ struct cli_load_call {
 	uint32_t frames_sent, frames_received, underruns, gaps;
 	uint32_t marks_answered, script_timeouts;
 	/* Since 0.5, the playout's: the delay it aimed at when the call
-	   ended and the most it aimed at, the delay it played at when the
-	   call ended (ms); and as the counts of the same names. */
+	   ended and the most it aimed at (sampled as the metric, and at
+	   the end), the delay it played at when the call ended (ms); and
+	   as the counts of the same names. */
 	uint32_t playout_target_ms, playout_target_ms_max, playout_delay_ms;
 	uint32_t concealed_ms, silence_inserted_ms, silence_dropped_ms;
 	uint32_t late_arrivals;
