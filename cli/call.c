@@ -346,7 +346,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->prebuffer_ms = 300;
-	o->playout.policy = WV_PLAYOUT_ADAPTIVE;
+	o->playout.policy = CLI_PLAYOUT_DEFAULT;
 	o->events_max = EVENTS_MAX_DEFAULT;
 	o->connect_timeout_ms = 10000;
 	o->auth = WV_AUTH_SUBPROTOCOL;

@@ -269,7 +269,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 	o->rate = 20;
 	o->duration_ms = 30000;
 	o->prebuffer_ms = 300;
-	o->playout.policy = WV_PLAYOUT_ADAPTIVE;
+	o->playout.policy = CLI_PLAYOUT_DEFAULT;
 	o->connect_timeout_ms = 10000;
 	o->shard_n = 1;
 	opterr = 0;

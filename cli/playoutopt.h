@@ -14,10 +14,15 @@
 
 #include <wvoice/playout.h>
 
+/* --playout's default for `wvoice call` and `wvoice load` (wvoice.1 says
+   which and why, under PLAYOUT); the library's own may differ
+   (wv_client_config's playout_policy). */
+#define CLI_PLAYOUT_DEFAULT WV_PLAYOUT_ADAPTIVE
+
 /* The flags of a command that places calls: --playout, and whether
    --prebuffer-ms was given. */
 struct cli_playout {
-	enum wv_playout_policy policy; /* WV_PLAYOUT_ADAPTIVE unless said */
+	enum wv_playout_policy policy; /* CLI_PLAYOUT_DEFAULT unless said */
 	bool given;		       /* --playout */
 	bool prebuffer_given;	       /* --prebuffer-ms */
 };
@@ -37,7 +42,7 @@ const char *cli_playout_name(enum wv_playout_policy p);
 /*
  * The policy the flags mean, into p->policy: --prebuffer-ms alone is the
  * fixed policy at that pre-buffer (as before --playout existed);
- * --playout alone, or neither (adaptive), is what it says. --prebuffer-ms
+ * --playout alone, or neither (the default), is what it says. --prebuffer-ms
  * with --playout adaptive says two things: -1 (say CLI_PLAYOUT_CONFLICT).
  */
 int cli_playout_resolve(struct cli_playout *p);

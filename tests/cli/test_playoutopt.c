@@ -22,7 +22,7 @@ struct flags_case {
 };
 
 static const struct flags_case flags_cases[] = {
-	{ NULL, false, 0, WV_PLAYOUT_ADAPTIVE },
+	{ NULL, false, 0, CLI_PLAYOUT_DEFAULT },
 	{ NULL, true, 0, WV_PLAYOUT_FIXED }, /* as before 0.5 */
 	{ "adaptive", false, 0, WV_PLAYOUT_ADAPTIVE },
 	{ "fixed", false, 0, WV_PLAYOUT_FIXED },
@@ -35,7 +35,7 @@ static void test_playoutopt_prebuffer_alone_means_fixed(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof flags_cases / sizeof *flags_cases; i++) {
 		const struct flags_case *c = &flags_cases[i];
-		struct cli_playout p = { .policy = WV_PLAYOUT_ADAPTIVE };
+		struct cli_playout p = { .policy = CLI_PLAYOUT_DEFAULT };
 
 		if (c->playout)
 			assert_int_equal(cli_playout_take(&p, c->playout), 0);
