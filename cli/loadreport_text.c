@@ -75,7 +75,7 @@ static void table_counts(FILE *f, const struct cli_load_report *r)
 {
 	fputs("\ncounts (client's view)\n", f);
 	for (size_t i = 0; i < CLI_LOAD_N_COUNTS; i++)
-		fprintf(f, "  %-18s %12llu\n", cli_load_count_name(i),
+		fprintf(f, "  %-19s %11llu\n", cli_load_count_name(i),
 			(unsigned long long)cli_load_count_get(&r->counts, i));
 }
 
