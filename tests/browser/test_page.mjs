@@ -289,6 +289,58 @@ test("barge-in: the demo's clear empties the page's playback at once",
   await page.close();
 });
 
+/* The playout's figures in stats(), each a number >= 0. */
+const PLAYOUT_KEYS = ["targetMs", "delayMs", "playoutJitterMs", "concealedMs",
+                      "insertedMs", "droppedMs", "lateArrivals"];
+
+/* A call to the agent that talks for 20 s with the page's playout
+   (adaptive unless the address says #playout=fixed), once it has played
+   a second: the session's stats() and the page's playout panel. */
+async function playoutFigures(playout) {
+  const page = await openPage();
+  if (playout) {
+    await page.locator("details summary").click();
+    await page.getByLabel("Playout").selectOption(playout);
+  }
+  await call(page, "long");
+  const st = await until(() => page.evaluate(() => {
+    const s = window.wvoiceSession.stats();
+    return s.playedSamples >= 8000 && s.targetMs !== undefined && s;
+  }), "a second of the agent played, and the playout's figures", 15000);
+  await page.waitForTimeout(300); // the panel's next refresh (250 ms)
+  const shown = {};
+  for (const id of ["q-delay", "q-target", "q-concealed"])
+    shown[id] = await page.locator("#" + id).textContent();
+  return { page, st, shown };
+}
+
+test("the playout's figures: stats() has them, the page shows them",
+     async () => {
+  const { page, st, shown } = await playoutFigures();
+  for (const k of PLAYOUT_KEYS)
+    assert.ok(Number.isFinite(st[k]) && st[k] >= 0, `${k}: ` +
+              JSON.stringify(st));
+  // Beside the keys that were there before, which keep their meaning.
+  assert.ok(Number.isFinite(st.jitterMs) && st.queuedMs >= 0 &&
+            st.underruns >= 0 && st.framesReceived > 0, JSON.stringify(st));
+  assert.ok(st.delayMs <= 500 && st.targetMs <= 500, JSON.stringify(st));
+  assert.ok(st.concealedMs <= st.underruns * 1000, JSON.stringify(st));
+  // In words, each labelled: a number of milliseconds, not a colour.
+  for (const [id, text] of Object.entries(shown))
+    assert.match(text, /^\d+ ms$/, `#${id}: ${text}`);
+  const panel = page.getByLabel("Playout", { exact: true })
+                    .and(page.locator("p"));
+  assert.match(await panel.textContent(),
+               /^\s*playout delay\s+\d+ ms\s+·\s+target\s+\d+ ms\s+·\s+concealed\s+\d+ ms/);
+  await page.screenshot({ path: join(shots, "playout-desktop.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, "playout-phone.png"),
+                          fullPage: true });
+  await hangUp(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("a main thread busy for 2 s does not make the call stutter",
      async () => {
   const page = await openPage();
