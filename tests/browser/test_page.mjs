@@ -344,9 +344,10 @@ test("the playout's figures: stats() has them, the page shows them",
 test("a main thread busy for 2 s does not make the call stutter",
      async () => {
   const page = await openPage();
-  // A session of the test's own, with 1.5 s of pre-buffer: a loaded
-  // machine's late frames cannot empty it, and a page that carried the
-  // audio on its main thread would (2 s blocked is more than it holds).
+  // A session of the test's own, with 1.5 s of fixed pre-buffer
+  // (prebufferMs alone means the fixed playout): a loaded machine's late
+  // frames cannot empty it, and a page that carried the audio on its main
+  // thread would (2 s blocked is more than it holds).
   await page.evaluate(async (key) => {
     const { TelephonySession } = await import("/wvoice.js");
     window.busy = new TelephonySession({ apiKey: key, prebufferMs: 1500 });
