@@ -22,7 +22,11 @@
 
 #define BLOCK 160    /* 20 ms, a typical device block */
 #define TARGET 2400  /* the default 300 ms pre-buffer */
+#ifdef WV_TEST_ADAPTIVE
+#define GAP TARGET   /* adaptive: the burst gap is at least the target */
+#else
 #define GAP 800	     /* the default 100 ms burst gap */
+#endif
 #define MAX_IDS 16
 #define MAX_BLOCK 4096
 
@@ -38,6 +42,19 @@ static int16_t pattern(uint64_t pos)
 	return (int16_t)(1 + pos % 30011);
 }
 
+/* Built as test_playout*_pinned, every test runs again under the adaptive
+ * policy with its target pinned to the test's pre-buffer. */
+static void pin_policy(struct wv_playout_config *cfg)
+{
+#ifdef WV_TEST_ADAPTIVE
+	cfg->policy = WV_PLAYOUT_ADAPTIVE;
+	cfg->min_delay_ms = cfg->prebuffer_ms;
+	cfg->max_delay_ms = cfg->prebuffer_ms;
+#else
+	(void)cfg;
+#endif
+}
+
 static struct wv_playout_config config(unsigned prebuffer_ms, unsigned max_ms)
 {
 	struct wv_playout_config cfg;
@@ -45,6 +62,7 @@ static struct wv_playout_config config(unsigned prebuffer_ms, unsigned max_ms)
 	wv_playout_config_default(&cfg);
 	cfg.prebuffer_ms = prebuffer_ms;
 	cfg.max_ms = max_ms;
+	pin_policy(&cfg);
 	return cfg;
 }
 
@@ -60,6 +78,7 @@ static void fx_open_default(struct fx *f)
 	struct wv_playout_config cfg;
 
 	wv_playout_config_default(&cfg);
+	pin_policy(&cfg);
 	fx_open(f, &cfg);
 }
 

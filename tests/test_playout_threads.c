@@ -319,6 +319,19 @@ static void run_threads(struct wv_playout_config *cfg)
 	free(r);
 }
 
+/* Built as test_playout*_pinned, every test runs again under the adaptive
+ * policy with its target pinned to the test's pre-buffer. */
+static void pin_policy(struct wv_playout_config *cfg)
+{
+#ifdef WV_TEST_ADAPTIVE
+	cfg->policy = WV_PLAYOUT_ADAPTIVE;
+	cfg->min_delay_ms = cfg->prebuffer_ms;
+	cfg->max_delay_ms = cfg->prebuffer_ms;
+#else
+	(void)cfg;
+#endif
+}
+
 /* The default policy on a small buffer: pre-buffer, marks dropped on clear,
  * and few mark slots so that refusals happen too. */
 static void test_playout_threads_keep_audio_and_marks_in_order(void **state)
@@ -329,6 +342,7 @@ static void test_playout_threads_keep_audio_and_marks_in_order(void **state)
 	wv_playout_config_default(&cfg);
 	cfg.max_ms = 500;
 	cfg.max_marks = 3;
+	pin_policy(&cfg);
 	run_threads(&cfg);
 }
 
@@ -343,6 +357,7 @@ static void test_playout_threads_answer_every_mark_across_clears(void **state)
 	cfg.prebuffer_ms = 0;
 	cfg.max_ms = 40;
 	cfg.answer_marks_on_clear = true;
+	pin_policy(&cfg);
 	run_threads(&cfg);
 }
 

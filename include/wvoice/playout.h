@@ -45,6 +45,49 @@
  *   - Marks are reported only by poll_marks(): "at once" means at the next
  *     poll. A mark placed right after a clear has nothing queued before it.
  *
+ * Adaptive playout (policy WV_PLAYOUT_ADAPTIVE; WV_PLAYOUT_FIXED is the
+ * above with the target at prebuffer_ms). The target follows the network:
+ *   - Clock: arrivals are stamped with the consumer's clock, the samples
+ *     read() has handed out, so the device's time is the reference (a
+ *     fake clock is a caller reading at its own pace; the stamps are as
+ *     fine as its blocks).
+ *   - Measures: each push's transit (its arrival against its place in the
+ *     stream, taken as 8 kHz and 20 ms frames), relative to the lowest of
+ *     the last second: NetEq's relative delay. RFC 3550's interarrival
+ *     jitter of the same stamps is reported, not used.
+ *   - Target: the delay_quantile of a histogram of relative delays that
+ *     forgets at 0.998 a push (about 10 s); after a peak (a delay 20 ms past
+ *     that quantile, the frames held back behind it counted with it), for
+ *     30 s the peak's height x 1.25 + 20 ms, as a network that stalls
+ *     stalls again; 150 ms until a second of audio has been seen; always
+ *     within min_delay_ms and max_delay_ms.
+ *   - Moves only where no one hears it: each utterance (segment) waits for
+ *     the target before it plays; while playing, at most once in each pause
+ *     (a run of 20 ms or more of samples within +-64), a delay more than 40
+ *     ms over the target drops up to half the pause, and a delay 20 ms or
+ *     more under it inserts silence up to the target. A queue that runs dry
+ *     right after a silent sample is a pause gone long: silence inserted,
+ *     not an underrun. Speech is never shortened or cut.
+ *   - Audio sent ahead of time (an agent's burst, faster than real time)
+ *     plays at once and as sent: the delay is measured from the earliest
+ *     each sample could have been played, not from its arrival.
+ *   - A segment (of the measurements) starts at a mark, flush or clear, and
+ *     at a push that finds the queue played out after more than
+ *     max_delay_ms without audio (a pause); without marks, a pause under
+ *     that looks like a stall.
+ *   - The burst gap is at least the target: audio stopping for less than
+ *     the network's usual lateness does not end a burst.
+ * bench/bench_playout compares it with the fixed policy and speexdsp's
+ * jitter buffer on generated traces; see the README for the figures.
+ *
+ * Statistics (wv_playout_stats), NetEq's: target_ms, the target now;
+ * delay_ms, the delay being played at (how far playout runs behind the
+ * earliest arrival of what it plays), held while nothing plays; jitter_ms;
+ * underruns and concealed_samples, the silence handed out from an underrun
+ * until play resumes (both policies); inserted_samples and dropped_samples
+ * (adaptive); late_arrivals, pushes made while an underrun was concealed.
+ * silence_samples includes concealed and inserted silence.
+ *
  * Cap: at most max_ms of audio (default 60 s) is queued. Audio pushed beyond
  * the cap is dropped (the newest audio, since the producer may not touch what
  * the consumer reads) and counted in `overflow_samples`; marks keep their
