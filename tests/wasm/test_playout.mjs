@@ -250,12 +250,80 @@ test("the adaptive flag makes a playout that plays what it is given", () => {
 // Needs the adaptive policy in src/playout.c (until it lands, the flag
 // selects a policy that behaves as fixed at prebuffer_ms): a todo till then.
 test("adaptive starts playing a clean paced stream sooner than fixed 300",
-     { todo: "the adaptive policy (src/playout.c) has not landed" }, () => {
+     () => {
   const fixed = framesBeforePlaying(player(newCore()));
   const p = player(newCore(), -1, ADAPTIVE);
   const adaptive = framesBeforePlaying(p);
   assert.equal(fixed, 15);
-  assert.ok(adaptive < fixed, `adaptive after ${adaptive} frames`);
+  // Before it has seen a second of audio its target is 150 ms: the 8th
+  // frame reaches it.
+  assert.ok(adaptive <= 8, `adaptive after ${adaptive} frames`);
   const s = p.stats();
   assert.ok(s.targetMs >= 40 && s.targetMs <= 500, `target ${s.targetMs}`);
+});
+
+const SILENCE = new Uint8Array(FRAME).fill(0xff); // mu-law's zero
+
+/* n frames pushed one per 20 ms read: frame(i) gives the i-th. */
+function paced(p, n, frame) {
+  for (let i = 0; i < n; i++) {
+    p.push(frame(i));
+    p.read(RATE * 0.02);
+  }
+}
+
+const tone = (i) => frames(TONE, i % 50, i % 50 + 1);
+
+/* 1.5 s of tone, 0.5 s of pause, 1 s of tone, paced: a clean stream. */
+function utterancesAndPause(p) {
+  paced(p, 75, tone);
+  const first = p.stats();
+  paced(p, 25, () => SILENCE);
+  paced(p, 50, tone);
+  return { first, s: p.stats() };
+}
+
+test("adaptive on a clean stream: target at its floor, a pause shortened",
+     () => {
+  const { first, s } = utterancesAndPause(player(newCore(), -1, ADAPTIVE));
+  assert.equal(first.targetMs, 40, "no jitter at all: the floor");
+  assert.ok(first.delayMs > first.targetMs + 40,
+            `it started at the 150 ms it knew then: ${first.delayMs}`);
+  assert.equal(first.dropped, 0, "nothing dropped inside speech");
+  assert.ok(s.dropped > 0, "silence dropped in the pause");
+  assert.ok(s.delayMs < first.delayMs,
+            `the delay ${first.delayMs} -> ${s.delayMs} ms`);
+  assert.equal(s.inserted, 0);
+  assert.equal(s.underruns, 0);
+  assert.equal(s.concealed, 0);
+  assert.equal(s.pushed, 150 * FRAME);
+  assert.equal(s.played + s.dropped + s.queued, s.pushed,
+               "every sample played, dropped or still queued");
+});
+
+test("fixed on the same stream: the target and delay stay at 300 ms", () => {
+  const { first, s } = utterancesAndPause(player(newCore()));
+  for (const st of [first, s]) {
+    assert.equal(st.targetMs, 300);
+    assert.equal(st.delayMs, 300);
+  }
+  assert.equal(s.dropped + s.inserted + s.concealed + s.underruns, 0);
+  assert.equal(s.played + s.queued, s.pushed);
+});
+
+test("an underrun's silence is concealed; audio during it comes late",
+     () => {
+  for (const [prebufferMs, flags] of [[100, 0], [-1, ADAPTIVE]]) {
+    const p = player(newCore(), prebufferMs, flags);
+    paced(p, 50, tone);
+    paced(p, 20, () => new Uint8Array(0)); // 400 ms of nothing: a stall
+    let s = p.stats();
+    assert.equal(s.underruns, 1);
+    assert.ok(s.concealed > 0 && s.concealed <= s.silence,
+              `concealed ${s.concealed} of ${s.silence} silent`);
+    assert.equal(s.lateArrivals, 0);
+    paced(p, 5, tone);
+    s = p.stats();
+    assert.ok(s.lateArrivals >= 1, `late arrivals ${s.lateArrivals}`);
+  }
 });

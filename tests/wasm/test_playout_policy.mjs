@@ -74,10 +74,22 @@ function framesBeforePlaying(core) {
 }
 
 test("PlaybackCore makes the playout the options ask for", () => {
-  assert.equal(framesBeforePlaying(
-    new PlaybackCore(moduleBytes(), RATE, { prebufferMs: 100 })), 5);
-  assert.equal(framesBeforePlaying(
-    new PlaybackCore(moduleBytes(), RATE, { playout: "fixed" })), 15);
+  const cases = [
+    [{ prebufferMs: 100 }, (n) => n === 5, (t) => t === 100],
+    [{ playout: "fixed" }, (n) => n === 15, (t) => t === 300],
+    [{ playout: "fixed", prebufferMs: 0 }, (n) => n === 1, (t) => t === 0],
+    // Adaptive starts sooner than the guide's 300 ms on a clean stream,
+    // at a target of its own.
+    [{}, (n) => n < 15, (t) => t >= 40 && t <= 500],
+    [{ playout: "adaptive" }, (n) => n < 15, (t) => t >= 40 && t <= 500],
+  ];
+  for (const [options, frames, target] of cases) {
+    const core = new PlaybackCore(moduleBytes(), RATE, options);
+    const n = framesBeforePlaying(core);
+    const t = core.stats().targetMs;
+    assert.ok(frames(n), `${JSON.stringify(options)}: ${n} frames`);
+    assert.ok(target(t), `${JSON.stringify(options)}: target ${t} ms`);
+  }
   assert.throws(() => new PlaybackCore(moduleBytes(), RATE,
                                        { playout: "slow" }), RangeError);
 });
