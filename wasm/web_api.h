@@ -10,9 +10,9 @@
  *   the capture worklet   wvw_capture_*: the microphone at the context's
  *                         rate into 20 ms frames of 8 kHz int16;
  *   the playback worklet  wvw_playout_*: the agent's mu-law into the
- *                         playout buffer (pre-buffer, marks, clear, cap,
- *                         underrun policy), read as float at the context's
- *                         rate;
+ *                         playout buffer (its policy, fixed or adaptive,
+ *                         marks, clear, cap, underruns), read as float at
+ *                         the context's rate;
  *   the worker            wvw_call_*: the call state machine and the
  *                         protocol, with its playout buffer elsewhere (the
  *                         playback worklet's): what the call would have
