@@ -10,26 +10,10 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 
 import { KEY, SLOW, artifacts, dbfs, launch, readRecord, recordIds,
-         startServer, tempDir, until } from "./harness.mjs";
+         startServer, tempDir, until, wav } from "./harness.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const RATE = 48000;
-
-/* The fake microphone, looped by chromium every 4 s: 1.5 s of speech,
-   0.5 s of silence, 1 s of a 1 kHz tone, 1 s of silence. */
-/* A WAV of samples (Int16Array) at rate. */
-function wav(path, samples, rate) {
-  const data = Buffer.from(samples.buffer);
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0); h.writeUInt32LE(36 + data.length, 4);
-  h.write("WAVE", 8); h.write("fmt ", 12); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
-  h.write("data", 36); h.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([h, data]));
-  return path;
-}
 
 /* A script agent that talks without a pause for 20 s. */
 function longAgent(dir) {
@@ -42,6 +26,8 @@ function longAgent(dir) {
   return `long=${join(dir, "long.json")}`;
 }
 
+/* The fake microphone, looped by chromium every 4 s: 1.5 s of speech,
+   0.5 s of silence, 1 s of a 1 kHz tone, 1 s of silence. */
 function micWav(dir) {
   const speech8k = JSON.parse(execFileSync("python3", ["-c", `
 import json, sys
