@@ -113,6 +113,7 @@ bench: build
 	build/bench_core
 	build/bench_serve
 	build/bench_latency
+	build/bench_playout
 	WVOICE_BENCH_CORE=build/bench_core node bench/bench_browser.mjs
 	@scripts/bench-deps.sh
 	python3 bench/bench_load.py --bin build/wvoice

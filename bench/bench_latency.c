@@ -4,10 +4,14 @@
  * WebSocket peer of this program's own on 127.0.0.1. Printed as figures,
  * never asserted (machines are shared).
  *
- * Four calls, one per configuration: source at 48 kHz and at 8 kHz, each at
- * the default pre-buffer (300 ms) and at 0. Every call measures both ways at
- * once, as a call is full duplex; the pre-buffer only matters inbound and the
- * source rate only outbound, and the table shows that too.
+ * Five calls, one per configuration: source at 48 kHz and at 8 kHz, each
+ * with the fixed playout at the guide's pre-buffer (300 ms) and at 0, and a
+ * fifth at 48 kHz with the client's default, the adaptive playout. Every
+ * call measures both ways at once, as a call is full duplex; the playout
+ * only matters inbound and the source rate only outbound, and the table
+ * shows that too. The inbound figures of the fixed 300 ms and the adaptive
+ * calls are printed once more side by side: the agent's audio, arrival to
+ * ear.
  *
  * Outbound: from a sample entering the capture side to its frame leaving the
  * socket. The loop's 20 ms clock pulls 20 ms of source at each tick and hands
@@ -118,13 +122,18 @@
 struct config {
 	unsigned rate;
 	unsigned prebuffer_ms;
+	enum wv_playout_policy policy;
 };
 
+/* The fixed rows as before the adaptive policy, and the client's default
+   (adaptive) beside them: the inbound figures of the first and the last
+   are arrival-to-ear at the guide's 300 ms and at the default. */
 static const struct config configs[] = {
-	{ 48000, 300 },
-	{ 48000, 0 },
-	{ 8000, 300 },
-	{ 8000, 0 },
+	{ 48000, 300, WV_PLAYOUT_FIXED },
+	{ 48000, 0, WV_PLAYOUT_FIXED },
+	{ 8000, 300, WV_PLAYOUT_FIXED },
+	{ 8000, 0, WV_PLAYOUT_FIXED },
+	{ 48000, 300, WV_PLAYOUT_ADAPTIVE },
 };
 
 #define N_CONFIGS (sizeof configs / sizeof configs[0])
@@ -560,6 +569,7 @@ static void client_config(struct run *r, struct wv_client_config *cfg,
 	cfg->api_key = "bench-latency-key";
 	cfg->agent_id = "bench";
 	cfg->prebuffer_ms = r->cfg.prebuffer_ms;
+	cfg->playout_policy = r->cfg.policy;
 	cfg->ping_s = 0;
 	cfg->source = (struct wv_source){ r->cfg.rate, source_read, &r->src };
 	cfg->sink = (struct wv_sink){ sink_write, &r->snk };
@@ -832,7 +842,22 @@ static void print_cells(const struct summary *s, const char *fmt)
 /* The configuration: the first cells of every row. */
 static void print_config(const struct config *cfg)
 {
-	printf("  %2u kHz  %7u ms |", cfg->rate / 1000, cfg->prebuffer_ms);
+	if (cfg->policy == WV_PLAYOUT_ADAPTIVE)
+		printf("  %2u kHz  %10s |", cfg->rate / 1000, "adaptive");
+	else
+		printf("  %2u kHz  %7u ms |", cfg->rate / 1000,
+		       cfg->prebuffer_ms);
+}
+
+static const char *config_name(const struct config *cfg, char *buf,
+			       size_t len)
+{
+	if (cfg->policy == WV_PLAYOUT_ADAPTIVE)
+		snprintf(buf, len, "%u kHz / adaptive", cfg->rate / 1000);
+	else
+		snprintf(buf, len, "%u kHz / %u ms", cfg->rate / 1000,
+			 cfg->prebuffer_ms);
+	return buf;
 }
 
 static void print_latency(const struct config *cfg, const struct summary *s)
@@ -921,9 +946,35 @@ static void print_inbound(const struct result *res, size_t n)
 	     "  block and output latency on top.");
 }
 
+/* The agent's audio, arrival to ear: the guide's fixed 300 ms beside the
+   client's default, the adaptive policy (both from a 48 kHz source, which
+   plays no part inbound). */
+static void print_ear(const struct result *res, size_t n)
+{
+	puts("\nArrival-to-ear, the agent's audio (a frame arriving -> its "
+	     "first sample handed to the sink),\nin ms, at the guide's fixed "
+	     "300 ms and at the client's default (adaptive):");
+	puts("  playout            | frames |    mean     p50     p99     max"
+	     " | underruns");
+	for (size_t i = 0; i < n; i++) {
+		const struct config *c = &res[i].cfg;
+		const struct in_result *in = &res[i].in;
+		bool adaptive = c->policy == WV_PLAYOUT_ADAPTIVE;
+
+		if (c->rate != 48000 || (!adaptive && c->prebuffer_ms != 300))
+			continue;
+		printf("  %-18s | %6zu | %7.2f %7.2f %7.2f %7.2f | %9llu\n",
+		       adaptive ? "adaptive (default)" : "fixed 300 ms",
+		       in->latency_ms.n, in->latency_ms.mean,
+		       in->latency_ms.p50, in->latency_ms.p99,
+		       in->latency_ms.max, (unsigned long long)in->underruns);
+	}
+}
+
 static void print_checks(const struct result *res, size_t n)
 {
 	bool any = false;
+	char name[32];
 
 	for (size_t i = 0; i < n; i++) {
 		if (!res[i].out.unmatched && !res[i].in.unmatched &&
@@ -932,9 +983,9 @@ static void print_checks(const struct result *res, size_t n)
 		if (!any)
 			puts("");
 		any = true;
-		printf("note: %u kHz / %u ms: %zu bursts and %zu markers not "
+		printf("note: %s: %zu bursts and %zu markers not "
 		       "paired, %llu frames dropped\n",
-		       res[i].cfg.rate / 1000, res[i].cfg.prebuffer_ms,
+		       config_name(&res[i].cfg, name, sizeof name),
 		       res[i].out.unmatched, res[i].in.unmatched,
 		       (unsigned long long)res[i].dropped);
 	}
@@ -946,9 +997,11 @@ static void usage(FILE *to)
 {
 	fprintf(to,
 		"usage: bench_latency [--seconds S]\n"
-		"  Measures the latency the client adds, both ways, over four "
+		"  Measures the latency the client adds, both ways, over five "
 		"calls to a peer on\n"
-		"  127.0.0.1 (source 48 and 8 kHz, pre-buffer 300 and 0 ms).\n"
+		"  127.0.0.1 (source 48 and 8 kHz, fixed pre-buffer 300 and 0 "
+		"ms;\n  48 kHz with the adaptive playout, the client's "
+		"default).\n"
 		"  --seconds S  talking time per call, 1-%d (default %d)\n"
 		"  --help       this text\n",
 		MAX_SECONDS, DEFAULT_SECONDS);
@@ -1004,8 +1057,12 @@ static int measure(const struct config *cfg, unsigned seconds,
 		return -1;
 	}
 	r->cfg = *cfg;
-	fprintf(stderr, "bench_latency: %u kHz source, %u ms pre-buffer...\n",
-		cfg->rate / 1000, cfg->prebuffer_ms);
+	if (cfg->policy == WV_PLAYOUT_ADAPTIVE)
+		fprintf(stderr, "bench_latency: %u kHz source, adaptive "
+			"playout...\n", cfg->rate / 1000);
+	else
+		fprintf(stderr, "bench_latency: %u kHz source, %u ms "
+			"pre-buffer...\n", cfg->rate / 1000, cfg->prebuffer_ms);
 	rc = run_config(r, seconds);
 	if (rc == 0 && (r->src.nbursts == 0 || r->snk.nplayed == 0)) {
 		snprintf(r->error, sizeof r->error,
@@ -1019,8 +1076,10 @@ static int measure(const struct config *cfg, unsigned seconds,
 		outbound_figures(r, &res->out);
 		inbound_figures(r, &res->in);
 	} else {
-		fprintf(stderr, "bench_latency: %u kHz / %u ms: %s\n",
-			cfg->rate / 1000, cfg->prebuffer_ms,
+		char name[32];
+
+		fprintf(stderr, "bench_latency: %s: %s\n",
+			config_name(cfg, name, sizeof name),
 			*r->error ? r->error : "failed");
 	}
 	run_free(r);
@@ -1041,6 +1100,7 @@ int main(int argc, char **argv)
 			return 1;
 	print_outbound(res, N_CONFIGS);
 	print_inbound(res, N_CONFIGS);
+	print_ear(res, N_CONFIGS);
 	print_checks(res, N_CONFIGS);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <wvoice/device.h>
 #include <wvoice/wvoice.h>
 
@@ -18,6 +19,7 @@
 #include "events.h"
 #include "level.h"
 #include "local.h"
+#include "playoutopt.h"
 #include "repeats.h"
 #include "report.h"
 #include "schedule.h"
@@ -74,7 +76,14 @@ static const char usage[] =
 	"  --hangup-after SEC     hang up SEC seconds after the call is confirmed\n"
 	"                         (with --input: 3 s after the input ends;\n"
 	"                         with --script: a cap on the call)\n"
-	"  --prebuffer-ms N       playout pre-buffer (300)\n"
+	"  --playout adaptive|fixed\n"
+	"                         how much of the agent's audio to hold before\n"
+	"                         playing it: as little as its arrivals need\n"
+	"                         (adaptive, 40 to 500 ms), or --prebuffer-ms\n"
+	"                         before each utterance (fixed); see PLAYOUT in\n"
+	"                         wvoice(1) (adaptive)\n"
+	"  --prebuffer-ms N       the fixed policy's pre-buffer (300); given\n"
+	"                         alone, it means --playout fixed\n"
 	"  --connect-timeout SEC  give up connecting after SEC seconds (10)\n"
 	"  --ca FILE              trust these certificates for wss://\n"
 	"  --insecure             accept any certificate (testing only)\n"
@@ -101,6 +110,7 @@ struct opts {
 	uint64_t events_max; /* --events-max, 0 for none */
 	int input_device, output_device; /* WV_DEVICE_DEFAULT or an index */
 	unsigned long prebuffer_ms;
+	struct cli_playout playout;
 	int64_t connect_timeout_ms;
 	struct cli_schedule sched;
 };
@@ -130,6 +140,10 @@ struct run {
 	   per 20 ms tick of the call's media clock, the source first, so
 	   samples counted on each side keep the two in step. */
 	int64_t spoken_us, heard_us;
+	/* The last "playout" line of the event log: when, and its target. */
+	int64_t playout_logged_us;
+	unsigned playout_logged_ms;
+	bool stopped; /* a stop went or came: only the end is left to log */
 };
 
 static atomic_int interrupted; /* the signal, or 0 */
@@ -172,6 +186,8 @@ static void on_event(void *user, enum wv_direction dir,
 		r->opened_us = now;
 	if (r->events)
 		cli_events_write(r->events, now - r->opened_us, dir, ev);
+	if (ev->type == WV_EVENT_STOP)
+		r->stopped = true;
 	if (ev->type == WV_EVENT_DTMF && dir == WV_DIR_OUT) {
 		r->digit = ev->dtmf;
 		r->digit_us = now;
@@ -294,7 +310,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	enum { O_URL = 256, O_KEY, O_AUTH, O_AGENT, O_FROM, O_META, O_SYN,
 	       O_IN, O_OUT, O_EVENTS, O_DTMF, O_MUTE, O_HANGUP, O_PRE, O_CA,
 	       O_INSECURE, O_QUIET, O_VERBOSE, O_IN_DEV, O_OUT_DEV, O_TIMEOUT,
-	       O_KEY_FILE, O_SUMMARY, O_SCRIPT, O_EVENTS_MAX };
+	       O_KEY_FILE, O_SUMMARY, O_SCRIPT, O_EVENTS_MAX, O_PLAYOUT };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
@@ -314,6 +330,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "mute", required_argument, NULL, O_MUTE },
 		{ "hangup-after", required_argument, NULL, O_HANGUP },
 		{ "prebuffer-ms", required_argument, NULL, O_PRE },
+		{ "playout", required_argument, NULL, O_PLAYOUT },
 		{ "connect-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "ca", required_argument, NULL, O_CA },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -329,6 +346,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->prebuffer_ms = 300;
+	o->playout.policy = CLI_PLAYOUT_DEFAULT;
 	o->events_max = EVENTS_MAX_DEFAULT;
 	o->connect_timeout_ms = 10000;
 	o->auth = WV_AUTH_SUBPROTOCOL;
@@ -397,6 +415,11 @@ static int parse(int argc, char **argv, struct opts *o)
 				return usage_error("--prebuffer-ms: '%s' is not "
 						   "0 to 60000",
 						   optarg);
+			o->playout.prebuffer_given = true;
+			break;
+		case O_PLAYOUT:
+			if (cli_playout_take(&o->playout, optarg) < 0)
+				return usage_error(CLI_PLAYOUT_BAD, optarg);
 			break;
 		case O_TIMEOUT:
 			if (cli_parse_seconds(optarg, strlen(optarg),
@@ -435,6 +458,8 @@ static int parse(int argc, char **argv, struct opts *o)
 					 "conflict");
 	if (o->script && check_script_options(o) < 0)
 		return EXIT_USAGE;
+	if (cli_playout_resolve(&o->playout) < 0)
+		return usage_error("%s", CLI_PLAYOUT_CONFLICT);
 	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
 				o->key_buf, sizeof o->key_buf, "wvoice call") < 0)
 		return EXIT_USAGE;
@@ -511,18 +536,48 @@ static void explain_close(const struct wv_client *c)
 		code, *shown ? " " : "", shown);
 }
 
-/* The event log's last line: how the call ended. */
+/* The event log's last line: how the call ended, and the playout's
+   figures at the end. */
 static void log_end(struct run *r, const struct wv_client *c)
 {
 	const char *reason = NULL;
 	int code = wv_client_close_code(c, &reason);
+	struct wv_playout_stats pst;
 
-	if (r->events)
-		cli_events_write_end(r->events,
-				     r->opened_us ? cli_mono_us() - r->opened_us
-						  : 0,
-				     wv_end_reason_name(wv_client_end_reason(c)),
-				     code, reason, wv_client_closed_by(c));
+	if (!r->events)
+		return;
+	wv_client_playout_stats(c, &pst);
+	cli_events_write_end(r->events,
+			     r->opened_us ? cli_mono_us() - r->opened_us : 0,
+			     wv_end_reason_name(wv_client_end_reason(c)), code,
+			     reason, wv_client_closed_by(c),
+			     cli_playout_json(r->o->playout.policy, &pst));
+}
+
+/* A "playout" line when the target has moved since the last one (the
+   first says where it began), at most one a second: how the policy
+   adapted over the call, without a line for every small step. */
+static void log_playout(struct run *r, const struct wv_client *c)
+{
+	struct wv_playout_stats pst;
+	int64_t now = cli_mono_us();
+
+	if (!r->events || wv_client_status(c) != WV_STATUS_CONNECTED ||
+	    r->stopped ||
+	    (r->playout_logged_us && now - r->playout_logged_us < 1000000))
+		return;
+	wv_client_playout_stats(c, &pst);
+	if (r->playout_logged_us && pst.target_ms == r->playout_logged_ms)
+		return;
+	r->playout_logged_us = now;
+	r->playout_logged_ms = pst.target_ms;
+	cli_events_write_own(r->events, r->opened_us ? now - r->opened_us : 0,
+			     "playout",
+			     json_pack("{s:I,s:I,s:I}", "playout_target_ms",
+				       (json_int_t)pst.target_ms,
+				       "playout_delay_ms",
+				       (json_int_t)pst.delay_ms, "jitter_ms",
+				       (json_int_t)pst.jitter_ms));
 }
 
 /* On standard output, unless the event log is there. */
@@ -532,8 +587,8 @@ static void summary(const struct opts *o, const struct wv_client *c,
 	FILE *f = o->events && !strcmp(o->events, "-") ? stderr : stdout;
 
 	if (!o->json_summary)
-		cli_report_text(f, c);
-	else if (cli_report_json(f, c, status) < 0)
+		cli_report_text(f, c, o->playout.policy);
+	else if (cli_report_json(f, c, status, o->playout.policy) < 0)
 		fputs("wvoice call: no memory for the summary\n", stderr);
 }
 
@@ -694,6 +749,8 @@ static void draw_status(struct run *r, struct wv_client *c)
 			      .in_db = cli_level_rms_db(&r->in_level),
 			      .out_db = cli_level_rms_db(&r->out_level),
 			      .underruns = pst.underruns,
+			      .playout = true,
+			      .delay_ms = pst.delay_ms,
 		      },
 		      now);
 }
@@ -841,6 +898,7 @@ static int run_call(struct opts *o, struct run *r)
 	cfg.metadata = o->metadata;
 	cfg.synthetic = o->synthetic;
 	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
+	cfg.playout_policy = o->playout.policy;
 	cfg.ca_file = o->ca;
 	cfg.insecure = o->insecure;
 	cfg.connect_timeout_ms = (unsigned)o->connect_timeout_ms;
@@ -891,6 +949,7 @@ static int run_call(struct opts *o, struct run *r)
 		take_keys(r, c);
 		say_repeats(r, false);
 		draw_status(r, c);
+		log_playout(r, c);
 	}
 	cli_term_stop(&r->term);
 	say_repeats(r, true);

@@ -300,25 +300,54 @@ int cli_events_write(struct cli_events *e, int64_t t_us,
 
 int cli_events_write_end(struct cli_events *e, int64_t t_us,
 			 const char *reason, int close_code,
-			 const char *close_reason, enum wv_closed_by by)
+			 const char *close_reason, enum wv_closed_by by,
+			 json_t *extra)
 {
+	json_t *obj;
 	int rc = begin(e, t_us, DIR_CALL);
 
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(extra);
 		return rc;
+	}
+	obj = json_pack("{s:s,s:s,s:o,s:o,s:s}", "event", "end", "reason",
+			reason, "close_code",
+			close_code ? json_integer(close_code) : json_null(),
+			"close_reason",
+			close_code ? str_value(close_reason ? close_reason : "")
+				   : json_null(),
+			"closed_by", wv_closed_by_name(by));
+	/* The members there before 0.5 first, then extra's. */
+	if (obj && extra && json_object_update(obj, extra)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	json_decref(extra);
 	/* Within the bound whatever came before: TAIL_RESERVE kept room. */
-	rc = members_of(e, json_pack("{s:s,s:s,s:o,s:o,s:s}",
-					"event", "end", "reason", reason,
-					"close_code", close_code
-						? json_integer(close_code)
-						: json_null(),
-					"close_reason", close_code
-						? str_value(close_reason
-								    ? close_reason
-								    : "")
-						: json_null(),
-					"closed_by", wv_closed_by_name(by)));
+	rc = members_of(e, obj);
 	return rc < 0 ? rc : put_line(e);
+}
+
+int cli_events_write_own(struct cli_events *e, int64_t t_us,
+			 const char *event, json_t *members)
+{
+	json_t *obj;
+	int rc = 0;
+
+	/* Past the bound nothing but the end is written. */
+	if (!(e->truncated && !e->write_errno))
+		rc = begin(e, t_us, DIR_CALL);
+	if (rc < 0 || e->truncated) {
+		json_decref(members);
+		return rc;
+	}
+	obj = json_pack("{s:s}", "event", event);
+	if (obj && members && json_object_update(obj, members)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	json_decref(members);
+	return finish_with(e, obj);
 }
 
 int cli_events_write_error(struct cli_events *e, int64_t t_us,

@@ -12,8 +12,10 @@
  *   {"t":2.000,"dir":"out","event":"dtmf","dtmf":"5"}
  *   {"t":2.300,"dir":"in","event":"x-note","text":"hi"}
  *   {"t":2.310,"dir":"call","event":"error","error":"bad frame from ..."}
+ *   {"t":2.500,"dir":"call","event":"playout","playout_target_ms":80,...}
  *   {"t":3.581,"dir":"call","event":"end","reason":"remote-stop",
- *    "close_code":1000,"close_reason":"stop","closed_by":"server"}
+ *    "close_code":1000,"close_reason":"stop","closed_by":"server",
+ *    "playout":"adaptive",...}
  *
  * t is seconds since the socket opened, to the millisecond (times before
  * it read 0.000). Audio carries its decoded byte count, never the payload.
@@ -72,13 +74,24 @@ int cli_events_close(struct cli_events *e, char *err, size_t errlen);
 int cli_events_write(struct cli_events *e, int64_t t_us,
 		     enum wv_direction dir, const struct wv_event *ev);
 
+struct json_t;
+
 /* Writes the last line: the call's end reason (wv_end_reason_name()), the
  * close code and reason (null, null when the socket never closed with
- * one: lost, or never open) and who started closing (wv_closed_by_name()).
- * Returns as cli_events_write(). */
+ * one: lost, or never open) and who started closing (wv_closed_by_name()),
+ * then extra's members (an object, taken; NULL: none), such as the
+ * playout's figures. Returns as cli_events_write(). */
 int cli_events_write_end(struct cli_events *e, int64_t t_us,
 			 const char *reason, int close_code,
-			 const char *close_reason, enum wv_closed_by by);
+			 const char *close_reason, enum wv_closed_by by,
+			 struct json_t *extra);
+
+/* Writes {"t":..,"dir":"call","event":event, then members' members}: a
+ * line of the log's own that is no protocol event (members an object,
+ * taken; NULL: none), such as "playout" (the playout's target moved).
+ * Within the bound, as cli_events_write(), and returns as it does. */
+int cli_events_write_own(struct cli_events *e, int64_t t_us,
+			 const char *event, struct json_t *members);
 
 /* Writes {"t":..,"dir":"call","event":"error","error":detail}: a problem
  * the call reported (a bad frame ignored, audio dropped at a full buffer,

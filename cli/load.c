@@ -28,6 +28,7 @@
 #include "loadcall.h"
 #include "loadreport.h"
 #include "localproc.h"
+#include "playoutopt.h"
 #include "schedule.h"
 
 #define EXIT_FAILED 1
@@ -86,7 +87,11 @@ static const char usage[] =
 	"  --html FILE.html       one page with plots, readable offline\n"
 	"  --fail-if SPEC         exit 1 when a threshold is crossed:\n"
 	"                         \"p99_turn_ms>1500,errors>0\"\n"
-	"  --prebuffer-ms N       each call's playout pre-buffer (300)\n"
+	"  --playout adaptive|fixed\n"
+	"                         each call's playout policy, as wvoice call's\n"
+	"                         (adaptive)\n"
+	"  --prebuffer-ms N       the fixed policy's pre-buffer (300); given\n"
+	"                         alone, it means --playout fixed\n"
 	"  --connect-timeout SEC  give up connecting after SEC seconds (10)\n"
 	"  --ca FILE | --insecure certificates for wss://, as wvoice call\n"
 	"  --quiet                no progress line\n"
@@ -113,6 +118,7 @@ struct load_opts {
 	enum wv_auth auth;
 	bool insecure, quiet, impaired;
 	unsigned long calls, prebuffer_ms;
+	struct cli_playout playout;
 	double rate, ramp_s;
 	int64_t duration_ms, connect_timeout_ms;
 	unsigned shard_i, shard_n;
@@ -228,7 +234,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 	enum { O_URL = 256, O_KEY, O_KEY_FILE, O_AUTH, O_AGENT, O_CALLS,
 	       O_RATE, O_RAMP, O_DURATION, O_SCRIPT, O_INPUT, O_IMPAIR,
 	       O_SHARD, O_REPORT, O_CSV, O_HTML, O_FAIL_IF, O_PRE,
-	       O_TIMEOUT, O_CA, O_INSECURE, O_QUIET };
+	       O_TIMEOUT, O_CA, O_INSECURE, O_QUIET, O_PLAYOUT };
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "api-key", required_argument, NULL, O_KEY },
@@ -248,6 +254,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 		{ "html", required_argument, NULL, O_HTML },
 		{ "fail-if", required_argument, NULL, O_FAIL_IF },
 		{ "prebuffer-ms", required_argument, NULL, O_PRE },
+		{ "playout", required_argument, NULL, O_PLAYOUT },
 		{ "connect-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "ca", required_argument, NULL, O_CA },
 		{ "insecure", no_argument, NULL, O_INSECURE },
@@ -262,6 +269,7 @@ static int parse(int argc, char **argv, struct load_opts *o)
 	o->rate = 20;
 	o->duration_ms = 30000;
 	o->prebuffer_ms = 300;
+	o->playout.policy = CLI_PLAYOUT_DEFAULT;
 	o->connect_timeout_ms = 10000;
 	o->shard_n = 1;
 	opterr = 0;
@@ -344,6 +352,11 @@ static int parse(int argc, char **argv, struct load_opts *o)
 				return usage_error("--prebuffer-ms: '%s' is not "
 						   "0 to 1000",
 						   optarg);
+			o->playout.prebuffer_given = true;
+			break;
+		case O_PLAYOUT:
+			if (cli_playout_take(&o->playout, optarg) < 0)
+				return usage_error(CLI_PLAYOUT_BAD, optarg);
 			break;
 		case O_TIMEOUT:
 			if (cli_parse_seconds(optarg, strlen(optarg),
@@ -368,6 +381,8 @@ static int parse(int argc, char **argv, struct load_opts *o)
 		return usage_error("%s", "--calls N is required");
 	if (o->script && o->input)
 		return usage_error("%s", "--script and --input conflict");
+	if (cli_playout_resolve(&o->playout) < 0)
+		return usage_error("%s", CLI_PLAYOUT_CONFLICT);
 	if (cli_resolve_service(&o->url, &o->key, o->key_file, o->agent,
 				o->key_buf, sizeof o->key_buf, "wvoice load") < 0)
 		return EXIT_USAGE;
@@ -468,6 +483,7 @@ static void make_call(struct load *L, uint64_t k)
 	cfg.metadata = L->metadata;
 	cfg.synthetic = true;
 	cfg.prebuffer_ms = (unsigned)o->prebuffer_ms;
+	cfg.playout_policy = o->playout.policy;
 	cfg.playout_max_ms = PLAYOUT_MAX_MS;
 	cfg.ca_file = o->ca;
 	cfg.insecure = o->insecure;
@@ -551,6 +567,7 @@ static void take_row(struct load *L, int64_t now, bool last)
 		.failed = L->rep.counts.calls_failed,
 		.completed = L->rep.counts.calls_completed,
 		.frames_sent = L->run.frames_now,
+		.concealed_ms = L->run.concealed_now,
 	};
 	struct rusage ru;
 
@@ -565,11 +582,13 @@ static void take_row(struct load *L, int64_t now, bool last)
 		L->rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;
 	if (take_histo(&L->run.late_now, &row.lateness) < 0 ||
 	    take_histo(&L->run.turn_now, &row.turn) < 0 ||
+	    take_histo(&L->run.delay_now, &row.playout_delay) < 0 ||
 	    cli_load_report_add_row(&L->rep, &row) < 0) {
 		fputs("wvoice load: out of memory\n", stderr);
 		exit(EXIT_FAILED);
 	}
 	L->run.frames_now = 0;
+	L->run.concealed_now = 0;
 	L->row_unix_ms += CLI_LOAD_PERIOD_S * 1000;
 	L->next_row_us += CLI_LOAD_PERIOD_S * 1000000;
 }
@@ -679,6 +698,10 @@ static void describe(struct load *L)
 	r->agent = dup_or_null(o->agent);
 	r->script = dup_or_null(o->script ? o->script : o->input);
 	r->impair = dup_or_null(o->impair_spec);
+	r->playout = strdup(cli_playout_name(o->playout.policy));
+	r->prebuffer_ms = o->playout.policy == WV_PLAYOUT_FIXED
+				  ? (long)o->prebuffer_ms
+				  : -1;
 	r->calls = o->calls;
 	r->rate_cps = o->rate;
 	r->ramp_s = o->ramp_s;
@@ -791,13 +814,16 @@ static int run_load(struct load_opts *o)
 	L.calls = calloc(L.n ? L.n : 1, sizeof *L.calls);
 	L.run.late_now = calloc(1, sizeof *L.run.late_now);
 	L.run.turn_now = calloc(1, sizeof *L.run.turn_now);
+	L.run.delay_now = calloc(1, sizeof *L.run.delay_now);
 	if (!L.calls || !L.run.late_now || !L.run.turn_now ||
+	    !L.run.delay_now ||
 	    wv_loop_create(&L.loop) < 0) {
 		fputs("wvoice load: out of memory\n", stderr);
 		goto out;
 	}
 	cli_histo_init(L.run.late_now);
 	cli_histo_init(L.run.turn_now);
+	cli_histo_init(L.run.delay_now);
 	L.run.script = L.script;
 	L.run.duration_us = o->duration_ms * 1000;
 	L.run.rep = &L.rep;
@@ -831,6 +857,7 @@ out:
 	free(L.calls);
 	free(L.run.late_now);
 	free(L.run.turn_now);
+	free(L.run.delay_now);
 	cli_callscript_destroy(L.script);
 	cli_load_report_cleanup(&L.rep);
 	return status;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "playoutopt.h"
+
 /* An inbound pause longer than this inside an utterance is a gap. */
 #define GAP_US 150000
 /* A frame sent later than this counts in frames_late. */
@@ -124,6 +126,38 @@ static void act(struct cli_load_call_state *lc, int64_t now)
 		wv_client_hangup(lc->c);
 }
 
+/* The concealed ms since the last look, into the run's interval. */
+static void count_concealed(struct cli_load_call_state *lc,
+			    const struct wv_playout_stats *pst)
+{
+	uint64_t ms = cli_samples_ms(pst->concealed_samples);
+
+	if (ms > lc->concealed_seen_ms) {
+		lc->run->concealed_now += ms - lc->concealed_seen_ms;
+		lc->concealed_seen_ms = ms;
+	}
+}
+
+/* Each tick's playout: its target and delay while the agent's audio
+   plays (between utterances the delay is nobody's), and what it hid. */
+static void sample_playout(struct cli_load_call_state *lc)
+{
+	struct cli_load_run *run = lc->run;
+	struct wv_playout_stats pst;
+
+	wv_client_playout_stats(lc->c, &pst);
+	count_concealed(lc, &pst);
+	if (!pst.playing)
+		return;
+	cli_histo_add(&run->rep->metrics[CLI_M_PLAYOUT_TARGET],
+		      (uint64_t)pst.target_ms * 1000);
+	cli_histo_add(&run->rep->metrics[CLI_M_PLAYOUT_DELAY],
+		      (uint64_t)pst.delay_ms * 1000);
+	cli_histo_add(run->delay_now, (uint64_t)pst.delay_ms * 1000);
+	if (pst.target_ms > lc->sum.playout_target_ms_max)
+		lc->sum.playout_target_ms_max = pst.target_ms;
+}
+
 static void write_sink(void *user, const int16_t *pcm, size_t n)
 {
 	struct cli_load_call_state *lc = user;
@@ -131,6 +165,7 @@ static void write_sink(void *user, const int16_t *pcm, size_t n)
 	if (!lc->confirmed || lc->ended)
 		return;
 	cli_callscript_heard(&lc->script, pcm, n, lc->tick_us);
+	sample_playout(lc);
 	act(lc, lc->tick_us);
 }
 
@@ -347,6 +382,30 @@ static bool completed(const struct wv_client *c)
 	}
 }
 
+/* The playout's figures at the call's end, into its summary and the
+   run's counts. */
+static void playout_figures(struct cli_load_call_state *lc,
+			    const struct wv_playout_stats *pst)
+{
+	struct cli_load_counts *k = &lc->run->rep->counts;
+	struct cli_load_call *s = &lc->sum;
+
+	count_concealed(lc, pst);
+	s->playout_target_ms = pst->target_ms;
+	if (pst->target_ms > s->playout_target_ms_max)
+		s->playout_target_ms_max = pst->target_ms;
+	s->playout_delay_ms = pst->delay_ms;
+	s->concealed_ms = (uint32_t)lc->concealed_seen_ms;
+	s->silence_inserted_ms =
+		(uint32_t)cli_samples_ms(pst->inserted_samples);
+	s->silence_dropped_ms = (uint32_t)cli_samples_ms(pst->dropped_samples);
+	s->late_arrivals = (uint32_t)pst->late_arrivals;
+	k->concealed_ms += s->concealed_ms;
+	k->silence_inserted_ms += s->silence_inserted_ms;
+	k->silence_dropped_ms += s->silence_dropped_ms;
+	k->late_arrivals += s->late_arrivals;
+}
+
 static double ms_between(int64_t from, int64_t to)
 {
 	return from && to ? (double)(to - from) / 1e3 : -1;
@@ -383,6 +442,7 @@ void cli_load_call_finish(struct cli_load_call_state *lc)
 	s->jitter_ms = lc->jitter_us / 1e3;
 	s->underruns = (uint32_t)pst.underruns;
 	rep->counts.underruns += pst.underruns;
+	playout_figures(lc, &pst);
 	if (id)
 		snprintf(s->comm_id, sizeof s->comm_id, "%s", id);
 	s->end = wv_end_reason_name(wv_client_end_reason(lc->c));

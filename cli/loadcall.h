@@ -22,7 +22,9 @@ struct cli_load_run {
 	int64_t duration_us;	/* each call hangs up after this */
 	struct cli_load_report *rep;
 	struct cli_histo *late_now, *turn_now; /* this interval's */
+	struct cli_histo *delay_now; /* ... playout delays */
 	uint64_t frames_now;	/* frames sent this interval */
+	uint64_t concealed_now;	/* ms concealed this interval */
 	unsigned up, connecting; /* calls, now */
 };
 
@@ -55,6 +57,9 @@ struct cli_load_call_state {
 	int64_t last_transit_us;
 	double jitter_us;
 	uint64_t turn_sum_us, turn_max_us, late_max_us;
+	/* The playout's concealed ms as last sampled (counted in the run's
+	   interval since). */
+	uint64_t concealed_seen_ms;
 	struct cli_load_call sum; /* what the report lists */
 };
 

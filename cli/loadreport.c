@@ -20,6 +20,8 @@ static const char *const metric_names[CLI_M_COUNT] = {
 	[CLI_M_MARK_RTT] = "mark_rtt_ms",
 	[CLI_M_LATENESS] = "lateness_ms",
 	[CLI_M_JITTER] = "jitter_ms",
+	[CLI_M_PLAYOUT_TARGET] = "playout_target_ms",
+	[CLI_M_PLAYOUT_DELAY] = "playout_delay_ms",
 };
 
 const char *cli_metric_name(enum cli_metric m)
@@ -35,6 +37,11 @@ static const size_t count_offsets[] = { CLI_LOAD_COUNTS(COUNT_OFFSET) };
 _Static_assert(sizeof(struct cli_load_counts) ==
 		       CLI_LOAD_N_COUNTS * sizeof(uint64_t),
 	       "CLI_LOAD_COUNTS must list every counter");
+
+/* The counts of schema version 1 come first, the playout's after. */
+_Static_assert(offsetof(struct cli_load_counts, concealed_ms) ==
+		       CLI_LOAD_N_COUNTS_V1 * sizeof(uint64_t),
+	       "CLI_LOAD_N_COUNTS_V1 must count the counts of version 1");
 
 const char *cli_load_count_name(size_t i)
 {
@@ -94,6 +101,7 @@ double cli_histo_figure_ms(const struct cli_histo *h, enum cli_figure f)
 void cli_load_report_init(struct cli_load_report *r)
 {
 	memset(r, 0, sizeof *r);
+	r->prebuffer_ms = -1;
 	r->shard_count = 1;
 	r->shards_merged = 1;
 	for (size_t m = 0; m < CLI_M_COUNT; m++)
@@ -111,6 +119,7 @@ static void row_free(struct cli_load_row *row)
 {
 	free(row->lateness);
 	free(row->turn);
+	free(row->playout_delay);
 }
 
 void cli_load_report_cleanup(struct cli_load_report *r)
@@ -120,6 +129,7 @@ void cli_load_report_cleanup(struct cli_load_report *r)
 	free(r->agent);
 	free(r->script);
 	free(r->impair);
+	free(r->playout);
 	tallies_free(r->errors, r->n_errors);
 	tallies_free(r->close_codes, r->n_close_codes);
 	for (size_t i = 0; i < r->n_rows; i++)
@@ -191,7 +201,7 @@ int cli_load_report_add_row(struct cli_load_report *r,
 		return WV_ERR_NOMEM;
 	r->rows = rows;
 	rows[r->n_rows++] = *row;
-	row->lateness = row->turn = NULL;
+	row->lateness = row->turn = row->playout_delay = NULL;
 	return 0;
 }
 
@@ -230,7 +240,13 @@ static int config_agrees(const struct cli_load_report *a,
 	STR_FIELD(agent)
 	STR_FIELD(script)
 	STR_FIELD(impair)
+	STR_FIELD(playout)
 #undef STR_FIELD
+	if (a->prebuffer_ms != b->prebuffer_ms)
+		return wvs_errorf(err, errlen, WV_ERR_INVALID,
+				  "the reports' prebuffer_ms differ: %ld and "
+				  "%ld",
+				  a->prebuffer_ms, b->prebuffer_ms);
 	if (a->calls != b->calls || a->rate_cps != b->rate_cps ||
 	    a->ramp_s != b->ramp_s || a->duration_s != b->duration_s)
 		return wvs_errorf(err, errlen, WV_ERR_INVALID,
@@ -339,8 +355,9 @@ static struct span next_span(const struct cli_load_report *r, size_t from)
    histograms it will keep. */
 struct merged_row {
 	struct span a, b;
-	struct cli_histo *lateness, *turn;
-	int fresh_lateness, fresh_turn; /* allocated here, not a's */
+	struct cli_histo *lateness, *turn, *delay;
+	int fresh_lateness, fresh_turn, fresh_delay; /* allocated here,
+							 not a's */
 };
 
 /* The histogram a merged row keeps: a's first in its span, or a new one
@@ -378,6 +395,8 @@ static void plan_free(struct merged_row *plan, size_t n)
 			free(plan[i].lateness);
 		if (plan[i].fresh_turn)
 			free(plan[i].turn);
+		if (plan[i].fresh_delay)
+			free(plan[i].delay);
 	}
 	free(plan);
 }
@@ -411,7 +430,10 @@ static struct merged_row *rows_plan(const struct cli_load_report *a,
 		if (keep_histo(a, sa, b, sb, offsetof(struct cli_load_row, lateness),
 			       &m->lateness, &m->fresh_lateness) ||
 		    keep_histo(a, sa, b, sb, offsetof(struct cli_load_row, turn),
-			       &m->turn, &m->fresh_turn)) {
+			       &m->turn, &m->fresh_turn) ||
+		    keep_histo(a, sa, b, sb,
+			       offsetof(struct cli_load_row, playout_delay),
+			       &m->delay, &m->fresh_delay)) {
 			plan_free(plan, n);
 			return NULL;
 		}
@@ -438,10 +460,13 @@ static void rows_add(struct cli_load_row *out, const struct cli_load_row *rows,
 		if (r->unix_ms > out->unix_ms)
 			out->unix_ms = r->unix_ms;
 		out->frames_sent += r->frames_sent;
+		out->concealed_ms += r->concealed_ms;
 		if (r->lateness && r->lateness != out->lateness)
 			cli_histo_merge(out->lateness, r->lateness);
 		if (r->turn && r->turn != out->turn)
 			cli_histo_merge(out->turn, r->turn);
+		if (r->playout_delay && r->playout_delay != out->playout_delay)
+			cli_histo_merge(out->playout_delay, r->playout_delay);
 	}
 	if (s.to > s.from) {
 		/* The state at the slot's end is the side's last row's. */
@@ -474,6 +499,7 @@ static uint32_t rows_build(struct cli_load_row *out,
 		o->unix_ms = INT64_MIN;
 		o->lateness = m->lateness;
 		o->turn = m->turn;
+		o->playout_delay = m->delay;
 		rows_add(o, a->rows, m->a, &sa);
 		rows_add(o, b->rows, m->b, &sb);
 		/* A side with no row here has not started yet, or is over:
@@ -489,6 +515,8 @@ static uint32_t rows_build(struct cli_load_row *out,
 				a->rows[i].lateness = NULL;
 			if (a->rows[i].turn == o->turn)
 				a->rows[i].turn = NULL;
+			if (a->rows[i].playout_delay == o->playout_delay)
+				a->rows[i].playout_delay = NULL;
 		}
 	}
 	return peak;

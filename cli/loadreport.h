@@ -42,6 +42,10 @@ enum cli_metric {
 	CLI_M_JITTER,	    /* jitter_ms: RFC 3550's inter-arrival jitter
 			       estimate of the agent's audio, sampled at
 			       each frame that updates it */
+	/* Since 0.5: the playout (wv_playout_stats), sampled at each 20 ms
+	   of it while the agent's audio plays. */
+	CLI_M_PLAYOUT_TARGET, /* playout_target_ms: the delay it aims at */
+	CLI_M_PLAYOUT_DELAY,  /* playout_delay_ms: the delay it plays at */
 	CLI_M_COUNT
 };
 
@@ -69,6 +73,11 @@ struct cli_load_counts {
 	uint64_t underruns;	  /* playout underruns, all calls */
 	uint64_t gaps;		  /* inbound gaps over 150 ms in an utterance */
 	uint64_t script_timeouts; /* caller-script waits that timed out */
+	/* Since 0.5, the playout's, all calls (wv_playout_stats). */
+	uint64_t concealed_ms;	      /* silence played in underruns */
+	uint64_t silence_inserted_ms; /* ... inserted to grow the delay */
+	uint64_t silence_dropped_ms;  /* ... dropped to shrink it */
+	uint64_t late_arrivals;	      /* audio that came while concealing */
 };
 
 /* The counters in their order, for the code that goes over all of them
@@ -79,9 +88,12 @@ struct cli_load_counts {
 	X(frames_late) X(frames_dropped) X(frames_received)                    \
 	X(audio_ms_received) X(marks_received) X(marks_answered)               \
 	X(clears_received) X(dtmf_sent) X(underruns) X(gaps)                   \
-	X(script_timeouts)
+	X(script_timeouts) X(concealed_ms) X(silence_inserted_ms)              \
+	X(silence_dropped_ms) X(late_arrivals)
 #define CLI_LOAD_COUNT_ONE(name) +1
 #define CLI_LOAD_N_COUNTS (0 CLI_LOAD_COUNTS(CLI_LOAD_COUNT_ONE))
+/* Those of schema version 1 (before 0.5): the first so many. */
+#define CLI_LOAD_N_COUNTS_V1 18
 
 /* Counter i's name ("calls_planned"...), its value in c, and where it is
    in c (NULL past the end). */
@@ -111,6 +123,13 @@ struct cli_load_call {
 	double duration_ms;	/* confirmed to ended */
 	uint32_t frames_sent, frames_received, underruns, gaps;
 	uint32_t marks_answered, script_timeouts;
+	/* Since 0.5, the playout's: the delay it aimed at when the call
+	   ended and the most it aimed at (sampled as the metric, and at
+	   the end), the delay it played at when the call ended (ms); and
+	   as the counts of the same names. */
+	uint32_t playout_target_ms, playout_target_ms_max, playout_delay_ms;
+	uint32_t concealed_ms, silence_inserted_ms, silence_dropped_ms;
+	uint32_t late_arrivals;
 };
 
 /* One interval of CLI_LOAD_PERIOD_S: the state at its end and what
@@ -129,6 +148,10 @@ struct cli_load_row {
 	struct cli_histo *lateness; /* the interval's frames; owned, or
 				       NULL: none */
 	struct cli_histo *turn;	    /* the interval's turns; owned, or NULL */
+	/* Since 0.5: silence played in underruns in the interval (ms, all
+	   calls), and the playout delays sampled in it (as the metric). */
+	uint64_t concealed_ms;
+	struct cli_histo *playout_delay; /* owned, or NULL */
 };
 
 /* A run's report, or a merge of several. */
@@ -136,6 +159,11 @@ struct cli_load_report {
 	/* What was run: strings owned. */
 	char *version;	 /* wvoice's */
 	char *url, *agent, *script, *impair;
+	/* Since 0.5: "adaptive" or "fixed" (--playout), NULL: a report of
+	   before 0.5 said none; and --prebuffer-ms, for the fixed policy
+	   (-1: none). */
+	char *playout;
+	long prebuffer_ms;
 	uint64_t calls;	 /* --calls, the whole run's */
 	double rate_cps, ramp_s, duration_s;
 	unsigned shard_index, shard_count; /* 0 and 1 when not sharded */
@@ -205,9 +233,10 @@ void cli_load_report_table(FILE *f, const struct cli_load_report *r);
 /*
  * The report as JSON (doc/load-report.schema.json has every field):
  *
- *   {"schema_version": 1, "version": "0.3.0",
+ *   {"schema_version": 2, "version": "0.5.0",
  *    "config": {"url", "agent", "script", "impair", "calls", "rate_cps",
- *               "ramp_s", "duration_s", "period_s"},
+ *               "ramp_s", "duration_s", "period_s", "playout",
+ *               "prebuffer_ms"},
  *    "shards": {"index": 0 (null when merged), "count", "merged"},
  *    "started_unix_ms", "wall_s",
  *    "counts": {"calls_planned": 1000, ...},
@@ -215,7 +244,8 @@ void cli_load_report_table(FILE *f, const struct cli_load_report *r);
  *    "errors": {"refused: 503": 3, ...}, "close_codes": {"1000": 990},
  *    "series": [{"unix_ms", "t_s", "calls_up", "connecting", "started",
  *                "failed", "completed", "frames_sent",
- *                "lateness": METRIC or null, "turn": METRIC or null}],
+ *                "lateness": METRIC or null, "turn": METRIC or null,
+ *                "concealed_ms", "playout_delay": METRIC or null}],
  *    "calls": [{"id", "comm_id", "end", ..., null for never}],
  *    "memory": {"bytes_per_call", "peak_rss_kib" (null: unknown)},
  *    "server": {what it reported} or null}
@@ -227,6 +257,12 @@ void cli_load_report_table(FILE *f, const struct cli_load_report *r);
  * histogram, sum_us, min and max; the percentiles are for people. An
  * empty or NULL string is null, as is a time of -1 and a close code or
  * HTTP status of 0; reals carry 15 digits; the file is one line.
+ *
+ * Schema version 2 (0.5) added the playout's figures: config's playout
+ * and prebuffer_ms, four counts, two metrics, two members of each row
+ * and seven of each call. The reader takes version 1 too, where they are
+ * missing: they read as none (counts 0, metrics and histograms empty,
+ * config's playout and prebuffer_ms null).
  */
 struct json_t;
 /* The document above, new (json_decref() it), or NULL: no memory. */
@@ -242,8 +278,9 @@ int cli_load_report_write_json(const struct cli_load_report *r,
    unix_ms;t_s;calls_up;connecting;started(P);started(C);completed(P);
    completed(C);failed(P);failed(C);frames_sent(P);frames_sent(C);
    turn_count(P);turn_count(C);turn_p50_ms(P);turn_p50_ms(C);
-   turn_p99_ms(P);turn_p99_ms(C);turn_max_ms(P);turn_max_ms(C); and the
-   same six lateness_ columns. */
+   turn_p99_ms(P);turn_p99_ms(C);turn_max_ms(P);turn_max_ms(C); the
+   same six lateness_ columns; since 0.5, concealed_ms(P);concealed_ms(C)
+   and the same six playout_delay_ columns. */
 int cli_load_report_write_csv(const struct cli_load_report *r,
 			      const char *path, char *err, size_t errlen);
 /* One self-contained page: the charting library is read from chart_js
@@ -268,8 +305,8 @@ int cli_load_report_read_json(struct cli_load_report *r, const char *path,
 			      char *err, size_t errlen);
 /* dst += src, exactly: counts and histograms add, tallies merge, rows
    align on their wall-clock interval, calls interleave by id; the config
-   must agree (version, url, agent, script, impair, calls, rate, ramp,
-   duration, shard_count), else WV_ERR_INVALID, as for a call id in both
+   must agree (version, url, agent, script, impair, playout, prebuffer,
+   calls, rate, ramp, duration, shard_count), else WV_ERR_INVALID, as for a call id in both
    or more shard reports than the run had shards (the same shard twice).
    Of a merge: started_unix_ms the earliest, wall_s to the latest end, calls_peak the most up at once at any
    interval's end of the merged rows (at least each shard's own peak),

@@ -219,8 +219,11 @@ static const char *const page_js[] = {
 	"if(el)new Chart(el,{type:'line',data:{datasets:["
 	"ds('turn latency p99 (ms)',pts(function(r){return p99(r.turn);}),0),"
 	"ds('lateness p99 (ms)',pts(function(r){return p99(r.lateness);}),"
-	"1,'y2')]},options:{scales:{x:time(),"
-	"y:Object.assign(lin('turn latency, ms'),{beginAtZero:true}),"
+	"1,'y2'),"
+	"ds('playout delay p99 (ms)',pts(function(r){"
+	"return p99(r.playout_delay);}),3)]},options:{scales:{x:time(),"
+	"y:Object.assign(lin('turn latency and playout delay, ms'),"
+	"{beginAtZero:true}),"
 	"y2:Object.assign(lin('lateness, ms'),{beginAtZero:true,"
 	"position:'right',grid:{drawOnChartArea:false}})}}});\n",
 
@@ -287,6 +290,12 @@ static void page_head(FILE *f, const struct cli_load_report *r)
 		fputs(", impaired ", f);
 		html_text(f, r->impair);
 	}
+	if (r->playout) {
+		fputs(", playout ", f);
+		html_text(f, r->playout);
+	}
+	if (r->prebuffer_ms >= 0)
+		fprintf(f, " %ld ms", r->prebuffer_ms);
 	if (r->shards_merged > 1)
 		fprintf(f, "; %u of %u shards merged", r->shards_merged,
 			r->shard_count);
@@ -487,11 +496,14 @@ int cli_load_report_write_html(const struct cli_load_report *r,
 		  "the run",
 		  "At the end of each second: the calls up, those "
 		  "connecting, and the calls failed since the start.");
-	page_plot(f, "plot-latency", "Turn latency and lateness over time",
-		  "The 99th percentile of turn latency and of the lateness "
-		  "of the frames sent, each second of the run",
-		  "p99 of the turns that ended in each second (left axis) and "
-		  "of the lateness of the frames sent in it (right axis).");
+	page_plot(f, "plot-latency",
+		  "Turn latency, playout delay and lateness over time",
+		  "The 99th percentile of turn latency, of the playout's "
+		  "delay and of the lateness of the frames sent, each second "
+		  "of the run",
+		  "p99 of the turns that ended in each second and of the "
+		  "playout delays sampled in it (left axis), and of the "
+		  "lateness of the frames sent in it (right axis).");
 	page_histograms(f, r);
 	page_errors(f, r);
 	page_figures(f, r);

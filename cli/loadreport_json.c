@@ -14,7 +14,9 @@
 
 #include "errbuf.h"
 
-#define SCHEMA_VERSION 1
+/* 2 since 0.5 (the playout's figures); 1 is read too. */
+#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION_PLAYOUT 2
 
 /* ---- writing ---- */
 
@@ -92,7 +94,11 @@ static json_t *config_json(const struct cli_load_report *r)
 	    put(o, "rate_cps", json_real(r->rate_cps)) &&
 	    put(o, "ramp_s", json_real(r->ramp_s)) &&
 	    put(o, "duration_s", json_real(r->duration_s)) &&
-	    put(o, "period_s", json_integer(CLI_LOAD_PERIOD_S)))
+	    put(o, "period_s", json_integer(CLI_LOAD_PERIOD_S)) &&
+	    put(o, "playout", str_or_null(r->playout)) &&
+	    put(o, "prebuffer_ms", r->prebuffer_ms >= 0
+					   ? json_integer(r->prebuffer_ms)
+					   : json_null()))
 		return o;
 	json_decref(o);
 	return NULL;
@@ -158,7 +164,9 @@ static json_t *row_json(const struct cli_load_row *row)
 	    put(o, "completed", uint_json(row->completed)) &&
 	    put(o, "frames_sent", uint_json(row->frames_sent)) &&
 	    put(o, "lateness", histo_or_null(row->lateness)) &&
-	    put(o, "turn", histo_or_null(row->turn)))
+	    put(o, "turn", histo_or_null(row->turn)) &&
+	    put(o, "concealed_ms", uint_json(row->concealed_ms)) &&
+	    put(o, "playout_delay", histo_or_null(row->playout_delay)))
 		return o;
 	json_decref(o);
 	return NULL;
@@ -190,7 +198,15 @@ static json_t *call_json(const struct cli_load_call *c)
 	    put(o, "underruns", uint_json(c->underruns)) &&
 	    put(o, "gaps", uint_json(c->gaps)) &&
 	    put(o, "marks_answered", uint_json(c->marks_answered)) &&
-	    put(o, "script_timeouts", uint_json(c->script_timeouts)))
+	    put(o, "script_timeouts", uint_json(c->script_timeouts)) &&
+	    put(o, "playout_target_ms", uint_json(c->playout_target_ms)) &&
+	    put(o, "playout_target_ms_max",
+		uint_json(c->playout_target_ms_max)) &&
+	    put(o, "playout_delay_ms", uint_json(c->playout_delay_ms)) &&
+	    put(o, "concealed_ms", uint_json(c->concealed_ms)) &&
+	    put(o, "silence_inserted_ms", uint_json(c->silence_inserted_ms)) &&
+	    put(o, "silence_dropped_ms", uint_json(c->silence_dropped_ms)) &&
+	    put(o, "late_arrivals", uint_json(c->late_arrivals)))
 		return o;
 	json_decref(o);
 	return NULL;
@@ -305,7 +321,16 @@ struct reader {
 	const char *path;
 	char *err;
 	size_t errlen;
+	int64_t version; /* the report's schema_version */
 };
+
+/* A field a report of this version may lack (one added since): absent,
+   it reads as none. */
+static bool lacks(const struct reader *rd, json_t *o, const char *key,
+		  int64_t since)
+{
+	return rd->version < since && !json_object_get(o, key);
+}
 
 /* "PATH: WHEREKEY: WHAT": where is the object's place ("calls[3]."),
    key the field's name in it. */
@@ -517,6 +542,30 @@ static int read_histo_or_null(const struct reader *rd, json_t *o,
 	return read_histo(rd, v, at, *out);
 }
 
+/* The policy, and the fixed one's pre-buffer (null: none). */
+static int read_playout_config(const struct reader *rd, json_t *c,
+			       struct cli_load_report *r)
+{
+	json_t *pre = json_object_get(c, "prebuffer_ms");
+	int rc;
+
+	if (lacks(rd, c, "playout", SCHEMA_VERSION_PLAYOUT))
+		return 0;
+	if ((rc = get_str(rd, c, "playout", "config.", &r->playout)))
+		return rc;
+	if (r->playout && strcmp(r->playout, "adaptive") &&
+	    strcmp(r->playout, "fixed"))
+		return bad(rd, "config.playout", "not adaptive or fixed");
+	if (json_is_null(pre))
+		return 0;
+	if (!json_is_integer(pre) || json_integer_value(pre) < 0 ||
+	    json_integer_value(pre) > 60000)
+		return bad_type(rd, pre, "config.", "prebuffer_ms",
+				"not 0 to 60000 or null");
+	r->prebuffer_ms = (long)json_integer_value(pre);
+	return 0;
+}
+
 static int read_config(const struct reader *rd, json_t *doc,
 		       struct cli_load_report *r)
 {
@@ -539,6 +588,8 @@ static int read_config(const struct reader *rd, json_t *doc,
 		return rc;
 	if (v != CLI_LOAD_PERIOD_S)
 		return bad(rd, "config.period_s", "not this wvoice's period");
+	if ((rc = read_playout_config(rd, c, r)))
+		return rc;
 	if (!(s = get_obj(rd, doc, "shards", &rc)) ||
 	    (rc = get_uint(rd, s, "count", "shards.", &v)))
 		return rc;
@@ -573,8 +624,12 @@ static int read_counts(const struct reader *rd, json_t *doc,
 	if (!(o = get_obj(rd, doc, "counts", &rc)))
 		return rc;
 	for (size_t i = 0; i < CLI_LOAD_N_COUNTS; i++) {
-		uint64_t v;
+		uint64_t v = 0;
 
+		if (i >= CLI_LOAD_N_COUNTS_V1 &&
+		    lacks(rd, o, cli_load_count_name(i),
+			  SCHEMA_VERSION_PLAYOUT))
+			continue;
 		if ((rc = get_uint(rd, o, cli_load_count_name(i), "counts.",
 				   &v)))
 			return rc;
@@ -595,6 +650,9 @@ static int read_metrics(const struct reader *rd, json_t *doc,
 		char at[64];
 
 		snprintf(at, sizeof at, "metrics.%s", cli_metric_name(m));
+		if (m >= CLI_M_PLAYOUT_TARGET &&
+		    lacks(rd, o, cli_metric_name(m), SCHEMA_VERSION_PLAYOUT))
+			continue;
 		if ((rc = read_histo(rd, json_object_get(o, cli_metric_name(m)),
 				     at, &r->metrics[m])))
 			return rc;
@@ -641,6 +699,12 @@ static int read_row(const struct reader *rd, json_t *o, const char *at,
 	    (rc = read_histo_or_null(rd, o, "lateness", at, &row->lateness)) ||
 	    (rc = read_histo_or_null(rd, o, "turn", at, &row->turn)))
 		return rc;
+	if (lacks(rd, o, "concealed_ms", SCHEMA_VERSION_PLAYOUT))
+		return 0;
+	if ((rc = get_uint(rd, o, "concealed_ms", at, &row->concealed_ms)) ||
+	    (rc = read_histo_or_null(rd, o, "playout_delay", at,
+				     &row->playout_delay)))
+		return rc;
 	return 0;
 }
 
@@ -669,6 +733,7 @@ static int read_series(const struct reader *rd, json_t *doc,
 		if (rc) {
 			free(row.lateness);
 			free(row.turn);
+			free(row.playout_delay);
 			return rc;
 		}
 	}
@@ -731,6 +796,21 @@ static int read_call(const struct reader *rd, json_t *o, const char *at,
 	    (rc = get_u32(rd, o, "marks_answered", at, &c->marks_answered)) ||
 	    (rc = get_u32(rd, o, "script_timeouts", at, &c->script_timeouts)))
 		return rc;
+	if (lacks(rd, o, "playout_target_ms", SCHEMA_VERSION_PLAYOUT))
+		return 0;
+	if ((rc = get_u32(rd, o, "playout_target_ms", at,
+			  &c->playout_target_ms)) ||
+	    (rc = get_u32(rd, o, "playout_target_ms_max", at,
+			  &c->playout_target_ms_max)) ||
+	    (rc = get_u32(rd, o, "playout_delay_ms", at,
+			  &c->playout_delay_ms)) ||
+	    (rc = get_u32(rd, o, "concealed_ms", at, &c->concealed_ms)) ||
+	    (rc = get_u32(rd, o, "silence_inserted_ms", at,
+			  &c->silence_inserted_ms)) ||
+	    (rc = get_u32(rd, o, "silence_dropped_ms", at,
+			  &c->silence_dropped_ms)) ||
+	    (rc = get_u32(rd, o, "late_arrivals", at, &c->late_arrivals)))
+		return rc;
 	return 0;
 }
 
@@ -791,7 +871,7 @@ static int read_rest(const struct reader *rd, json_t *doc,
 int cli_load_report_read_json(struct cli_load_report *r, const char *path,
 			      char *err, size_t errlen)
 {
-	struct reader rd = { path, err, errlen };
+	struct reader rd = { path, err, errlen, 0 };
 	json_error_t jerr;
 	json_t *doc;
 	int64_t version;
@@ -814,13 +894,14 @@ int cli_load_report_read_json(struct cli_load_report *r, const char *path,
 	}
 	if ((rc = get_int(&rd, doc, "schema_version", "", &version)))
 		goto out;
-	if (version != SCHEMA_VERSION) {
+	if (version < 1 || version > SCHEMA_VERSION) {
 		rc = wvs_errorf(err, errlen, WV_ERR_INVALID,
 				"%s: a report of schema version %lld; this "
-				"wvoice reads version %d",
+				"wvoice reads versions 1 to %d",
 				path, (long long)version, SCHEMA_VERSION);
 		goto out;
 	}
+	rd.version = version;
 	if ((rc = get_str(&rd, doc, "version", "", &r->version)) ||
 	    (rc = read_config(&rd, doc, r)) ||
 	    (rc = read_counts(&rd, doc, &r->counts)) ||

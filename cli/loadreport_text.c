@@ -32,6 +32,10 @@ static void table_head(FILE *f, const struct cli_load_report *r)
 		fprintf(f, ", script %s", r->script);
 	if (r->impair)
 		fprintf(f, ", impair %s", r->impair);
+	if (r->playout)
+		fprintf(f, ", playout %s", r->playout);
+	if (r->prebuffer_ms >= 0)
+		fprintf(f, " %ld ms", r->prebuffer_ms);
 	if (r->shards_merged > 1)
 		fprintf(f, "\n  %u of %u shards merged", r->shards_merged,
 			r->shard_count);
@@ -183,18 +187,21 @@ int cli_load_report_write_csv(const struct cli_load_report *r,
 	/* The cumulative distributions so far, and counts as of the row
 	   before (for the periodic ones of the cumulative counts). */
 	struct cli_histo *turn = malloc(sizeof *turn),
-			 *late = malloc(sizeof *late);
+			 *late = malloc(sizeof *late),
+			 *delay = malloc(sizeof *delay);
 	uint64_t started = 0, completed = 0, failed = 0, frames = 0;
+	uint64_t concealed = 0;
 	FILE *f = NULL;
 	int rc = 0;
 
-	if (!turn || !late) {
+	if (!turn || !late || !delay) {
 		rc = wvs_errorf(err, errlen, WV_ERR_NOMEM, "%s: out of memory",
 				path);
 		goto out;
 	}
 	cli_histo_init(turn);
 	cli_histo_init(late);
+	cli_histo_init(delay);
 	if (!(f = fopen(path, "w"))) {
 		rc = wvs_errorf(err, errlen, WV_ERR_INVALID, "%s: %s", path,
 				strerror(errno));
@@ -206,6 +213,8 @@ int cli_load_report_write_csv(const struct cli_load_report *r,
 	      f);
 	csv_histo_head(f, "turn");
 	csv_histo_head(f, "lateness");
+	fputs(";concealed_ms(P);concealed_ms(C)", f);
+	csv_histo_head(f, "playout_delay");
 	fputc('\n', f);
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const struct cli_load_row *row = &r->rows[i];
@@ -214,7 +223,10 @@ int cli_load_report_write_csv(const struct cli_load_report *r,
 			cli_histo_merge(turn, row->turn);
 		if (row->lateness)
 			cli_histo_merge(late, row->lateness);
+		if (row->playout_delay)
+			cli_histo_merge(delay, row->playout_delay);
 		frames += row->frames_sent;
+		concealed += row->concealed_ms;
 		fprintf(f, "%lld;%.3f;%lu;%lu;%llu;%llu;%llu;%llu;%llu;%llu;"
 			   "%llu;%llu",
 			(long long)row->unix_ms, row->t_s,
@@ -230,6 +242,9 @@ int cli_load_report_write_csv(const struct cli_load_report *r,
 			(unsigned long long)frames);
 		csv_histos(f, row->turn, turn);
 		csv_histos(f, row->lateness, late);
+		fprintf(f, ";%llu;%llu", (unsigned long long)row->concealed_ms,
+			(unsigned long long)concealed);
+		csv_histos(f, row->playout_delay, delay);
 		fputc('\n', f);
 		started = row->started;
 		completed = row->completed;
@@ -244,5 +259,6 @@ int cli_load_report_write_csv(const struct cli_load_report *r,
 out:
 	free(turn);
 	free(late);
+	free(delay);
 	return rc;
 }

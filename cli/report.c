@@ -9,9 +9,29 @@
 #include <wvoice/error.h>
 
 #include "level.h"
+#include "playoutopt.h"
 #include "utf8text.h"
 
-void cli_report_text(FILE *f, const struct wv_client *c)
+/* After the lines that were there before 0.5, which scripts read. */
+static void playout_text(FILE *f, enum wv_playout_policy policy,
+			 const struct wv_playout_stats *pst)
+{
+	fprintf(f, "playout: %s\n", cli_playout_name(policy));
+	fprintf(f, "playout target: %u ms\n", pst->target_ms);
+	fprintf(f, "playout delay: %u ms\n", pst->delay_ms);
+	fprintf(f, "jitter: %u ms\n", pst->jitter_ms);
+	fprintf(f, "concealed: %llu ms\n",
+		(unsigned long long)cli_samples_ms(pst->concealed_samples));
+	fprintf(f, "silence inserted: %llu ms\n",
+		(unsigned long long)cli_samples_ms(pst->inserted_samples));
+	fprintf(f, "silence dropped: %llu ms\n",
+		(unsigned long long)cli_samples_ms(pst->dropped_samples));
+	fprintf(f, "late arrivals: %llu\n",
+		(unsigned long long)pst->late_arrivals);
+}
+
+void cli_report_text(FILE *f, const struct wv_client *c,
+		     enum wv_playout_policy policy)
 {
 	struct wv_playout_stats pst;
 	struct wv_call_stats st;
@@ -41,6 +61,7 @@ void cli_report_text(FILE *f, const struct wv_client *c)
 	if (code)
 		fprintf(f, "close: %d%s%s\n", code, *shown_reason ? " " : "",
 			shown_reason);
+	playout_text(f, policy, &pst);
 }
 
 static json_t *string_or_null(const char *s)
@@ -53,7 +74,8 @@ static json_t *string_or_null(const char *s)
 						 strlen(s)));
 }
 
-int cli_report_json(FILE *f, const struct wv_client *c, int exit_status)
+int cli_report_json(FILE *f, const struct wv_client *c, int exit_status,
+		    enum wv_playout_policy policy)
 {
 	struct wv_playout_stats pst;
 	struct wv_call_stats st;
@@ -79,6 +101,11 @@ int cli_report_json(FILE *f, const struct wv_client *c, int exit_status)
 		string_or_null(code ? (reason ? reason : "") : NULL),
 		"closed_by", wv_closed_by_name(wv_client_closed_by(c)), "error",
 		string_or_null(error), "exit_status", exit_status);
+	/* The playout's figures after the members there before 0.5. */
+	if (obj && json_object_update_new(obj, cli_playout_json(policy, &pst))) {
+		json_decref(obj);
+		obj = NULL;
+	}
 	text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)
 		   : NULL;
 	json_decref(obj);

@@ -6,11 +6,13 @@
 
 #include <wvoice/protocol.h>
 
-enum field { STATE, TIME, ID, MUTED, DIGIT, IN, OUT, UNDERRUNS, N_FIELDS };
+enum field {
+	STATE, TIME, ID, MUTED, DIGIT, IN, OUT, UNDERRUNS, DELAY, N_FIELDS
+};
 
 /* Which fields go first when not all fit. */
 static const enum field by_importance[N_FIELDS] = {
-	STATE, TIME, MUTED, DIGIT, IN, OUT, UNDERRUNS, ID,
+	STATE, TIME, MUTED, DIGIT, IN, OUT, UNDERRUNS, ID, DELAY,
 };
 
 /* The text of each field, "" when it has none now. */
@@ -36,6 +38,11 @@ static void render(char text[N_FIELDS][48], const struct cli_status *st)
 	snprintf(text[OUT], sizeof text[OUT], "out %4.0f dB", st->out_db);
 	snprintf(text[UNDERRUNS], sizeof text[UNDERRUNS], "underruns %llu",
 		 st->underruns);
+	if (st->playout)
+		snprintf(text[DELAY], sizeof text[DELAY], "delay %u ms",
+			 st->delay_ms);
+	else
+		text[DELAY][0] = '\0';
 }
 
 size_t cli_status_format(char *dst, size_t cap, unsigned width,

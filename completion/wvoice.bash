@@ -1,6 +1,6 @@
 # bash completion for wvoice(1): the commands, each command's flags, file
-# and directory names where a flag takes one, and the words --auth and
-# --summary take. Plain bash (compgen, compopt): it needs nothing from the
+# and directory names where a flag takes one, and the words --auth,
+# --summary and --playout take. Plain bash (compgen, compopt): it needs nothing from the
 # bash-completion package, which loads it on demand when installed.
 #
 # The flags are those of each command's --help; tests/cli/test_completion.py
@@ -10,15 +10,15 @@ _wvoice_commands="call demo devices load serve"
 _wvoice_call_flags="--url --api-key --api-key-file --auth --agent --from
 	--metadata --synthetic --input --input-device --output --output-device
 	--script --events --events-max --dtmf --mute --hangup-after
-	--prebuffer-ms --connect-timeout --ca --insecure --summary --quiet
-	--verbose --help --version"
+	--playout --prebuffer-ms --connect-timeout --ca --insecure --summary
+	--quiet --verbose --help --version"
 _wvoice_serve_flags="--listen --port --api-key --tls-cert --tls-key --script
 	--record --max-calls --idle-timeout --allow-origin --voice --web --verbose
 	--quiet --help --version"
 _wvoice_load_flags="--url --api-key --api-key-file --auth --agent --calls
 	--rate --ramp --duration --script --input --impair --shard --report
-	--csv --html --fail-if --prebuffer-ms --connect-timeout --ca --insecure
-	--quiet --help --version"
+	--csv --html --fail-if --playout --prebuffer-ms --connect-timeout --ca
+	--insecure --quiet --help --version"
 # wvoice load merge FILE.json...: the shards' reports, and where to write.
 _wvoice_merge_flags="--report --csv --html --fail-if --help"
 _wvoice_demo_flags="--dir --quiet --help --version"
@@ -29,7 +29,7 @@ _wvoice_valued="--url --api-key --api-key-file --auth --agent --from
 	--events-max --dtmf --mute --hangup-after --prebuffer-ms --connect-timeout --ca
 	--summary --listen --port --tls-cert --tls-key --script --record
 	--max-calls --idle-timeout --allow-origin --voice --dir --web --calls --rate --ramp
-	--duration --impair --shard --report --csv --html --fail-if"
+	--duration --impair --shard --report --csv --html --fail-if --playout"
 
 # Whether WORD is one of the words after it.
 _wvoice_has()
@@ -84,6 +84,9 @@ _wvoice_value()
 		;;
 	--summary)
 		_wvoice_reply -W "text json" -- "$cur"
+		;;
+	--playout)
+		_wvoice_reply -W "adaptive fixed" -- "$cur"
 		;;
 	esac
 }

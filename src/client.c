@@ -202,7 +202,7 @@ static const struct wv_client_config defaults = {
 	.ping_s = 20,
 	.last_words_ms = 2000,
 	.playout_max_ms = 60000,
-	.playout_policy = WV_PLAYOUT_FIXED,
+	.playout_policy = WV_PLAYOUT_ADAPTIVE,
 };
 
 void wv_client_config_default_sized(struct wv_client_config *cfg,

@@ -59,13 +59,12 @@
 #define START_PUSHES 50			    /* one second of frames */
 /* Peaks: arrivals later than the quantile covers by PEAK_OVER, one per
  * PEAK_LUMP of arrival time (the frames held back behind a late one come
- * with it); for PEAK_HOLD after one, the target covers its height times
- * PEAK_MUL_4 / 4, plus PEAK_PLUS. */
+ * with it); for PEAK_HOLD after one, the target covers its height plus
+ * PEAK_PLUS. */
 #define PEAKS 8
 #define PEAK_OVER (20 * SAMPLES_PER_MS)
 #define PEAK_LUMP (250 * SAMPLES_PER_MS)
 #define PEAK_HOLD ((int64_t)30000 * SAMPLES_PER_MS)
-#define PEAK_MUL_4 5
 #define PEAK_PLUS (20 * SAMPLES_PER_MS)
 #define QUIET_LEVEL 64			    /* |sample| at most: silence */
 #define SILENCE_MIN (20 * SAMPLES_PER_MS) /* a pause worth moving in */
@@ -88,13 +87,15 @@ struct consumer {
 	bool playing;
 	bool concealing;     /* silence for an underrun, until play resumes */
 	bool stretching;     /* a pause ran dry: its silence goes on */
+	uint64_t stretched;  /* the silence inserted since */
+	bool after_burst;    /* ran dry where a burst seemed to end */
+	uint64_t burst_silence; /* the silence handed out since */
 	bool last_quiet;     /* the last sample handed out was silent */
 	bool dropped_here;   /* silence already shortened in this pause */
 };
 
 /* The arrival statistics: only the producer touches them. */
 struct estimator {
-	bool in_segment;       /* a reference exists for this segment */
 	bool new_segment;      /* the next push starts one */
 	int64_t last_arrival;  /* clock at the last push */
 	int64_t last_end;      /* write_pos after it */
@@ -346,15 +347,7 @@ void wv_playout_destroy(struct wv_playout *p)
 	wv_free(p);
 }
 
-/* ---- producer --------------------------------------------------------- */
-
-/* Relaxed: only the producer stores write_pos, and this is the producer. */
-static uint64_t producer_pos(const struct wv_playout *p)
-{
-	return atomic_load_explicit(&p->write_pos, memory_order_relaxed);
-}
-
-/* ---- producer: the arrival statistics ----------------------------------- */
+/* ---- producer: the arrival statistics -------------------------------- */
 
 static int64_t epoch_of(int64_t clock)
 {
@@ -366,7 +359,6 @@ static void start_segment(struct estimator *e, int64_t transit)
 	for (size_t i = 0; i < WINDOW_BUCKETS; i++)
 		e->bucket[i].epoch = INT64_MIN / 2;
 	e->first_transit = transit;
-	e->in_segment = true;
 	e->new_segment = false;
 }
 
@@ -490,8 +482,8 @@ static uint64_t choose_target(const struct wv_playout *p, int64_t now)
 	uint64_t target = hist_quantile(p);
 	uint64_t peak = peak_height(e, now);
 
-	if (peak > 0 && peak * PEAK_MUL_4 / 4 + PEAK_PLUS > target)
-		target = peak * PEAK_MUL_4 / 4 + PEAK_PLUS;
+	if (peak > 0 && peak + PEAK_PLUS > target)
+		target = peak + PEAK_PLUS;
 	if (e->pushes < START_PUSHES && target < START_TARGET)
 		target = START_TARGET;
 	return clamp_delay(p, target);
@@ -555,6 +547,14 @@ static void measure_arrival(struct wv_playout *p, uint64_t end, size_t n)
 			      memory_order_relaxed);
 	if (atomic_load_explicit(&p->concealing, memory_order_relaxed))
 		counter_add(&p->late, 1);
+}
+
+/* ---- producer --------------------------------------------------------- */
+
+/* Relaxed: only the producer stores write_pos, and this is the producer. */
+static uint64_t producer_pos(const struct wv_playout *p)
+{
+	return atomic_load_explicit(&p->write_pos, memory_order_relaxed);
 }
 
 /* Copies n samples, starting at element from of src, into dst. */
@@ -721,6 +721,7 @@ static void consumer_take_clear(struct wv_playout *p)
 	c->playing = false;
 	c->concealing = false;
 	c->stretching = false;
+	c->after_burst = false;
 }
 
 static void consumer_view(struct wv_playout *p, struct view *v)
@@ -755,6 +756,54 @@ static bool segment_ready(const struct wv_playout *p, const struct view *v)
 			      c->quiet >= v->gap);
 }
 
+/* The queue ran dry while playing: the end of a segment at a mark, a
+ * flush or the end of a burst, else an underrun; adaptive, a pause gone
+ * long when the last sample was silent, which no one hears (silence
+ * inserted, up to the ceiling: longer, it is a pause between utterances).
+ * Adaptive, an end of burst is taken back if the segment goes on within
+ * the ceiling (see settle_burst_end()). */
+static void run_dry(struct wv_playout *p, const struct view *v)
+{
+	struct consumer *c = &p->c;
+
+	c->playing = false;
+	if (c->read == v->flush)
+		return;
+	if (c->read == c->burst_end) {
+		c->after_burst = p->adaptive;
+		c->burst_silence = 0;
+		return;
+	}
+	if (p->adaptive && c->last_quiet) {
+		c->stretching = true;
+		c->stretched = 0;
+		return;
+	}
+	counter_add(&p->underruns, 1);
+	c->concealing = true;
+}
+
+/* Adaptive: play resumes after the queue ran dry where a burst seemed to
+ * end. If no mark or flush closed it and the silence was shorter than the
+ * ceiling, the burst had not ended (audio held back by the network looks
+ * the same): its silence is counted as it would have been. */
+static void settle_burst_end(struct wv_playout *p, const struct view *v)
+{
+	struct consumer *c = &p->c;
+
+	if (!c->after_burst)
+		return;
+	c->after_burst = false;
+	if (v->flush > c->burst_end || c->burst_silence > p->max_delay)
+		return;
+	if (c->last_quiet) {
+		counter_add(&p->inserted, c->burst_silence);
+		return;
+	}
+	counter_add(&p->underruns, 1);
+	counter_add(&p->concealed, c->burst_silence);
+}
+
 /* BUFFERING: starts playing if the policy allows, else silence to the end
  * of the block. Returns the samples handed out. */
 static size_t consume_buffering(struct wv_playout *p, const struct view *v,
@@ -763,6 +812,7 @@ static size_t consume_buffering(struct wv_playout *p, const struct view *v,
 	struct consumer *c = &p->c;
 
 	if (segment_ready(p, v)) {
+		settle_burst_end(p, v);
 		/* Running dry where this burst ended is its end, not an
 		 * underrun. */
 		if (c->quiet >= v->gap)
@@ -774,10 +824,17 @@ static size_t consume_buffering(struct wv_playout *p, const struct view *v,
 	}
 	memset(out, 0, n * sizeof(*out));
 	counter_add(&p->silence, n);
+	if (c->after_burst)
+		c->burst_silence += n;
 	if (c->concealing)
 		counter_add(&p->concealed, n);
-	if (c->stretching)
-		counter_add(&p->inserted, n);
+	if (c->stretching && c->stretched < p->max_delay) {
+		uint64_t k = p->max_delay - c->stretched;
+
+		k = k < n ? k : n;
+		counter_add(&p->inserted, k);
+		c->stretched += k;
+	}
 	c->last_quiet = true;
 	return n;
 }
@@ -859,17 +916,7 @@ static size_t consume_playing(struct wv_playout *p, const struct view *v,
 		return k;
 	queued = v->write - c->read;
 	if (queued == 0) {
-		/* Adaptive: run dry in a pause, the pause goes on (silence
-		   inserted), which no one hears; in speech, an underrun. */
-		if (c->read != v->flush && c->read != c->burst_end) {
-			if (p->adaptive && c->last_quiet) {
-				c->stretching = true;
-			} else {
-				counter_add(&p->underruns, 1);
-				c->concealing = true;
-			}
-		}
-		c->playing = false;
+		run_dry(p, v);
 		return 0;
 	}
 	k = queued < n ? (size_t)queued : n;

@@ -58,8 +58,8 @@
  *   - Target: the delay_quantile of a histogram of relative delays that
  *     forgets at 0.998 a push (about 10 s); after a peak (a delay 20 ms past
  *     that quantile, the frames held back behind it counted with it), for
- *     30 s the peak's height x 1.25 + 20 ms, as a network that stalls
- *     stalls again; 150 ms until a second of audio has been seen; always
+ *     30 s the peak's height + 20 ms, as a network that stalls stalls
+ *     again; 150 ms until a second of audio has been seen; always
  *     within min_delay_ms and max_delay_ms.
  *   - Moves only where no one hears it: each utterance (segment) waits for
  *     the target before it plays; while playing, at most once in each pause

@@ -56,10 +56,33 @@ static inline int fixture_turns(unsigned i, int64_t from, int64_t to,
 	return n;
 }
 
+/* Call i's playout delay sampled in slot k, µs, and the ms it concealed
+   there: one of each a slot it is up in. */
+static inline uint64_t fixture_delay(unsigned i, int64_t k)
+{
+	return 40000 + ((uint64_t)i * 7919 + (uint64_t)k * 3001) % 200000;
+}
+
+static inline uint64_t fixture_concealed(unsigned i, int64_t k)
+{
+	return i % 4 == 0 ? (uint64_t)(20 * k + i) : 0;
+}
+
 /* A frame's lateness for call i in slot k, µs: one a slot it is up in. */
 static inline uint64_t fixture_lateness(unsigned i, int64_t k)
 {
 	return ((uint64_t)i * 3701 + (uint64_t)k * 1301) % 25000;
+}
+
+/* Where call i is in the report's list (its calls are listed first). */
+static inline size_t fixture_index(const struct cli_load_report *r,
+				   unsigned i)
+{
+	size_t at = 0;
+
+	while (at < r->n_calls && r->per_call[at].id != i)
+		at++;
+	return at;
 }
 
 static inline void fixture_row(struct cli_load_report *r, int64_t k,
@@ -72,8 +95,10 @@ static inline void fixture_row(struct cli_load_report *r, int64_t k,
 	row.t_s = (double)end / 1000;
 	row.lateness = malloc(sizeof *row.lateness);
 	row.turn = malloc(sizeof *row.turn);
+	row.playout_delay = malloc(sizeof *row.playout_delay);
 	cli_histo_init(row.lateness);
 	cli_histo_init(row.turn);
+	cli_histo_init(row.playout_delay);
 	for (unsigned i = 0; i < FIXTURE_CALLS; i++) {
 		struct fixture_call c = fixture_call(i);
 		uint64_t turns[2];
@@ -99,6 +124,15 @@ static inline void fixture_row(struct cli_load_report *r, int64_t k,
 			cli_histo_add(row.lateness, fixture_lateness(i, k));
 			cli_histo_add(&r->metrics[CLI_M_LATENESS],
 				      fixture_lateness(i, k));
+			cli_histo_add(row.playout_delay, fixture_delay(i, k));
+			cli_histo_add(&r->metrics[CLI_M_PLAYOUT_DELAY],
+				      fixture_delay(i, k));
+			cli_histo_add(&r->metrics[CLI_M_PLAYOUT_TARGET],
+				      fixture_delay(i, k) + 20000);
+			row.concealed_ms += fixture_concealed(i, k);
+			r->counts.concealed_ms += fixture_concealed(i, k);
+			r->per_call[fixture_index(r, i)].concealed_ms +=
+				(uint32_t)fixture_concealed(i, k);
 		}
 		n = fixture_turns(i, from, end, turns);
 		for (int t = 0; t < n; t++) {
@@ -112,6 +146,10 @@ static inline void fixture_row(struct cli_load_report *r, int64_t k,
 	if (!row.turn->count) {
 		free(row.turn);
 		row.turn = NULL;
+	}
+	if (!row.playout_delay->count) {
+		free(row.playout_delay);
+		row.playout_delay = NULL;
 	}
 	cli_load_report_add_row(r, &row);
 }
@@ -162,6 +200,12 @@ static inline void fixture_call_figures(struct cli_load_report *r,
 	call.gaps = i % 9 == 0;
 	call.marks_answered = 2;
 	call.script_timeouts = i == 13;
+	call.playout_target_ms = 60 + i;
+	call.playout_target_ms_max = 120 + 2 * i;
+	call.playout_delay_ms = 50 + i;
+	call.silence_inserted_ms = 20 * (i % 3);
+	call.silence_dropped_ms = 20 * (i % 5);
+	call.late_arrivals = i % 4 == 0 ? 2 : 0;
 	cli_histo_add(&r->metrics[CLI_M_HANDSHAKE], 2000 + 17 * (uint64_t)i);
 	cli_histo_add(&r->metrics[CLI_M_START], 8000 + 29 * (uint64_t)i);
 	cli_histo_add(&r->metrics[CLI_M_FIRST_AUDIO],
@@ -188,6 +232,9 @@ static inline void fixture_call_figures(struct cli_load_report *r,
 	r->counts.underruns += call.underruns;
 	r->counts.gaps += call.gaps;
 	r->counts.script_timeouts += call.script_timeouts;
+	r->counts.silence_inserted_ms += call.silence_inserted_ms;
+	r->counts.silence_dropped_ms += call.silence_dropped_ms;
+	r->counts.late_arrivals += call.late_arrivals;
 	cli_load_report_add_call(r, &call);
 }
 
@@ -204,6 +251,7 @@ static inline void fixture_report(struct cli_load_report *r, unsigned mod,
 	r->agent = strdup("echo");
 	r->script = strdup("talk.script");
 	r->impair = strdup("loss=1%");
+	r->playout = strdup("adaptive");
 	r->calls = FIXTURE_CALLS;
 	r->rate_cps = 4;
 	r->ramp_s = 0.5;

@@ -123,6 +123,15 @@ class Values(unittest.TestCase):
         self.assertEqual(complete("call", "--summary", ""), ["json", "text"])
         self.assertEqual(complete("call", "--auth", "=", "h"), ["header"])
 
+    def test_playout_takes_its_policies(self):
+        for command in ("call", "load"):
+            with self.subTest(command=command):
+                self.assertEqual(complete(command, "--playout", ""),
+                                 ["adaptive", "fixed"])
+                self.assertEqual(complete(command, "--playout", "f"),
+                                 ["fixed"])
+                self.assertEqual(complete(command, "--pl"), ["--playout"])
+
     def test_file_flags_take_file_names(self):
         everything = ["calls", "cert.pem", "hello.wav", "ivr.json",
                       "two words.wav"]

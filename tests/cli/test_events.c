@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include <wvoice/call.h>
 #include <wvoice/error.h>
 #include <wvoice/protocol.h>
@@ -246,10 +248,11 @@ static void test_events_end_lines(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(cli_events_write_end(f->log, 5000000, "closed", 4001,
-					      "gone \xc3", WV_CLOSED_BY_SERVER),
+					      "gone \xc3", WV_CLOSED_BY_SERVER,
+					      NULL),
 			 0);
 	assert_int_equal(cli_events_write_end(f->log, 0, "error", 0, NULL,
-					      WV_CLOSED_BY_NONE),
+					      WV_CLOSED_BY_NONE, NULL),
 			 0);
 	assert_string_equal(
 		slurp(f->path),
@@ -259,6 +262,36 @@ static void test_events_end_lines(void **state)
 		"{\"t\":0.000,\"dir\":\"call\",\"event\":\"end\","
 		"\"reason\":\"error\",\"close_code\":null,"
 		"\"close_reason\":null,\"closed_by\":\"none\"}\n");
+}
+
+/* The log's own lines: a "playout" line with its members, and the end
+   with the playout's figures after the members it always had. */
+static void test_events_own_lines_and_the_end_with_more(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(cli_events_write_own(f->log, 1500000, "playout",
+					      json_pack("{s:i,s:i}",
+							"playout_target_ms", 80,
+							"playout_delay_ms", 60)),
+			 0);
+	assert_int_equal(cli_events_write_own(f->log, 1600000, "playout", NULL),
+			 0);
+	assert_int_equal(cli_events_write_end(f->log, 2000000, "hangup", 1000,
+					      "", WV_CLOSED_BY_CLIENT,
+					      json_pack("{s:s,s:i}", "playout",
+							"fixed", "concealed_ms",
+							40)),
+			 0);
+	assert_string_equal(
+		slurp(f->path),
+		"{\"t\":1.500,\"dir\":\"call\",\"event\":\"playout\","
+		"\"playout_target_ms\":80,\"playout_delay_ms\":60}\n"
+		"{\"t\":1.600,\"dir\":\"call\",\"event\":\"playout\"}\n"
+		"{\"t\":2.000,\"dir\":\"call\",\"event\":\"end\","
+		"\"reason\":\"hangup\",\"close_code\":1000,"
+		"\"close_reason\":\"\",\"closed_by\":\"client\","
+		"\"playout\":\"fixed\",\"concealed_ms\":40}\n");
 }
 
 /* Past its bound the log says it was truncated, once, and then only the
@@ -280,8 +313,15 @@ static void test_events_bound_truncates_and_keeps_the_end(void **state)
 						  &ev),
 				 0);
 	assert_int_equal(cli_events_write_error(f->log, 200000, "late"), 0);
+	assert_int_equal(cli_events_write_own(f->log, 250000, "playout",
+					      json_pack("{s:i}", "late", 1)),
+			 0);
 	assert_int_equal(cli_events_write_end(f->log, 300000, "closed", 4000,
-					      reason, WV_CLOSED_BY_SERVER),
+					      reason, WV_CLOSED_BY_SERVER,
+					      json_pack("{s:s,s:i}", "playout",
+							"adaptive",
+							"playout_target_ms",
+							60)),
 			 0);
 	text = slurp(f->path);
 	assert_true(strlen(text) <= 16384);
@@ -295,6 +335,9 @@ static void test_events_bound_truncates_and_keeps_the_end(void **state)
 				  "\"event\":\"end\",";
 	last = strstr(trunc, "\n") + 1;
 	assert_int_equal(strncmp(last, end, sizeof end - 1), 0);
+	/* The end's own members and the playout's fit the room kept. */
+	assert_non_null(strstr(last, "\"closed_by\":\"server\",\"playout\":"
+				     "\"adaptive\",\"playout_target_ms\":60}\n"));
 	/* 13 marks of 1 KiB in 14 KiB, the truncated line and the end. */
 	assert_int_equal(lines, 13 + 2);
 }
@@ -378,6 +421,9 @@ int main(void)
 			test_events_long_unknown_event_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_error_lines, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_events_own_lines_and_the_end_with_more, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_events_end_lines, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_events_bound_truncates_and_keeps_the_end, setup,

@@ -103,10 +103,12 @@ class LoadReportSchema(unittest.TestCase):
         bad = json.loads(json.dumps(self.reports["whole"]))
         bad["metrics"]["turn_ms"]["p99"] = "fast"
         del bad["counts"]["calls_failed"]
+        bad["config"]["playout"] = "elastic"
         bad["surprise"] = 1
         paths = sorted("/".join(map(str, e.absolute_path))
                        for e in validator.iter_errors(bad))
-        self.assertEqual(paths, ["", "counts", "metrics/turn_ms/p99"])
+        self.assertEqual(paths, ["", "config/playout", "counts",
+                                 "metrics/turn_ms/p99"])
 
     def test_the_merge_of_the_shards_is_the_whole_run(self):
         whole, merged = self.reports["whole"], self.reports["merged"]
@@ -143,8 +145,8 @@ class LoadReportPage(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr[-2000:])
             dom = p.stdout
             canvases = re.findall(r"<canvas[^>]*>", dom)
-            # Calls, latency, ten histograms, errors.
-            self.assertEqual(len(canvases), 13, canvases)
+            # Calls, latency, twelve histograms, errors.
+            self.assertEqual(len(canvases), 15, canvases)
             for c in canvases:
                 self.assertIn("role=\"img\"", c)
                 self.assertRegex(c, r"aria-label=\"[^\"]+\"")

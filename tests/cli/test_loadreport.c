@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <wvoice/error.h>
 
 #include "loadreport.h"
@@ -104,7 +105,8 @@ static void expect_row(size_t i, const struct cli_load_row *a,
 	if (a->unix_ms != b->unix_ms || a->t_s != b->t_s ||
 	    a->calls_up != b->calls_up || a->connecting != b->connecting ||
 	    a->started != b->started || a->failed != b->failed ||
-	    a->completed != b->completed || a->frames_sent != b->frames_sent)
+	    a->completed != b->completed || a->frames_sent != b->frames_sent ||
+	    a->concealed_ms != b->concealed_ms)
 		fail_msg("row %zu: %lld/%lld t %g/%g up %u/%u connecting %u/%u "
 			 "started %llu/%llu failed %llu/%llu completed "
 			 "%llu/%llu frames %llu/%llu",
@@ -121,6 +123,8 @@ static void expect_row(size_t i, const struct cli_load_row *a,
 			 (unsigned long long)b->frames_sent);
 	expect_histo("row lateness", i, a->lateness, b->lateness);
 	expect_histo("row turn", i, a->turn, b->turn);
+	expect_histo("row playout_delay", i, a->playout_delay,
+		     b->playout_delay);
 }
 
 static void expect_call(size_t i, const struct cli_load_call *a,
@@ -143,7 +147,14 @@ static void expect_call(size_t i, const struct cli_load_call *a,
 	    a->frames_received != b->frames_received ||
 	    a->underruns != b->underruns || a->gaps != b->gaps ||
 	    a->marks_answered != b->marks_answered ||
-	    a->script_timeouts != b->script_timeouts)
+	    a->script_timeouts != b->script_timeouts ||
+	    a->playout_target_ms != b->playout_target_ms ||
+	    a->playout_target_ms_max != b->playout_target_ms_max ||
+	    a->playout_delay_ms != b->playout_delay_ms ||
+	    a->concealed_ms != b->concealed_ms ||
+	    a->silence_inserted_ms != b->silence_inserted_ms ||
+	    a->silence_dropped_ms != b->silence_dropped_ms ||
+	    a->late_arrivals != b->late_arrivals)
 		fail_msg("call %zu (id %llu) differs", i,
 			 (unsigned long long)a->id);
 }
@@ -159,6 +170,8 @@ static void expect_reports(const struct cli_load_report *a,
 	expect_str("agent", a->agent, b->agent);
 	expect_str("script", a->script, b->script);
 	expect_str("impair", a->impair, b->impair);
+	expect_str("playout", a->playout, b->playout);
+	assert_int_equal(a->prebuffer_ms, b->prebuffer_ms);
 	assert_int_equal(a->calls, b->calls);
 	assert_true(a->rate_cps == b->rate_cps);
 	assert_true(a->ramp_s == b->ramp_s);
@@ -265,6 +278,84 @@ static void test_loadreport_json_round_trip_of_an_empty_run(void **state)
 	cli_load_report_cleanup(&r);
 }
 
+/* The report as version 1 had it: none of the playout's figures. */
+static void without_playout(struct cli_load_report *r)
+{
+	free(r->playout);
+	r->playout = NULL;
+	r->prebuffer_ms = -1;
+	for (size_t i = CLI_LOAD_N_COUNTS_V1; i < CLI_LOAD_N_COUNTS; i++)
+		*cli_load_count_at(&r->counts, i) = 0;
+	cli_histo_init(&r->metrics[CLI_M_PLAYOUT_TARGET]);
+	cli_histo_init(&r->metrics[CLI_M_PLAYOUT_DELAY]);
+	for (size_t i = 0; i < r->n_rows; i++) {
+		r->rows[i].concealed_ms = 0;
+		free(r->rows[i].playout_delay);
+		r->rows[i].playout_delay = NULL;
+	}
+	for (size_t i = 0; i < r->n_calls; i++) {
+		struct cli_load_call *c = &r->per_call[i];
+
+		c->playout_target_ms = c->playout_target_ms_max = 0;
+		c->playout_delay_ms = c->concealed_ms = 0;
+		c->silence_inserted_ms = c->silence_dropped_ms = 0;
+		c->late_arrivals = 0;
+	}
+}
+
+static void json_del_each(json_t *array, const char *const *keys)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(array, i, o)
+		for (const char *const *k = keys; *k; k++)
+			json_object_del(o, *k);
+}
+
+/* A report of schema version 1 (0.4) is read, its playout's figures none:
+   the merge of old shards still works. */
+static void test_loadreport_json_reads_version_1(void **state)
+{
+	static const char *const config[] = { "playout", "prebuffer_ms", NULL };
+	static const char *const row[] = { "concealed_ms", "playout_delay",
+					   NULL };
+	static const char *const call[] = {
+		"playout_target_ms", "playout_target_ms_max",
+		"playout_delay_ms", "concealed_ms", "silence_inserted_ms",
+		"silence_dropped_ms", "late_arrivals", NULL
+	};
+	struct scratch *s = *state;
+	struct cli_load_report r, back;
+	char err[256] = "";
+	json_t *doc;
+
+	fixture_report(&r, 1, 0);
+	assert_int_equal(cli_load_report_write_json(&r, scratch_path(s, "v1.json"),
+						    err, sizeof err),
+			 0);
+	doc = json_load_file(s->path, 0, NULL);
+	assert_non_null(doc);
+	json_object_set_new(doc, "schema_version", json_integer(1));
+	for (const char *const *k = config; *k; k++)
+		json_object_del(json_object_get(doc, "config"), *k);
+	for (size_t i = CLI_LOAD_N_COUNTS_V1; i < CLI_LOAD_N_COUNTS; i++)
+		json_object_del(json_object_get(doc, "counts"),
+				cli_load_count_name(i));
+	json_object_del(json_object_get(doc, "metrics"), "playout_target_ms");
+	json_object_del(json_object_get(doc, "metrics"), "playout_delay_ms");
+	json_del_each(json_object_get(doc, "series"), row);
+	json_del_each(json_object_get(doc, "calls"), call);
+	assert_int_equal(json_dump_file(doc, s->path, JSON_COMPACT), 0);
+	json_decref(doc);
+	if (cli_load_report_read_json(&back, s->path, err, sizeof err))
+		fail_msg("read: %s", err);
+	without_playout(&r);
+	expect_reports(&r, &back, true);
+	cli_load_report_cleanup(&back);
+	cli_load_report_cleanup(&r);
+}
+
 /* A report with one part changed by hand, and what reading it says. */
 struct bad_json_case {
 	const char *from, *to;
@@ -272,8 +363,18 @@ struct bad_json_case {
 };
 
 static const struct bad_json_case bad_json_cases[] = {
-	{ "\"schema_version\":1", "\"schema_version\":2",
-	  "schema version 2; this wvoice reads version 1" },
+	{ "\"schema_version\":2", "\"schema_version\":3",
+	  "schema version 3; this wvoice reads versions 1 to 2" },
+	{ "\"schema_version\":2", "\"schema_version\":0",
+	  "schema version 0; this wvoice reads versions 1 to 2" },
+	{ "\"playout\":\"adaptive\"", "\"playout\":\"elastic\"",
+	  "config.playout: not adaptive or fixed" },
+	{ "\"prebuffer_ms\":null", "\"prebuffer_ms\":-5",
+	  "config.prebuffer_ms: not 0 to 60000 or null" },
+	{ "\"concealed_ms\":", "\"concealed_m\":",
+	  "counts.concealed_ms: missing" },
+	{ "\"late_arrivals\":2}", "\"late_arrivals\":-2}",
+	  "calls[0].late_arrivals: not a whole number >= 0" },
 	{ "\"calls_failed\":6", "\"calls_failed\":-6",
 	  "counts.calls_failed: not a whole number >= 0" },
 	{ "\"calls_failed\":6", "\"calls_faile\":6",
@@ -429,6 +530,17 @@ static void other_impair(struct cli_load_report *r)
 	r->impair = strdup("loss=2%");
 }
 
+static void other_playout(struct cli_load_report *r)
+{
+	free(r->playout);
+	r->playout = strdup("fixed");
+}
+
+static void other_prebuffer(struct cli_load_report *r)
+{
+	r->prebuffer_ms = 300;
+}
+
 static void other_version(struct cli_load_report *r)
 {
 	free(r->version);
@@ -471,6 +583,8 @@ static const struct disagree_case disagree_cases[] = {
 	{ no_agent, "the reports' agent differ: echo and none" },
 	{ other_script, "the reports' script differ" },
 	{ other_impair, "the reports' impair differ: loss=1% and loss=2%" },
+	{ other_playout, "the reports' playout differ: adaptive and fixed" },
+	{ other_prebuffer, "the reports' prebuffer_ms differ: -1 and 300" },
 	{ other_version, "the reports' version differ: 0.3.0-test and 0.2.0" },
 	{ other_rate, "--rate 4 --ramp 0.5 --duration 2 and --calls 40 "
 		      "--rate 5" },
@@ -541,6 +655,8 @@ static const struct fail_if_case fail_if_cases[] = {
 	{ "max_lateness_ms>=40,mean_jitter_ms==0,min_start_ms<1", NULL },
 	{ "p999_mark_rtt_ms>20.", NULL },
 	{ "frames_late>0", NULL },
+	{ "concealed_ms>0,p99_playout_delay_ms>200", NULL },
+	{ "max_playout_target_ms>=500,late_arrivals>3", NULL },
 	{ "", "an empty condition" },
 	{ "errors>0,", "an empty condition" },
 	{ ",errors>0", "an empty condition" },
@@ -658,7 +774,11 @@ static void test_loadreport_csv_has_the_header_and_a_row_each(void **state)
 		"turn_max_ms(P);turn_max_ms(C);lateness_count(P);"
 		"lateness_count(C);lateness_p50_ms(P);lateness_p50_ms(C);"
 		"lateness_p99_ms(P);lateness_p99_ms(C);lateness_max_ms(P);"
-		"lateness_max_ms(C)\n";
+		"lateness_max_ms(C);concealed_ms(P);concealed_ms(C);"
+		"playout_delay_count(P);playout_delay_count(C);"
+		"playout_delay_p50_ms(P);playout_delay_p50_ms(C);"
+		"playout_delay_p99_ms(P);playout_delay_p99_ms(C);"
+		"playout_delay_max_ms(P);playout_delay_max_ms(C)\n";
 	struct scratch *s = *state;
 	struct cli_load_report r;
 	char err[256], *csv, *line, *save = NULL;
@@ -678,7 +798,7 @@ static void test_loadreport_csv_has_the_header_and_a_row_each(void **state)
 		double t;
 		unsigned up, conn;
 
-		assert_int_equal(count_of(line, ";"), 27);
+		assert_int_equal(count_of(line, ";"), 37);
 		assert_int_equal(sscanf(line, "%lld;%lf;%u;%u;%llu;%llu",
 					&unix_ms, &t, &up, &conn, &p, &c),
 				 6);
@@ -715,7 +835,9 @@ static void test_loadreport_table_says_whose_view(void **state)
 				    "connect_ms                40       7.6 "
 				    "      9.7      10.1      10.1      10.1\n"));
 	assert_non_null(strstr(out, "\nturn_ms                   68     540.7"));
+	assert_non_null(strstr(out, ", impair loss=1%, playout adaptive\n"));
 	assert_non_null(strstr(out, "\ncounts (client's view)\n"));
+	assert_non_null(strstr(out, "\n  concealed_ms              "));
 	assert_non_null(strstr(out, "\n  calls_failed                  6\n"));
 	assert_non_null(strstr(out, "\nerrors by kind (client's view)\n"
 				    "  refused: 503                   3\n"
@@ -952,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_loadreport_json_round_trip_keeps_every_field),
 		cmocka_unit_test(test_loadreport_json_round_trip_of_an_empty_run),
 		cmocka_unit_test(test_loadreport_json_read_names_what_is_wrong),
+		cmocka_unit_test(test_loadreport_json_reads_version_1),
 		cmocka_unit_test(test_loadreport_merged_shards_equal_the_whole_run),
 		cmocka_unit_test(test_loadreport_merge_keeps_a_shard_that_ended_early),
 		cmocka_unit_test(test_loadreport_merge_refuses_another_run),

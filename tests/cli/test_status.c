@@ -71,6 +71,22 @@ static void test_no_digit_no_mute_no_id(void **state)
 	assert_string_equal(at(30, &st), "connected 01:07 in  -31 dB");
 }
 
+/* The playout's delay, where the call gives it, is the least of all. */
+static void test_the_playout_delay_is_the_least_important(void **state)
+{
+	struct cli_status st = call;
+
+	(void)state;
+	st.playout = true;
+	st.delay_ms = 60;
+	assert_string_equal(at(120, &st),
+			    "connected 01:07 id 3f2a9c1e MUTED dtmf 5 "
+			    "in  -31 dB out  -18 dB underruns 2 delay 60 ms");
+	assert_string_equal(at(80, &st),
+			    "connected 01:07 id 3f2a9c1e MUTED dtmf 5 "
+			    "in  -31 dB out  -18 dB underruns 2");
+}
+
 static void test_a_small_buffer_is_never_overrun(void **state)
 {
 	char line[8];
@@ -87,6 +103,7 @@ int main(void)
 		cmocka_unit_test(test_a_wide_terminal_shows_everything),
 		cmocka_unit_test(test_a_narrow_terminal_keeps_what_matters_most),
 		cmocka_unit_test(test_no_digit_no_mute_no_id),
+		cmocka_unit_test(test_the_playout_delay_is_the_least_important),
 		cmocka_unit_test(test_a_small_buffer_is_never_overrun),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,27 @@ def summary(stdout):
     return out
 
 
+# The playout's figures in the JSON summary and the event log's end
+# (since 0.5), in their order; and their lines in the text summary.
+PLAYOUT_KEYS = ["playout", "playout_target_ms", "playout_delay_ms",
+                "jitter_ms", "concealed_ms", "silence_inserted_ms",
+                "silence_dropped_ms", "late_arrivals"]
+PLAYOUT_LINES = ["playout", "playout target", "playout delay", "jitter",
+                 "concealed", "silence inserted", "silence dropped",
+                 "late arrivals"]
+# The lines there before 0.5, in their order (close when there was one).
+SUMMARY_LINES = ["communication id", "duration", "frames sent",
+                 "frames received", "marks", "underruns", "end reason",
+                 "close"]
+
+
+def ms(value):
+    """A summary's "60 ms" as 60."""
+    number, unit = value.split(" ")
+    assert unit == "ms", value
+    return int(number)
+
+
 def rms(samples):
     return (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
 
@@ -119,9 +140,10 @@ class Call(ServeTest):
         self.assertEqual(end["dir"], "call", end)
         self.assertIn((end["closed_by"], end["close_reason"]),
                       [("client", ""), ("server", "stop")], end)
+        # What the end said before 0.5, then the playout's figures.
         self.assertEqual(set(end), {"t", "dir", "event", "reason",
                                     "close_code", "close_reason",
-                                    "closed_by"})
+                                    "closed_by"} | set(PLAYOUT_KEYS))
         times = [e["t"] for e in lines]
         self.assertEqual(times, sorted(times))
 
@@ -224,6 +246,88 @@ class Call(ServeTest):
         self.assertTrue(-0.25 < moved < 0.1,
                         "onsets %s, pre-buffer full %s" % (onsets, fills))
 
+    # ---- the playout policy (issue 14) ----
+
+    def playout_call(self, *args, summary_kind="text"):
+        """A short call to the demo agent (its greeting plays); returns
+        the summary (a dict) and the event log."""
+        events = self.path("playout%s.jsonl" % "".join(args))
+        quiet = self.path("quiet.wav")
+        write_wav(quiet, [0] * 8000)  # talking would stop the greeting
+        code, out, err = self.call("--agent", "demo", "--input", quiet,
+                                   "--output", self.path("playout.wav"),
+                                   "--events", events, "--hangup-after",
+                                   "1.5", "--summary", summary_kind, *args)
+        self.assertEqual(code, 0, err)
+        return (json.loads(out) if summary_kind == "json" else summary(out),
+                read_jsonl(events))
+
+    def test_the_summary_gives_the_playout_after_the_lines_it_had(self):
+        _, out, err = self.call("--agent", "demo", "--output",
+                                self.path("o.wav"), "--input", self.speech,
+                                "--hangup-after", "1")
+        names = [ln.partition(": ")[0] for ln in out.splitlines()]
+        self.assertEqual(names, SUMMARY_LINES + PLAYOUT_LINES, out)
+        s = summary(out)
+        self.assertEqual(s["playout"], "adaptive")
+        for name in PLAYOUT_LINES[1:-1]:
+            self.assertGreaterEqual(ms(s[name]), 0, name)
+        self.assertGreaterEqual(int(s["late arrivals"]), 0)
+
+    def test_adaptive_is_the_default_and_aims_between_its_bounds(self):
+        for args in ((), ("--playout", "adaptive")):
+            with self.subTest(args=args):
+                s, log = self.playout_call(*args)
+                self.assertEqual(s["playout"], "adaptive")
+                self.assertTrue(40 <= ms(s["playout target"]) <= 500, s)
+                # Silence is concealed in underruns, and only there.
+                if int(s["underruns"]) == 0:
+                    self.assertEqual(ms(s["concealed"]), 0, s)
+                end = log[-1]
+                self.assertEqual(end["playout"], "adaptive")
+                moves = [e for e in log if e["event"] == "playout"]
+                self.assertTrue(moves, "no playout line in the log")
+                self.assertTrue(all(e["dir"] == "call" and
+                                    40 <= e["playout_target_ms"] <= 500
+                                    for e in moves), moves)
+                # At most one a second, each a move from the one before.
+                for a, b in zip(moves, moves[1:]):
+                    self.assertGreaterEqual(b["t"] - a["t"], 0.999)
+                    self.assertNotEqual(a["playout_target_ms"],
+                                        b["playout_target_ms"])
+
+    def test_fixed_holds_the_prebuffer(self):
+        for args, target in ((("--playout", "fixed"), 300),
+                             (("--prebuffer-ms", "120"), 120),
+                             (("--playout", "fixed", "--prebuffer-ms", "80"),
+                              80)):
+            with self.subTest(args=args):
+                s, log = self.playout_call(*args, summary_kind="json")
+                self.assertEqual(list(s)[-len(PLAYOUT_KEYS):], PLAYOUT_KEYS)
+                self.assertEqual((s["playout"], s["playout_target_ms"]),
+                                 ("fixed", target), s)
+                self.assertEqual(s["silence_inserted_ms"], 0, s)
+                self.assertEqual(s["silence_dropped_ms"], 0, s)
+                end = log[-1]
+                self.assertEqual({k: end[k] for k in PLAYOUT_KEYS}.keys(),
+                                 set(PLAYOUT_KEYS))
+                self.assertEqual((end["playout"], end["playout_target_ms"]),
+                                 ("fixed", target))
+                # The target never moves: one line says where it is.
+                moves = [e["playout_target_ms"] for e in log
+                         if e["event"] == "playout"]
+                self.assertEqual(moves, [target])
+
+    def test_prebuffer_with_adaptive_is_a_usage_error(self):
+        code, out, err = run_call("--playout", "adaptive", "--prebuffer-ms",
+                                  "100")
+        self.assertEqual(code, 2, err)
+        self.assertIn("wvoice call: --prebuffer-ms is the fixed policy's: "
+                      "it conflicts with --playout adaptive", err)
+        code, out, err = run_call("--playout", "elastic")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--playout: 'elastic' is not adaptive or fixed", err)
+
     def test_connect_timeout_gives_up_on_a_silent_server(self):
         """A listener that never answers the handshake: the call gives up
         after --connect-timeout, naming what it waited for."""
@@ -280,6 +384,7 @@ class Call(ServeTest):
                      ("--url", self.server.url, "--agent", "echo"),
                      ("--dtmf", "x@1"), ("--mute", "3-2"),
                      ("--auth", "cookie"), ("--prebuffer-ms", "-1"),
+                     ("--playout", "elastic"), ("--playout",),
                      ("--bogus",), ("extra",)):
             with self.subTest(args=args):
                 code, out, err = run_call(*args)
@@ -391,11 +496,13 @@ class Call(ServeTest):
                 if ln.startswith("{")]
         self.assertEqual(len(objs), 1, err)
         s = objs[0]
+        # The members there before 0.5 first, as they were; then the
+        # playout's.
         self.assertEqual(list(s), [
             "communication_id", "duration_ms", "frames_sent",
             "frames_received", "marks", "underruns", "end_reason",
             "close_code", "close_reason", "closed_by", "error",
-            "exit_status"])
+            "exit_status"] + PLAYOUT_KEYS)
         self.assertEqual(len(s["communication_id"]), 36)
         self.assertEqual((s["end_reason"], s["close_code"], s["error"],
                           s["exit_status"]), ("hangup", 1000, None, 0))

@@ -24,7 +24,7 @@ import badserver as B
 import harness
 import wsclient
 from harness import SLOW, ServeTest, speech
-from test_call import summary
+from test_call import PLAYOUT_KEYS, summary
 from test_records import loud_blocks, read_jsonl, read_wav
 from test_script import write_wav
 
@@ -153,7 +153,7 @@ class BadServerCall(ServeTest):
     def event_log(self):
         """The --events file: each line an object with t (seconds, in
         order), dir and event; dir "call" for the log's own lines (error,
-        truncated, end), and only for those."""
+        playout, truncated, end), and only for those."""
         lines = read_jsonl(self.events)
         last = 0.0
         for e in lines:
@@ -164,7 +164,8 @@ class BadServerCall(ServeTest):
             self.assertIn(e.get("dir"), ("in", "out", "call"), e)
             self.assertIsInstance(e.get("event"), str, e)
             self.assertEqual(e["dir"] == "call",
-                             e["event"] in ("error", "truncated", "end"), e)
+                             e["event"] in ("error", "playout", "truncated",
+                                            "end"), e)
             if e["event"] == "error":
                 self.assertIsInstance(e.get("error"), str, e)
         return lines
@@ -797,9 +798,10 @@ class BadServerCall(ServeTest):
         end = self.event_log()[-1]
         self.assertEqual((end.get("dir"), end.get("event")), ("call", "end"),
                          end)
+        # What it said before 0.5, then the playout's figures.
         self.assertEqual(set(end), {"t", "dir", "event", "reason",
                                     "close_code", "close_reason",
-                                    "closed_by"}, end)
+                                    "closed_by"} | set(PLAYOUT_KEYS), end)
         return end
 
     def test_the_event_log_ends_with_the_servers_close(self):

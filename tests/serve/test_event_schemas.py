@@ -140,6 +140,25 @@ class Schemas(ServeTest):
             {"t": 1, "dir": "call", "event": "end", "reason": "hangup",
              "close_code": 1000, "close_reason": ""},            # no closed_by
         ]
+        playout = [
+            {"t": 1, "dir": "call", "event": "playout"},         # no figures
+            {"t": 1, "dir": "call", "event": "playout",
+             "playout_target_ms": 80, "playout_delay_ms": -1, "jitter_ms": 2},
+            {"t": 1, "dir": "in", "event": "playout"},           # not ours
+            {"t": 1, "dir": "call", "event": "end", "reason": "hangup",
+             "close_code": 1000, "close_reason": "", "closed_by": "client",
+             "playout": "elastic"},
+            {"t": 1, "dir": "call", "event": "end", "reason": "hangup",
+             "close_code": 1000, "close_reason": "", "closed_by": "client",
+             "concealed_ms": 2.5},
+        ]
+        for line in playout:
+            with self.subTest(line=line):
+                if line["dir"] == "in":
+                    # dir in is the server's: any event it sends.
+                    self.assertTrue(self.events_schema.is_valid(line))
+                else:
+                    self.assertFalse(self.events_schema.is_valid(line))
         for validator in (self.record_schema, self.events_schema):
             for line in bad:
                 with self.subTest(schema=validator.schema["title"],
@@ -159,9 +178,12 @@ class Schemas(ServeTest):
         names = [(e["dir"], e["event"]) for e in log]
         for want in (("out", "start"), ("in", "start"), ("in", "clear"),
                      ("in", "mark"), ("out", "mark"), ("out", "dtmf"),
-                     ("in", "stop"), ("call", "end")):
+                     ("in", "stop"), ("call", "playout"), ("call", "end")):
             self.assertIn(want, names)
         self.assertEqual(names[-1], ("call", "end"))
+        # The playout's figures at the end (issue 14), the default's.
+        self.assertEqual(log[-1]["playout"], "adaptive")
+        self.assertIn("concealed_ms", log[-1])
         rec = self.record_of(s["communication id"])
         self.assert_valid(self.record_schema, rec, "the record")
         self.assertEqual(rec[0]["event"], "connect")

@@ -23,9 +23,14 @@ ONE_TURN = [
     {"hangup": True},
 ]
 # The echo agent's least turn latency: it waits for 500 ms of silence to
-# end the caller's utterance, and the caller's playout holds 300 ms
-# before it plays.
-ECHO_TURN_MIN_MS = 700
+# end the caller's utterance; the caller's playout then holds what its
+# policy holds before it plays (the adaptive default: from nothing, for a
+# burst, to 500 ms).
+ECHO_TURN_MIN_MS = 500
+
+
+def k_of(rep, key):
+    return rep["counts"][key]
 
 
 def records(directory):
@@ -154,6 +159,57 @@ class LoadTest(ServeTest):
         k = rep["counts"]
         self.assertGreaterEqual(k["gaps"], 1)
         self.assertGreaterEqual(k["underruns"], 1)
+        # The playout concealed them (issue 14), and says so per call and
+        # per second as in all.
+        self.assertEqual(rep["config"]["playout"], "adaptive")
+        self.assertGreater(k["concealed_ms"], 0)
+        self.assert_playout_adds_up(rep)
+
+    def assert_playout_adds_up(self, rep):
+        """The playout's counts are the sums of the calls' and of the
+        rows' figures; concealed silence comes with underruns only."""
+        k = rep["counts"]
+        for key in ("concealed_ms", "silence_inserted_ms",
+                    "silence_dropped_ms", "late_arrivals"):
+            self.assertEqual(k[key], sum(c[key] for c in rep["calls"]), key)
+        self.assertEqual(k["concealed_ms"],
+                         sum(r["concealed_ms"] for r in rep["series"]))
+        for c in rep["calls"]:
+            if c["underruns"] == 0:
+                self.assertEqual(c["concealed_ms"], 0, c)
+            self.assertLessEqual(c["playout_target_ms"],
+                                 c["playout_target_ms_max"], c)
+        m = rep["metrics"]
+        self.assertEqual(m["playout_delay_ms"]["count"],
+                         m["playout_target_ms"]["count"])
+        self.assertEqual(m["playout_delay_ms"]["count"],
+                         sum(r["playout_delay"]["count"]
+                             for r in rep["series"] if r["playout_delay"]))
+
+    def test_the_playout_policy_is_the_flags_and_its_figures_add_up(self):
+        for args, policy, pre in ((("--playout", "fixed"), "fixed", 300),
+                                  (("--prebuffer-ms", "200"), "fixed", 200),
+                                  ((), "adaptive", None)):
+            with self.subTest(args=args):
+                status, rep, err, out = self.load(
+                    "--calls", 1, "--duration", 30, "--script", self.script,
+                    *args)
+                self.assertEqual(status, 0, err)
+                self.assertEqual((rep["config"]["playout"],
+                                  rep["config"]["prebuffer_ms"]),
+                                 (policy, pre))
+                self.assertIn("playout " + policy, out)  # the table
+                target = rep["metrics"]["playout_target_ms"]
+                self.assertGreater(target["count"], 0)
+                if pre is not None:
+                    self.assertEqual((target["min"], target["max"]),
+                                     (pre, pre))
+                    self.assertEqual(k_of(rep, "silence_inserted_ms") +
+                                     k_of(rep, "silence_dropped_ms"), 0)
+                else:
+                    self.assertGreaterEqual(target["min"], 40)
+                    self.assertLessEqual(target["max"], 500)
+                self.assert_playout_adds_up(rep)
 
     def test_shard_reports_merge_into_the_whole_run(self):
         common = ("--calls", 4, "--rate", 10, "--duration", 2)
@@ -263,6 +319,11 @@ class LoadAloneTest(ServeTest):
             (("--calls", "2", "--url", "ws://127.0.0.1:1"), "--agent"),
             (("--calls", "2", "--script", "a.json", "--input", "b.wav"),
              "conflict"),
+            (("--calls", "2", "--playout", "elastic"),
+             "--playout: 'elastic' is not adaptive or fixed"),
+            (("--calls", "2", "--playout", "adaptive", "--prebuffer-ms",
+              "100"), "--prebuffer-ms is the fixed policy's: it conflicts "
+             "with --playout adaptive"),
         ]
         for args, words in cases:
             p = self.run_load(*args)
