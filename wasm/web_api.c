@@ -267,6 +267,8 @@ intptr_t wvw_playout_create(unsigned rate, int prebuffer_ms, int max_ms,
 	if (max_marks >= 0)
 		cfg.max_marks = (unsigned)max_marks;
 	cfg.answer_marks_on_clear = flags & WVW_PLAYOUT_ANSWER_MARKS_ON_CLEAR;
+	if (flags & WVW_PLAYOUT_ADAPTIVE)
+		cfg.policy = WV_PLAYOUT_ADAPTIVE;
 	h = wv_malloc(sizeof *h);
 	if (!h)
 		return WV_ERR_NOMEM;
@@ -432,6 +434,13 @@ int wvw_playout_stats(const struct wvw_playout *h, double *out)
 	out[10] = (double)st.marks_refused;
 	out[11] = st.playing;
 	out[12] = (double)h->pending;
+	out[13] = st.target_ms;
+	out[14] = st.delay_ms;
+	out[15] = st.jitter_ms;
+	out[16] = (double)st.concealed_samples;
+	out[17] = (double)st.inserted_samples;
+	out[18] = (double)st.dropped_samples;
+	out[19] = (double)st.late_arrivals;
 	return WVW_PLAYOUT_STATS;
 }
 

@@ -10,9 +10,9 @@
  *   the capture worklet   wvw_capture_*: the microphone at the context's
  *                         rate into 20 ms frames of 8 kHz int16;
  *   the playback worklet  wvw_playout_*: the agent's mu-law into the
- *                         playout buffer (pre-buffer, marks, clear, cap,
- *                         underrun policy), read as float at the context's
- *                         rate;
+ *                         playout buffer (its policy, fixed or adaptive,
+ *                         marks, clear, cap, underruns), read as float at
+ *                         the context's rate;
  *   the worker            wvw_call_*: the call state machine and the
  *                         protocol, with its playout buffer elsewhere (the
  *                         playback worklet's): what the call would have
@@ -104,11 +104,17 @@ WVW_API unsigned wvw_capture_latency_us(const struct wvw_capture *h);
 
 /* flags */
 #define WVW_PLAYOUT_ANSWER_MARKS_ON_CLEAR 1
+/* The adaptive policy (WV_PLAYOUT_ADAPTIVE: a target delay that follows
+ * the arrivals, 40 to 500 ms) rather than the fixed one (prebuffer_ms
+ * before each utterance). Without it the policy is the core's default,
+ * fixed; the page's default is adaptive (web/wvoice.js asks for it). */
+#define WVW_PLAYOUT_ADAPTIVE 2
 
 struct wvw_playout;
 /* A playout buffer read at rate (8000..192000), resampled up from 8 kHz.
  * prebuffer_ms, max_ms, burst_gap_ms, max_marks: -1 for the defaults
- * (300, 60000, 100, 1024; see <wvoice/playout.h>). Returns a handle or
+ * (300, 60000, 100, 1024; see <wvoice/playout.h>); prebuffer_ms is the
+ * fixed policy's target only. flags: WVW_PLAYOUT_*. Returns a handle or
  * WV_ERR_RATE, WV_ERR_INVALID, WV_ERR_NOMEM. */
 WVW_API intptr_t wvw_playout_create(unsigned rate, int prebuffer_ms,
 				    int max_ms, int burst_gap_ms,
@@ -149,8 +155,19 @@ WVW_API int wvw_playout_drained(struct wvw_playout *h);
  *   8 marks_pending    9 marks_reported  10 marks_refused
  *  11 playing (1) or buffering (0)
  *  12 resampler_pending: 8 kHz samples taken from the buffer and not yet
- *     resampled out */
-#define WVW_PLAYOUT_STATS 13
+ *     resampled out
+ * and since 0.5, the playout policy's (wv_playout_stats'; they read 0
+ * where the policy does not keep them):
+ *  13 target_ms        the delay the policy aims at now
+ *  14 delay_ms         the delay it plays at now
+ *  15 jitter_ms        RFC 3550 interarrival jitter of the pushes
+ *  16 concealed_samples  silence handed out in underruns
+ *  17 inserted_samples   silence inserted to grow the delay
+ *  18 dropped_samples    silence dropped to shrink it
+ *  19 late_arrivals    pushes made while concealing
+ * Indexes never move: later counters are appended, so size out by asking
+ * (out 0) rather than by this list. */
+#define WVW_PLAYOUT_STATS 20
 WVW_API int wvw_playout_stats(const struct wvw_playout *h, double *out);
 
 /* The call (the worker), its playout buffer elsewhere. */

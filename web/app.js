@@ -16,7 +16,8 @@ let session = null;
 let timer = null;
 
 // The key may come in the address's fragment (#key=...), which never
-// reaches a server; it is taken out of the address bar at once.
+// reaches a server; it is taken out of the address bar at once. So may
+// the agent and the playout (#agent=echo&playout=fixed).
 function keyFromFragment() {
   const params = new URLSearchParams(location.hash.slice(1));
   const key = params.get("key");
@@ -26,6 +27,9 @@ function keyFromFragment() {
   }
   const agent = params.get("agent");
   if (agent) $("agent").value = agent;
+  const playout = params.get("playout"); // "adaptive" or "fixed"
+  if ([...$("playout").options].some((o) => o.value === playout))
+    $("playout").value = playout;
 }
 
 function say(text) {
@@ -50,7 +54,7 @@ function inCall(on) {
   $("hangup").disabled = !on;
   $("mute").disabled = !on;
   for (const b of keypad) b.disabled = !on;
-  for (const f of ["agent", "key", "url", "microphone", "speaker"])
+  for (const f of ["agent", "key", "url", "microphone", "speaker", "playout"])
     $(f).disabled = on;
 }
 
@@ -66,15 +70,22 @@ function showStatus() {
   if (status === "disconnected" && !session.error) say("The call has ended.");
 }
 
+/* Milliseconds in words, or a dash for a figure not known yet. */
+function ms(v) {
+  return v !== undefined ? `${Math.round(v)} ms` : "–";
+}
+
 function showTime() {
   $("timer").textContent = mmss(session ? session.elapsed : 0);
   const st = session ? session.stats() : {};
   $("q-underruns").textContent = st.underruns ?? 0;
-  $("q-jitter").textContent =
-    st.jitterMs !== undefined ? `${Math.round(st.jitterMs)} ms` : "–";
-  $("q-mark").textContent =
-    st.markRoundTripMs !== undefined ? `${Math.round(st.markRoundTripMs)} ms`
-                                     : "–";
+  $("q-jitter").textContent = ms(st.jitterMs);
+  $("q-mark").textContent = ms(st.markRoundTripMs);
+  // The playout's: the delay it plays at and aims at, and what the
+  // audio's lateness cost (silence played in its place).
+  $("q-delay").textContent = ms(st.delayMs);
+  $("q-target").textContent = ms(st.targetMs);
+  $("q-concealed").textContent = ms(st.concealedMs);
 }
 
 function meter(el, db) {
@@ -108,6 +119,7 @@ async function call(event) {
     apiKey: $("key").value.trim(),
     inputDeviceId: $("microphone").value || undefined,
     outputDeviceId: $("speaker").value || undefined,
+    playout: $("playout").value,
   });
   window.wvoiceSession = session; // for the console, and the tests
   session.addEventListener("status", showStatus);

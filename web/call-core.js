@@ -14,6 +14,41 @@ import { END_REASON, OUT, STATUS, encodeUTF8, loadCore } from "./core.js";
 
 const FRAME = 160;
 const MAX_BLOCK = 4096; /* the largest render quantum a worklet may get */
+const MAX_PREBUFFER_MS = 60000; /* the playout's cap (wasm/web_api.h) */
+const PLAYOUT_ADAPTIVE = 2; /* WVW_PLAYOUT_ADAPTIVE */
+
+/**
+ * The playout policy a session's options ask for, as `wvoice call` takes
+ * its flags:
+ *
+ *   playout       "adaptive" (the default): the delay follows the
+ *                 arrivals, as little as they allow (40 to 500 ms, aimed at
+ *                 the 95th percentile of their delay); "fixed": prebufferMs
+ *                 before each utterance, as the browser guide does
+ *   prebufferMs   the fixed policy's target (default 300, 0 to 60000)
+ *
+ * prebufferMs alone means fixed. With playout "adaptive" it means nothing,
+ * so it is refused rather than ignored. Returns { playout, prebufferMs }
+ * (prebufferMs undefined for adaptive); throws a RangeError naming the
+ * option that is wrong. null counts as not given (React passes it so).
+ */
+export function playoutPolicy({ playout, prebufferMs } = {}) {
+  const given = prebufferMs !== undefined && prebufferMs !== null;
+  if (playout === undefined || playout === null)
+    playout = given ? "fixed" : "adaptive";
+  if (playout !== "adaptive" && playout !== "fixed")
+    throw new RangeError(`playout "${playout}": "adaptive" or "fixed"`);
+  if (given && !(Number.isInteger(prebufferMs) && prebufferMs >= 0 &&
+                 prebufferMs <= MAX_PREBUFFER_MS))
+    throw new RangeError(`prebufferMs ${prebufferMs}: a whole number of ` +
+                         `milliseconds from 0 to ${MAX_PREBUFFER_MS}`);
+  if (given && playout === "adaptive")
+    throw new RangeError("prebufferMs is the fixed playout's target: " +
+                         'with playout "adaptive", leave it out');
+  return { playout,
+           prebufferMs: playout === "fixed" ? (given ? prebufferMs : 300)
+                                            : undefined };
+}
 
 export class CaptureCore {
   constructor(bytes, rate) {
@@ -56,10 +91,14 @@ export class CaptureCore {
 }
 
 export class PlaybackCore {
-  constructor(bytes, rate, prebufferMs) {
+  /** policy: the options playoutPolicy() takes (default: adaptive). */
+  constructor(bytes, rate, policy = {}) {
+    const { playout, prebufferMs } = playoutPolicy(policy);
     this.core = loadCore(bytes);
     const x = (this.x = this.core.exports);
-    this.h = x.wvw_playout_create(rate, prebufferMs, -1, -1, -1, 0);
+    this.h = x.wvw_playout_create(rate, prebufferMs ?? -1, -1, -1, -1,
+                                  playout === "adaptive" ? PLAYOUT_ADAPTIVE
+                                                         : 0);
     if (this.h < 0) throw new Error("playback: " + this.core.error(this.h));
     this.out = this.core.alloc(MAX_BLOCK * 4);
     this.ulaw = this.core.alloc(MAX_BLOCK);
@@ -107,6 +146,14 @@ export class PlaybackCore {
     return this.x.wvw_playout_drained(this.h) !== 0;
   }
 
+  /**
+   * The buffer's figures. The policy's (since 0.5): targetMs and delayMs
+   * (the delay aimed at and played at now), playoutJitterMs (RFC 3550's
+   * estimate of the pushes' jitter, the core's own), concealedMs (silence
+   * played in underruns), insertedMs and droppedMs (silence added or
+   * taken out to move the delay), lateArrivals (audio that came while
+   * silence stood in for it). Milliseconds of 8 kHz samples: eighths.
+   */
   stats() {
     this.x.wvw_playout_stats(this.h, this.st);
     const v = this.core.f64;
@@ -118,6 +165,13 @@ export class PlaybackCore {
       overflowSamples: v[i + 6],
       clearedSamples: v[i + 7],
       playing: v[i + 11] === 1,
+      targetMs: v[i + 13],
+      delayMs: v[i + 14],
+      playoutJitterMs: v[i + 15],
+      concealedMs: v[i + 16] / 8,
+      insertedMs: v[i + 17] / 8,
+      droppedMs: v[i + 18] / 8,
+      lateArrivals: v[i + 19],
     };
   }
 }

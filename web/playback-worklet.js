@@ -1,8 +1,9 @@
-// The playback worklet: the core's playout buffer (pre-buffer, marks,
-// clear, cap, underrun policy) at 8 kHz, resampled to the context's rate
-// by the core's resampler. The call's worker sends it the agent's audio,
-// marks, clears and the flush of the last words; it says which marks it
-// has played and when it has played out what came before a flush.
+// The playback worklet: the core's playout buffer (its policy, adaptive
+// or fixed, marks, clear, cap, underruns) at 8 kHz, resampled to the
+// context's rate by the core's resampler. The call's worker sends it the
+// agent's audio, marks, clears and the flush of the last words; it says
+// which marks it has played and when it has played out what came before
+// a flush.
 //
 // Messages run on the audio thread between process() calls, so the
 // playout buffer's two sides are one thread here. process() neither
@@ -14,7 +15,9 @@ class Playback extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const o = options.processorOptions;
-    this.core = new PlaybackCore(o.wasm, sampleRate, o.prebufferMs ?? 300);
+    this.core = new PlaybackCore(o.wasm, sampleRate,
+                                 { playout: o.playout,
+                                   prebufferMs: o.prebufferMs });
     this.worker = null;
     this.level = new LevelMeter(sampleRate);
     this.port.onmessage = (e) => {

@@ -1,6 +1,9 @@
 // useTelephonySession(): the browser guide's React hook, on wvoice. The
 // guide's readers switch by changing one import; the hook also returns
 // communicationId and stats. React is the application's own dependency.
+// playout ("adaptive", the default, or "fixed") and prebufferMs (the
+// fixed playout's target; alone, it means fixed) are TelephonySession's
+// options of those names (see wvoice.js).
 //
 //   import { useTelephonySession } from "wvoice-web/react.js";
 //
@@ -17,6 +20,7 @@ export function useTelephonySession({
   metadataBase64,
   synthetic = false,
   onCommunicationId,
+  playout,
   prebufferMs,
 } = {}) {
   const [status, setStatus] = useState("idle");
@@ -40,7 +44,8 @@ export function useTelephonySession({
   const connect = useCallback(async (agentId) => {
     if (sessionRef.current) sessionRef.current.hangup();
     const s = new TelephonySession({
-      url: wsBaseUrl, apiKey, from, metadataBase64, synthetic, prebufferMs,
+      url: wsBaseUrl, apiKey, from, metadataBase64, synthetic, playout,
+      prebufferMs,
     });
     sessionRef.current = s;
     s.addEventListener("status", () => {
@@ -63,7 +68,8 @@ export function useTelephonySession({
     setElapsed(0);
     setCommunicationId(null);
     await s.connect(agentId);
-  }, [wsBaseUrl, apiKey, from, metadataBase64, synthetic, prebufferMs]);
+  }, [wsBaseUrl, apiKey, from, metadataBase64, synthetic, playout,
+      prebufferMs]);
 
   const hangup = useCallback(() => {
     if (sessionRef.current) sessionRef.current.hangup();

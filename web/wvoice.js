@@ -15,9 +15,9 @@
 //   capture-worklet.js   microphone at the context's rate -> the core's
 //                        capture and resampler -> 20 ms frames of 8 kHz
 //   worker.js            the WebSocket and the core's call state machine
-//   playback-worklet.js  the core's playout buffer (pre-buffer, marks,
-//                        clear, cap, underruns) -> resampled to the
-//                        context's rate
+//   playback-worklet.js  the core's playout buffer (adaptive or fixed
+//                        delay, marks, clear, cap, underruns) ->
+//                        resampled to the context's rate
 //
 // They talk through message ports, so the main thread carries no audio
 // (a page busy for seconds does not make the call stutter) and the page
@@ -30,6 +30,8 @@
 // (detail: { queuedMsBefore, queuedMsAfter }: the agent was interrupted,
 // and its audio waiting to be played went), "event" (detail: { name,
 // json }: an event the protocol does not define).
+
+import { playoutPolicy } from "./call-core.js";
 
 const here = (name) => new URL(name, import.meta.url);
 
@@ -117,12 +119,24 @@ export class TelephonySession extends EventTarget {
    * url: "ws://host:port" or "wss://..." (default: the page's origin);
    * apiKey; from; metadata (an object, or JSON text of one) or
    * metadataBase64 (base64url of one, as the guide's hook takes); synthetic;
-   * prebufferMs (300); inputDeviceId and outputDeviceId (default
-   * devices); wasmUrl (default: wvoice-core.wasm beside this file).
+   * playout and prebufferMs (below); inputDeviceId and outputDeviceId
+   * (default devices); wasmUrl (default: wvoice-core.wasm beside this
+   * file).
+   *
+   * playout: how long the agent's audio waits before it is heard.
+   * "adaptive" (the default) measures the jitter of its arrivals and holds
+   * as little as they need: 40 ms at least, 500 at most, aimed at the 95th
+   * percentile of their delay, moved only where nobody hears it (before an
+   * utterance, inside silence). "fixed" holds prebufferMs (300) before
+   * each utterance, as the browser guide does. prebufferMs alone means
+   * fixed (what it meant before there was a choice); prebufferMs with
+   * playout "adaptive" is refused. Throws a RangeError for a playout or
+   * prebufferMs it does not take.
    */
   constructor(options = {}) {
     super();
-    this.options = { prebufferMs: 300, ...options };
+    this._playout = playoutPolicy(options);
+    this.options = { ...options };
     this.status = "idle";
     this.error = null;
     this.communicationId = null;
@@ -146,6 +160,17 @@ export class TelephonySession extends EventTarget {
    * estimate), inboundGapMs (the worst gap between them, lately), clears
    * and lastClear ({ queuedMsBefore, queuedMsAfter }: what the last
    * barge-in dropped, and what was left: nothing).
+   *
+   * The playout's, as WebRTC's NetEq reports them (from the playback
+   * worklet, a few times a second; undefined until it first reports):
+   * targetMs (the delay the playout aims at now), delayMs (the delay it
+   * plays at now), playoutJitterMs (the jitter of the audio's arrivals at
+   * the playout, RFC 3550's estimate, the core's own: jitterMs above is
+   * the worker's, measured where the frames leave the socket),
+   * concealedMs (silence played because the audio was late: what an
+   * underrun costs), insertedMs and droppedMs (silence added and taken
+   * out to move the delay), lateArrivals (audio that came while silence
+   * stood in for it). All milliseconds are of the agent's 8 kHz audio.
    */
   stats() {
     return { ...this._stats };
@@ -263,7 +288,8 @@ export class TelephonySession extends EventTarget {
         numberOfOutputs: 1,
         outputChannelCount: [1],
         processorOptions: { wasm: bytes.slice(0),
-                            prebufferMs: o.prebufferMs },
+                            playout: this._playout.playout,
+                            prebufferMs: this._playout.prebufferMs },
       });
       parts.capture.port.postMessage({ type: "port", port: toCapture.port1 },
                                      [toCapture.port1]);

@@ -5,8 +5,8 @@
 // Environment: WVOICE_BIN (the binary), WV_SANITIZED (stretches timeouts),
 // WV_ARTIFACTS (where screenshots go; default: a temporary folder).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, existsSync, mkdirSync }
-  from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, existsSync, mkdirSync,
+         writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -132,4 +132,18 @@ export function dbfs(samples, rate, from = 0, to = Infinity) {
   for (let i = a; i < b; i++) sum += samples[i] * samples[i];
   const rms = Math.sqrt(sum / Math.max(1, b - a)) / 32768;
   return 20 * Math.log10(rms || 1e-9);
+}
+
+/** A WAV of samples (Int16Array, mono) at rate, written to path. */
+export function wav(path, samples, rate) {
+  const data = Buffer.from(samples.buffer);
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0); h.writeUInt32LE(36 + data.length, 4);
+  h.write("WAVE", 8); h.write("fmt ", 12); h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
+  h.write("data", 36); h.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([h, data]));
+  return path;
 }

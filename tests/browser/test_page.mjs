@@ -10,26 +10,10 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 
 import { KEY, SLOW, artifacts, dbfs, launch, readRecord, recordIds,
-         startServer, tempDir, until } from "./harness.mjs";
+         startServer, tempDir, until, wav } from "./harness.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const RATE = 48000;
-
-/* The fake microphone, looped by chromium every 4 s: 1.5 s of speech,
-   0.5 s of silence, 1 s of a 1 kHz tone, 1 s of silence. */
-/* A WAV of samples (Int16Array) at rate. */
-function wav(path, samples, rate) {
-  const data = Buffer.from(samples.buffer);
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0); h.writeUInt32LE(36 + data.length, 4);
-  h.write("WAVE", 8); h.write("fmt ", 12); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
-  h.write("data", 36); h.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([h, data]));
-  return path;
-}
 
 /* A script agent that talks without a pause for 20 s. */
 function longAgent(dir) {
@@ -42,6 +26,8 @@ function longAgent(dir) {
   return `long=${join(dir, "long.json")}`;
 }
 
+/* The fake microphone, looped by chromium every 4 s: 1.5 s of speech,
+   0.5 s of silence, 1 s of a 1 kHz tone, 1 s of silence. */
 function micWav(dir) {
   const speech8k = JSON.parse(execFileSync("python3", ["-c", `
 import json, sys
@@ -289,12 +275,86 @@ test("barge-in: the demo's clear empties the page's playback at once",
   await page.close();
 });
 
+/* The playout's figures in stats(), each a number >= 0. */
+const PLAYOUT_KEYS = ["targetMs", "delayMs", "playoutJitterMs", "concealedMs",
+                      "insertedMs", "droppedMs", "lateArrivals"];
+
+/* The playout's figures and the two jitters, for the log. */
+function pick(st) {
+  const out = { underruns: st.underruns, jitterMs: st.jitterMs };
+  for (const k of PLAYOUT_KEYS) out[k] = st[k];
+  return out;
+}
+
+/* A call to the agent that talks for 20 s with the page's playout
+   (adaptive unless the address says #playout=fixed), once it has played
+   a second: the session's stats() and the page's playout panel. */
+async function playoutFigures(playout) {
+  const page = await openPage();
+  if (playout) {
+    await page.locator("details summary").click();
+    await page.getByLabel("Playout", { exact: true }).selectOption(playout);
+  }
+  await call(page, "long");
+  const st = await until(() => page.evaluate(() => {
+    const s = window.wvoiceSession.stats();
+    return s.playedSamples >= 8000 && s.targetMs !== undefined && s;
+  }), "a second of the agent played, and the playout's figures", 15000);
+  await page.waitForTimeout(300); // the panel's next refresh (250 ms)
+  const shown = {};
+  for (const id of ["q-delay", "q-target", "q-concealed"])
+    shown[id] = await page.locator("#" + id).textContent();
+  return { page, st, shown };
+}
+
+test("the playout's figures: stats() has them, the page shows them",
+     async () => {
+  const { page, st, shown } = await playoutFigures();
+  for (const k of PLAYOUT_KEYS)
+    assert.ok(Number.isFinite(st[k]) && st[k] >= 0, `${k}: ` +
+              JSON.stringify(st));
+  // Beside the keys that were there before, which keep their meaning.
+  assert.ok(Number.isFinite(st.jitterMs) && st.queuedMs >= 0 &&
+            st.underruns >= 0 && st.framesReceived > 0, JSON.stringify(st));
+  // Adaptive, the page's default: a target within its floor and ceiling.
+  assert.ok(st.targetMs >= 40 && st.targetMs <= 500, JSON.stringify(st));
+  assert.ok(st.delayMs <= 500 + 20, JSON.stringify(st));
+  assert.ok(st.underruns > 0 || st.concealedMs === 0, JSON.stringify(st));
+  console.log("adaptive:", JSON.stringify(pick(st)));
+  // In words, each labelled: a number of milliseconds, not a colour.
+  for (const [id, text] of Object.entries(shown))
+    assert.match(text, /^\d+ ms$/, `#${id}: ${text}`);
+  const panel = page.getByLabel("Playout delay", { exact: true });
+  assert.match(await panel.textContent(),
+               /^\s*playout delay\s+\d+ ms\s+·\s+target\s+\d+ ms\s+·\s+concealed\s+\d+ ms/);
+  await page.screenshot({ path: join(shots, "playout-desktop.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, "playout-phone.png"),
+                          fullPage: true });
+  await hangUp(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("the page's Fixed playout holds 300 ms, as the guide's", async () => {
+  const { page, st, shown } = await playoutFigures("fixed");
+  assert.equal(st.targetMs, 300, JSON.stringify(st));
+  assert.equal(st.insertedMs + st.droppedMs, 0, "fixed never moves its delay");
+  assert.equal(shown["q-target"], "300 ms");
+  console.log("fixed:", JSON.stringify(pick(st)));
+  await page.screenshot({ path: join(shots, "playout-fixed-desktop.png") });
+  await hangUp(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("a main thread busy for 2 s does not make the call stutter",
      async () => {
   const page = await openPage();
-  // A session of the test's own, with 1.5 s of pre-buffer: a loaded
-  // machine's late frames cannot empty it, and a page that carried the
-  // audio on its main thread would (2 s blocked is more than it holds).
+  // A session of the test's own, with 1.5 s of fixed pre-buffer
+  // (prebufferMs alone means the fixed playout): a loaded machine's late
+  // frames cannot empty it, and a page that carried the audio on its main
+  // thread would (2 s blocked is more than it holds).
   await page.evaluate(async (key) => {
     const { TelephonySession } = await import("/wvoice.js");
     window.busy = new TelephonySession({ apiKey: key, prebufferMs: 1500 });

@@ -41,6 +41,7 @@ function App() {
   const call = useTelephonySession({
     wsBaseUrl: window.serverUrl, apiKey: window.apiKey, from: "alice",
     onCommunicationId: (id) => window.ids.push(id),
+    playout: window.playout, prebufferMs: window.prebufferMs,
   });
   window.call = call;
   return h("p", { id: "state" }, JSON.stringify({
@@ -97,14 +98,16 @@ test.after(async () => {
   app.close();
 });
 
-async function openApp(key) {
+async function openApp(key, { playout, prebufferMs } = {}) {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.addInitScript(([url, k]) => {
+  await page.addInitScript(([url, k, p, ms]) => {
     window.serverUrl = url;
     window.apiKey = k;
-  }, [`ws://${server.url}`, key]);
+    window.playout = p;
+    window.prebufferMs = ms;
+  }, [`ws://${server.url}`, key, playout, prebufferMs]);
   await page.goto(appOrigin + "/");
   page.errors = errors;
   return page;
@@ -130,8 +133,14 @@ test("the hook places a call, as the guide's did", async () => {
   await page.evaluate(() => window.call.setMuted(false));
   await page.evaluate(() => window.call.sendDtmf("7"));
   await until(async () => (await state(page)).elapsed >= 2, "elapsed");
-  const stats = await page.evaluate(() => window.call.stats);
+  const stats = await until(() => page.evaluate(() =>
+    window.call.stats.targetMs !== undefined && window.call.stats),
+    "the playout's figures in the hook's stats");
   assert.ok(stats.framesSent > 0, JSON.stringify(stats));
+  for (const k of ["targetMs", "delayMs", "playoutJitterMs", "concealedMs",
+                   "insertedMs", "droppedMs", "lateArrivals"])
+    assert.ok(Number.isFinite(stats[k]) && stats[k] >= 0,
+              `${k}: ${JSON.stringify(stats)}`);
   await page.evaluate(() => window.call.hangup());
   await until(async () => (await state(page)).status === "disconnected",
               "the end");
@@ -149,6 +158,27 @@ test("the hook places a call, as the guide's did", async () => {
   assert.equal(r.events[0].from, "alice");
   assert.deepEqual(r.events.filter((e) => e.event === "dtmf")
                      .map((e) => e.dtmf), ["7"]);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("the hook passes playout and prebufferMs to the session", async () => {
+  for (const [options, words] of [
+    [{ playout: "slow" }, /^playout "slow": "adaptive" or "fixed"/],
+    [{ playout: "adaptive", prebufferMs: 100 }, /fixed playout's target/]]) {
+    const page = await openApp(KEY, options);
+    const rejected = await page.evaluate(() =>
+      window.call.connect("echo").then(() => null, (e) => e.message));
+    assert.match(rejected || "", words, JSON.stringify(options));
+    assert.equal((await state(page)).status, "idle", "no call was tried");
+    await page.close();
+  }
+  const page = await openApp(KEY, { playout: "fixed", prebufferMs: 100 });
+  await page.evaluate(() => window.call.connect("echo"));
+  assert.equal((await state(page)).status, "connected");
+  await page.evaluate(() => window.call.hangup());
+  await until(async () => (await state(page)).status === "disconnected",
+              "the end");
   assert.deepEqual(page.errors, []);
   await page.close();
 });

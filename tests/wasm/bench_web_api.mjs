@@ -6,7 +6,8 @@
 //             JSON text of an `audio` event, taken out as a string
 //   inbound   worker: the JSON text of an `audio` event -> the call ->
 //             the mu-law record; playback worklet: pushed, and 20 ms read
-//             at 48 kHz in render quanta
+//             at 48 kHz in render quanta; with the fixed playout (at 0 ms)
+//             and with the adaptive one (the page's default)
 //
 // Usage: node tests/wasm/bench_web_api.mjs [--quick]   (WVOICE_WASM: the
 // module; build-wasm/web/wvoice-core.wasm by default)
@@ -60,7 +61,7 @@ function outbound() {
   return us;
 }
 
-function inbound() {
+function inbound(flags) {
   const wk = newCore();
   const pb = newCore();
   const w = wk.exports;
@@ -75,7 +76,7 @@ function inbound() {
   for (let i = 0; i < 160; i++) ulaw[i] = (i * 37) & 0xff;
   const text = JSON.stringify({ event: "audio",
                                 payload: Buffer.from(ulaw).toString("base64") });
-  const hp = p.wvw_playout_create(RATE, 0, -1, -1, -1, 0);
+  const hp = p.wvw_playout_create(RATE, flags ? -1 : 0, -1, -1, -1, flags);
   const bytes = pb.alloc(160);
   const out = pb.alloc(QUANTUM * 4);
   let sum = 0;
@@ -105,4 +106,5 @@ function inbound() {
 
 console.log(`wvoice-core.wasm under node ${process.version} (${frames} frames of 20 ms)`);
 console.log(`outbound  48 kHz float -> audio JSON text        ${outbound().toFixed(2)} us/frame`);
-console.log(`inbound   audio JSON text -> 48 kHz float played ${inbound().toFixed(2)} us/frame`);
+console.log(`inbound   audio JSON text -> 48 kHz float played ${inbound(0).toFixed(2)} us/frame (fixed playout)`);
+console.log(`inbound   the same, adaptive playout             ${inbound(2).toFixed(2)} us/frame`);

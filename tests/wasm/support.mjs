@@ -10,10 +10,16 @@ const wasmPath = process.env.WVOICE_WASM ??
   new URL("../../build-wasm/web/wvoice-core.wasm", import.meta.url);
 const bytes = readFileSync(wasmPath);
 
+// The module's bytes, a copy each time (as the page copies them to each
+// context).
+export function moduleBytes() {
+  return bytes.buffer.slice(bytes.byteOffset,
+                            bytes.byteOffset + bytes.byteLength);
+}
+
 // A fresh instance, as each worklet and the worker make their own.
 export function newCore() {
-  return loadCore(bytes.buffer.slice(bytes.byteOffset,
-                                     bytes.byteOffset + bytes.byteLength));
+  return loadCore(moduleBytes());
 }
 
 export function sine(freq, rate, seconds, amplitude) {
