@@ -20,6 +20,8 @@
 #include <wvoice/error.h>
 #include <wvoice/playout.h>
 
+#include "playout_pin.h"
+
 #define BLOCK 160    /* 20 ms, a typical device block */
 #define TARGET 2400  /* the default 300 ms pre-buffer */
 #ifdef WV_TEST_ADAPTIVE
@@ -40,19 +42,6 @@ struct fx {
 static int16_t pattern(uint64_t pos)
 {
 	return (int16_t)(1 + pos % 30011);
-}
-
-/* Built as test_playout*_pinned, every test runs again under the adaptive
- * policy with its target pinned to the test's pre-buffer. */
-static void pin_policy(struct wv_playout_config *cfg)
-{
-#ifdef WV_TEST_ADAPTIVE
-	cfg->policy = WV_PLAYOUT_ADAPTIVE;
-	cfg->min_delay_ms = cfg->prebuffer_ms;
-	cfg->max_delay_ms = cfg->prebuffer_ms;
-#else
-	(void)cfg;
-#endif
 }
 
 static struct wv_playout_config config(unsigned prebuffer_ms, unsigned max_ms)

@@ -34,6 +34,8 @@
 #include <wvoice/error.h>
 #include <wvoice/playout.h>
 
+#include "playout_pin.h"
+
 #define FRAMES 2000
 #define FRAME 160
 #define MAX_MARKS_PLACED (FRAMES / 5 + 1)
@@ -317,19 +319,6 @@ static void run_threads(struct wv_playout_config *cfg)
 		      (unsigned long long)st.underruns);
 	wv_playout_destroy(r->p);
 	free(r);
-}
-
-/* Built as test_playout*_pinned, every test runs again under the adaptive
- * policy with its target pinned to the test's pre-buffer. */
-static void pin_policy(struct wv_playout_config *cfg)
-{
-#ifdef WV_TEST_ADAPTIVE
-	cfg->policy = WV_PLAYOUT_ADAPTIVE;
-	cfg->min_delay_ms = cfg->prebuffer_ms;
-	cfg->max_delay_ms = cfg->prebuffer_ms;
-#else
-	(void)cfg;
-#endif
 }
 
 /* The default policy on a small buffer: pre-buffer, marks dropped on clear,
