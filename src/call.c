@@ -394,24 +394,32 @@ static void on_server_audio(struct wv_call *c, const struct wv_event *ev)
 		overflow(c);
 }
 
+/* A mark id is the peer's text: escaped for the report that quotes it,
+   and only then. */
+static void report_mark(struct wv_call *c, int code, const char *mark,
+			const char *what, const char *why)
+{
+	char id[QUOTE_MAX];
+
+	wv_escape(id, sizeof id, mark, strlen(mark));
+	report(c, code, "mark \"%s\" %s%s", id, what, why);
+}
+
 static void on_server_mark(struct wv_call *c, const struct wv_event *ev)
 {
 	int rc;
 
-	char id[QUOTE_MAX];
-
 	c->stats.marks_received++;
-	wv_escape(id, sizeof id, ev->mark, strlen(ev->mark));
 	if (!c->confirmed)
-		report(c, WV_ERR_PROTOCOL, "mark \"%s\" before start", id);
+		report_mark(c, WV_ERR_PROTOCOL, ev->mark, "before start", "");
 	if (c->remote) {
 		c->remote_cb.mark(c->remote_cb.user, ev->mark);
 		return;
 	}
 	rc = wv_playout_mark(c->playout, ev->mark);
 	if (rc < 0)
-		report(c, rc, "mark \"%s\" not placed: %s", id,
-		       wv_strerror(rc));
+		report_mark(c, rc, ev->mark, "not placed: ",
+			    wv_strerror(rc));
 }
 
 static void on_server_clear(struct wv_call *c)
