@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Each takes the arguments after its name (argv[0] is the subcommand) and
    returns the process exit status. */
@@ -45,5 +46,12 @@ bool cli_audio_devices_exist(void);
 /* Parses a whole decimal number in [min, max]; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max,
 		   unsigned long *out);
+
+/* --connect-timeout SEC, as wvoice call and load take it: 0.001 to 60
+   seconds, in milliseconds; 0 on success, else the usage error is
+   CLI_CONNECT_TIMEOUT_BAD with s. */
+int cli_parse_connect_timeout(const char *s, int64_t *ms);
+#define CLI_CONNECT_TIMEOUT_BAD                                                \
+	"--connect-timeout: '%s' is not 0.001 to 60 seconds"
 
 #endif

@@ -359,12 +359,9 @@ static int parse(int argc, char **argv, struct load_opts *o)
 				return usage_error(CLI_PLAYOUT_BAD, optarg);
 			break;
 		case O_TIMEOUT:
-			if (cli_parse_seconds(optarg, strlen(optarg),
-					      &o->connect_timeout_ms, NULL) < 0 ||
-			    o->connect_timeout_ms < 1 ||
-			    o->connect_timeout_ms > 60000)
-				return usage_error("--connect-timeout: '%s' is "
-						   "not 0.001 to 60 seconds",
+			if (cli_parse_connect_timeout(optarg,
+						      &o->connect_timeout_ms))
+				return usage_error(CLI_CONNECT_TIMEOUT_BAD,
 						   optarg);
 			break;
 		case 'h':

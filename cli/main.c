@@ -7,6 +7,7 @@
 #include <wvoice/wvoice.h>
 
 #include "cli.h"
+#include "schedule.h"
 #include "versions.h"
 
 static const char usage[] =
@@ -36,6 +37,13 @@ int cli_parse_uint(const char *s, unsigned long min, unsigned long max,
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_parse_connect_timeout(const char *s, int64_t *ms)
+{
+	if (cli_parse_seconds(s, strlen(s), ms, NULL) < 0)
+		return -1;
+	return *ms >= 1 && *ms <= 60000 ? 0 : -1;
 }
 
 /* libwebsockets' own errors, for a person at a terminal. */
