@@ -385,7 +385,8 @@ class Call(ServeTest):
                      ("--dtmf", "x@1"), ("--mute", "3-2"),
                      ("--auth", "cookie"), ("--prebuffer-ms", "-1"),
                      ("--playout", "elastic"), ("--playout",),
-                     ("--bogus",), ("extra",)):
+                     ("--connect-timeout", "0"),
+                     ("--connect-timeout", "61"), ("--bogus",), ("extra",)):
             with self.subTest(args=args):
                 code, out, err = run_call(*args)
                 self.assertEqual(code, 2, err)

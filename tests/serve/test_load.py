@@ -319,6 +319,8 @@ class LoadAloneTest(ServeTest):
             (("--calls", "2", "--url", "ws://127.0.0.1:1"), "--agent"),
             (("--calls", "2", "--script", "a.json", "--input", "b.wav"),
              "conflict"),
+            (("--calls", "2", "--connect-timeout", "60.5"),
+             "--connect-timeout: '60.5' is not 0.001 to 60 seconds"),
             (("--calls", "2", "--playout", "elastic"),
              "--playout: 'elastic' is not adaptive or fixed"),
             (("--calls", "2", "--playout", "adaptive", "--prebuffer-ms",
