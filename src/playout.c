@@ -751,7 +751,6 @@ static bool segment_ready(const struct wv_playout *p, const struct view *v)
 	const struct consumer *c = &p->c;
 	uint64_t queued = v->write - c->read;
 
-	(void)p;
 	return queued > 0 && (queued >= v->target || v->flush > c->read ||
 			      c->quiet >= v->gap);
 }
